@@ -1,0 +1,172 @@
+/*
+ * quiver.h — the whole contract of the Quiver engine.
+ *
+ * Quiver is an embeddable vector database. A process opens one data
+ * directory (qv_open), creates collections in it, writes points and queries
+ * them. The HTTP server (src/server) is one user of this header and calls
+ * nothing else of the engine; a C program can link libquiver.a and do the
+ * same without HTTP.
+ *
+ * Threading: every function may be called from any thread at any time on
+ * the same qv_db; the engine locks internally. A qv_db must outlive every
+ * call made on it; qv_close waits for nothing, so stop callers first.
+ *
+ * Errors: functions that can fail return a qv_status (QV_OK = 0) and, when
+ * given a qv_error, fill it with the code and a human-readable description
+ * in Qdrant's words without its category prefix, e.g. code QV_NOT_FOUND and
+ * "Collection `x` doesn't exist!". After a failure nothing has changed:
+ * every call either takes full effect or none.
+ *
+ * Configuration documents: collection configs travel as JSON text in the
+ * shapes of Qdrant's REST API (CreateCollection, UpdateCollection,
+ * CollectionConfig), so that a config written for Qdrant works here and the
+ * engine keeps one codec for its API and its files.
+ *
+ * Memory: strings and buffers the engine returns are malloc'd and belong to
+ * the caller, who frees them with qv_free.
+ */
+#ifndef QUIVER_H
+#define QUIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QV_API_VERSION "1.19.0"  /* the Qdrant REST API version implemented */
+
+typedef enum qv_status {
+    QV_OK = 0,
+    QV_NOT_FOUND,     /* a named thing does not exist                        (HTTP 404) */
+    QV_CONFLICT,      /* it already exists                                   (HTTP 409) */
+    QV_BAD_INPUT,     /* the request is well-formed but cannot be applied    (HTTP 400) */
+    QV_BAD_FORMAT,    /* JSON syntax or shape (type, missing/unknown field)  (HTTP 400) */
+    QV_VALIDATION,    /* a value breaks a rule, e.g. a size out of range     (HTTP 422) */
+    QV_UNSUPPORTED,   /* valid for Qdrant, not (yet) implemented by Quiver   (HTTP 400) */
+    QV_BUSY,          /* the data directory is locked by another process */
+    QV_IO,            /* the disk failed; message names the file and errno   (HTTP 500) */
+    QV_NOMEM,         /* out of memory                                       (HTTP 500) */
+    QV_CORRUPT,       /* a file on disk is damaged                           (HTTP 500) */
+    QV_INTERNAL,      /* a bug                                               (HTTP 500) */
+} qv_status;
+
+typedef struct qv_error {
+    qv_status code;
+    char      msg[512];
+} qv_error;
+
+typedef struct qv_db qv_db;
+
+/* ---- the database ------------------------------------------------------ */
+
+/*
+ * Open (creating if needed) the data directory dir and load every collection
+ * and alias in it. Takes an exclusive lock on dir/quiver.lock for the life of
+ * the handle: a second opener gets QV_BUSY. On success *out is set and must
+ * be closed with qv_close.
+ */
+qv_status qv_open(const char *dir, qv_db **out, qv_error *err);
+
+/* Flush everything and release the handle and the lock. NULL is a no-op. */
+void qv_close(qv_db *db);
+
+/* Free memory the engine handed to the caller. */
+void qv_free(void *p);
+
+/* Text name of a status, e.g. "QV_NOT_FOUND". */
+const char *qv_status_name(qv_status s);
+
+/* ---- collections --------------------------------------------------------- */
+
+/* Longest collection or alias name, in bytes. */
+#define QV_MAX_NAME_LEN 255
+
+/* Check a collection or alias name: 1..255 bytes, not "." or "..", none of
+ * < > : " / \ | ? * nor control characters (names are directory names).
+ * QV_VALIDATION with Qdrant's message otherwise, e.g.
+ * `collection name cannot contain "/" char`. */
+qv_status qv_name_check(const char *name, qv_error *err);
+
+/*
+ * Create collection name from a CreateCollection JSON document (body of
+ * Qdrant's PUT /collections/{name}; "{}" means all defaults).
+ * The config is validated in full first: QV_BAD_FORMAT for bad JSON or
+ * shapes, QV_VALIDATION for values out of range or a bad name (see
+ * qv_name_check), QV_UNSUPPORTED for features Quiver lacks, QV_CONFLICT if
+ * the collection exists, QV_BAD_INPUT if an alias has that name.
+ * Durable on return.
+ */
+qv_status qv_collection_create(qv_db *db, const char *name, const char *config_json,
+                               size_t len, qv_error *err);
+
+/* Delete collection name (an alias is resolved first) and the aliases that
+ * point to it. *existed tells whether there was one; a missing collection is
+ * not an error. Durable on return. */
+qv_status qv_collection_delete(qv_db *db, const char *name, bool *existed, qv_error *err);
+
+/* Apply an UpdateCollection JSON document (Qdrant's PATCH body) to the
+ * tunable parameters of collection name. Validated in full first. */
+qv_status qv_collection_update(qv_db *db, const char *name, const char *patch_json,
+                               size_t len, qv_error *err);
+
+/* Whether name is a collection or an alias of one. */
+bool qv_collection_exists(qv_db *db, const char *name);
+
+typedef struct qv_collection_info {
+    const char *status;            /* "green" */
+    const char *optimizer_status;  /* "ok" */
+    uint64_t    points_count;
+    uint64_t    indexed_vectors_count;
+    uint64_t    segments_count;
+    char       *config_json;       /* CollectionConfig JSON; free with qv_free */
+    char       *payload_schema_json; /* map of field -> PayloadIndexInfo; free with qv_free */
+} qv_collection_info;
+
+/* Describe collection name (or alias). On success the caller frees
+ * out->config_json and out->payload_schema_json with qv_free. */
+qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info *out,
+                                 qv_error *err);
+
+/* Names of all collections, sorted, as a malloc'd array of count strings
+ * in one block: free the array alone with qv_free. */
+qv_status qv_collection_list(qv_db *db, char ***names, size_t *count, qv_error *err);
+
+/* ---- aliases --------------------------------------------------------------- */
+
+typedef enum qv_alias_op_kind {
+    QV_ALIAS_CREATE = 1,  /* a = alias, b = collection */
+    QV_ALIAS_DELETE,      /* a = alias */
+    QV_ALIAS_RENAME,      /* a = old alias, b = new alias */
+} qv_alias_op_kind;
+
+typedef struct qv_alias_op {
+    qv_alias_op_kind kind;
+    const char      *a;
+    const char      *b;
+} qv_alias_op;
+
+/*
+ * Apply n alias operations in order, atomically: either all take effect
+ * (and are durable on return) or none does. Creating an alias that exists
+ * repoints it, as in Qdrant.
+ */
+qv_status qv_alias_apply(qv_db *db, const qv_alias_op *ops, size_t n, qv_error *err);
+
+typedef struct qv_alias {
+    const char *alias;
+    const char *collection;
+} qv_alias;
+
+/* All aliases (collection == NULL) or those of one collection (a missing
+ * collection is QV_NOT_FOUND), sorted by alias, as one malloc'd block:
+ * free the array alone with qv_free. */
+qv_status qv_alias_list(qv_db *db, const char *collection, qv_alias **out, size_t *count,
+                        qv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,94 @@
+/* db.c — opening and closing a data directory; errors. */
+#include "core/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "util/fsutil.h"
+
+qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *qv_status_name(qv_status s)
+{
+    static const char *const names[] = {
+        "QV_OK", "QV_NOT_FOUND", "QV_CONFLICT", "QV_BAD_INPUT", "QV_BAD_FORMAT", "QV_VALIDATION",
+        "QV_UNSUPPORTED", "QV_BUSY", "QV_IO", "QV_NOMEM", "QV_CORRUPT", "QV_INTERNAL",
+    };
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "QV_UNKNOWN";
+}
+
+void qv_free(void *p) { free(p); }
+
+qv_status qv_open(const char *dir, qv_db **out, qv_error *err)
+{
+    qv_status rc;
+    char path[PATH_MAX];
+    qv_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    db->lock_fd = -1;
+    pthread_rwlock_init(&db->lock, NULL);
+    if (!(db->dir = strdup(dir))) {
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (strlen(dir) > PATH_MAX - 2 * QV_MAX_NAME_LEN - 64) {
+        rc = qv_fail(err, QV_BAD_INPUT, "storage path is too long: %s", dir);
+        goto fail;
+    }
+    if (qv_mkdir(dir) != 0) {
+        rc = qv_fail(err, QV_IO, "cannot create storage directory %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/quiver.lock", dir);
+    db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (db->lock_fd < 0) {
+        rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? qv_fail(err, QV_BUSY,
+                           "storage directory %s is in use by another Quiver process (lock %s held)",
+                           dir, path)
+                 : qv_fail(err, QV_IO, "cannot lock %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if ((rc = cat_load(db, err)))
+        goto fail;
+    *out = db;
+    return QV_OK;
+fail:
+    qv_close(db);
+    return rc;
+}
+
+void qv_close(qv_db *db)
+{
+    if (!db)
+        return;
+    cat_free(db);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);  /* releases the flock */
+    pthread_rwlock_destroy(&db->lock);
+    free(db->dir);
+    free(db);
+}

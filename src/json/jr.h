@@ -1,0 +1,125 @@
+/*
+ * jr.h — strict JSON reader (RFC 8259) that builds an immutable tree in an arena.
+ *
+ * One pass over the input. Children of an array or object are stored
+ * contiguously (collected on a scratch stack, copied into the arena when the
+ * container closes), so a document of N values costs about N x 24 bytes of
+ * arena plus its unescaped strings, and reading a child is an index.
+ *
+ * Numbers are parsed once into a double (Clinger fast path, exact fallback to
+ * strtod); integer literals that fit also keep their exact int64/uint64.
+ * jr_get_f32 gives exactly what strtof would give for the literal: the
+ * correctly rounded double is narrowed directly unless it lies exactly on a
+ * midpoint between two floats, where the literal is re-read with strtof.
+ *
+ * Strictness: no trailing commas, no comments, no NaN/Infinity, no leading
+ * zeros or '+', valid escapes, valid UTF-8 (overlongs and surrogates
+ * rejected), lone surrogate escapes rejected, control characters rejected in
+ * strings, nothing but whitespace after the value, nesting <= JR_MAX_DEPTH.
+ * Duplicate object keys are kept in order; jr_get returns the last one.
+ *
+ * Errors name what was wrong in serde_json's words ("expected value",
+ * "trailing comma", "EOF while parsing an object", ...) with the 1-based
+ * line and column of the offending byte, as Qdrant reports them. Like serde:
+ * at EOF the column is that of the last byte (empty input: line 1 column 0);
+ * a raw newline inside a string counts as the start of the next line (its
+ * error reads "line 2 column 0"); invalid UTF-8 in a string is reported as
+ * "invalid unicode code point" at the string's closing quote, once the rest
+ * of the string has been checked. Nesting is capped at JR_MAX_DEPTH levels
+ * (serde_json's own limit lets only 127 through).
+ *
+ * Lifetime: the tree lives in the arena passed to jr_parse. Number values
+ * that are not integers point into the input (for the strtof fallback), so
+ * the input must outlive the tree. Strings are unescaped copies in the arena,
+ * NUL-terminated, and may contain NUL bytes (use len).
+ * Threading: none; distinct parses may run in parallel on distinct arenas.
+ */
+#ifndef QV_JSON_JR_H
+#define QV_JSON_JR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+
+#define JR_MAX_DEPTH 128
+
+typedef enum jr_type {
+    JR_NULL = 0,
+    JR_FALSE,
+    JR_TRUE,
+    JR_NUMBER,
+    JR_STRING,
+    JR_ARRAY,
+    JR_OBJECT,
+} jr_type;
+
+/* Number flags. */
+#define JR_NUM_INT  0x01  /* literal had no fraction/exponent and fits int64 or uint64 */
+#define JR_NUM_NEG  0x02  /* literal started with '-' ("-0" is JR_NUM_INT, i64 0) */
+
+typedef struct jr_value  jr_value;
+typedef struct jr_member jr_member;
+
+struct jr_value {
+    uint8_t  type;     /* jr_type */
+    uint8_t  flags;    /* JR_NUM_* for numbers */
+    uint16_t _pad;
+    uint32_t len;      /* string: bytes; array: items; object: members; number: literal length */
+    union {
+        const char *str;       /* JR_STRING: unescaped, NUL-terminated */
+        jr_value   *items;     /* JR_ARRAY: len values */
+        jr_member  *members;   /* JR_OBJECT: len members in document order */
+        double      num;       /* JR_NUMBER: correctly rounded value */
+    } u;
+    union {
+        uint64_t    u64;       /* JR_NUM_INT and !JR_NUM_NEG: exact value */
+        int64_t     i64;       /* JR_NUM_INT and JR_NUM_NEG: exact value */
+        const char *lit;       /* number that is not JR_NUM_INT: the literal in the input */
+    } x;
+};
+
+struct jr_member {
+    const char *key;           /* unescaped, NUL-terminated */
+    uint32_t    key_len;
+    jr_value    value;
+};
+
+typedef struct jr_error {
+    char     msg[128];  /* e.g. "expected `,` or `}`" */
+    unsigned line;      /* 1-based */
+    unsigned column;    /* 1-based, in bytes */
+} jr_error;
+
+/*
+ * Parse len bytes of text into a tree allocated in arena.
+ * Returns 0 and sets *out, or -1 and fills err (the arena may hold garbage,
+ * which the caller's reset of the arena reclaims).
+ */
+int jr_parse(qv_arena *arena, const char *text, size_t len, jr_value **out, jr_error *err);
+
+/* Object lookup by key (linear; objects in requests are small). NULL if absent
+ * or if obj is not an object. */
+const jr_value *jr_get(const jr_value *obj, const char *key);
+
+static inline bool jr_is(const jr_value *v, jr_type t) { return v && v->type == t; }
+static inline bool jr_is_null(const jr_value *v) { return !v || v->type == JR_NULL; }
+static inline bool jr_is_object(const jr_value *v) { return v && v->type == JR_OBJECT; }
+static inline bool jr_is_bool(const jr_value *v) { return v && (v->type == JR_TRUE || v->type == JR_FALSE); }
+
+/* Exact integer conversions: true only for integer literals (JR_NUM_INT:
+ * no fraction, no exponent — "1.0" and "1e3" are rejected, as serde_json
+ * rejects them for integer fields) whose value fits; "-0" reads as 0. */
+bool jr_get_u64(const jr_value *v, uint64_t *out);
+bool jr_get_i64(const jr_value *v, int64_t *out);
+/* Any number as double (false if not a number). */
+bool jr_get_f64(const jr_value *v, double *out);
+/* Any number as float, exactly as strtof(literal) rounds it; false if not a
+ * number or if the value overflows float (|x| > FLT_MAX after rounding). */
+bool jr_get_f32(const jr_value *v, float *out);
+
+/* Name of a type for messages: "null", "boolean", "number", "string", "array", "object". */
+const char *jr_type_name(jr_type t);
+
+#endif

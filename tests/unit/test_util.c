@@ -1,0 +1,93 @@
+/* test_util.c — arena, buffer and file helpers (util/). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/fsutil.h"
+
+static void arena_aligns_and_grows(void **state)
+{
+    qv_arena a;
+    qv_arena_init(&a, 64);
+    char *p = qv_arena_alloc(&a, 3);
+    char *q = qv_arena_alloc(&a, 100000);  /* bigger than any block so far */
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    assert_int_equal((uintptr_t)q % 16, 0);
+    memset(q, 1, 100000);
+    assert_null(qv_arena_alloc(&a, SIZE_MAX - 4));
+    assert_null(qv_arena_calloc(&a, SIZE_MAX / 2, 4));
+    qv_arena_reset(&a);
+    assert_true(a.total <= 64);
+    assert_string_equal(qv_arena_printf(&a, "%d-%s", 7, "x"), "7-x");
+    assert_string_equal(qv_arena_strndup(&a, "hello", 4), "hell");
+    qv_arena_free(&a);
+}
+
+static void buf_appends_and_detaches(void **state)
+{
+    qv_buf b = QV_BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        qv_buf_printf(&b, "%d,", i);
+    qv_buf_putc(&b, '!');
+    assert_true(qv_buf_ok(&b));
+    assert_memory_equal(b.data, "0,1,2,", 6);
+    assert_int_equal(b.data[b.len - 1], '!');
+    assert_int_equal(b.data[b.len], '\0');
+    size_t len;
+    char *p = qv_buf_detach(&b, &len);
+    assert_int_equal(len, strlen(p));
+    assert_null(b.data);
+    free(p);
+    assert_false(qv_buf_reserve(&b, SIZE_MAX - 1));
+    assert_false(qv_buf_ok(&b));
+    qv_buf_free(&b);
+}
+
+static void files_replace_atomically(void **state)
+{
+    char dir[] = "/tmp/qv-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(qv_write_file_atomic(dir, "f.json", "one", 3), 0);
+    assert_int_equal(qv_write_file_atomic(dir, "f.json", "second", 6), 0);
+    char path[256], *data;
+    size_t len;
+    snprintf(path, sizeof path, "%s/f.json", dir);
+    assert_int_equal(qv_read_file(path, 100, &data, &len), 0);
+    assert_int_equal(len, 6);
+    assert_string_equal(data, "second");
+    free(data);
+    snprintf(path, sizeof path, "%s/f.json.tmp", dir);
+    assert_int_not_equal(access(path, F_OK), 0);  /* no temp file left */
+    snprintf(path, sizeof path, "%s/f.json", dir);
+    assert_int_equal(qv_read_file(path, 3, &data, &len), -1);
+    assert_int_equal(errno, EFBIG);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(qv_mkdir(path), 0);
+    assert_int_equal(qv_mkdir(path), 0);
+    assert_int_equal(qv_write_file_atomic(path, "x", "1", 1), 0);
+    assert_int_equal(qv_rm_rf(dir), 0);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    assert_int_equal(qv_rm_rf(dir), 0);  /* missing is fine */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(arena_aligns_and_grows),
+        cmocka_unit_test(buf_appends_and_detaches),
+        cmocka_unit_test(files_replace_atomically),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
