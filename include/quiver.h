@@ -166,6 +166,67 @@ typedef struct qv_alias {
 qv_status qv_alias_list(qv_db *db, const char *collection, qv_alias **out, size_t *count,
                         qv_error *err);
 
+/* ---- points: writes ---------------------------------------------------------- */
+
+/* What a write request body is, in Qdrant's shapes. */
+typedef enum qv_update_kind {
+    QV_UPDATE_UPSERT = 1,        /* PointInsertOperations: {"points": [...]} or {"batch": {...}} */
+    QV_UPDATE_DELETE,            /* PointsSelector: {"points": [ids]} or {"filter": {...}} */
+    QV_UPDATE_SET_PAYLOAD,       /* SetPayload: payload + points|filter, optional key */
+    QV_UPDATE_OVERWRITE_PAYLOAD, /* SetPayload */
+    QV_UPDATE_DELETE_PAYLOAD,    /* DeletePayload: keys + points|filter */
+    QV_UPDATE_CLEAR_PAYLOAD,     /* PointsSelector */
+    QV_UPDATE_UPDATE_VECTORS,    /* UpdateVectors: {"points": [{id, vector}]} */
+    QV_UPDATE_DELETE_VECTORS,    /* DeleteVectors: vector names + points|filter */
+    QV_UPDATE_BATCH,             /* UpdateOperations: {"operations": [...]} */
+} qv_update_kind;
+
+typedef struct qv_write_opts {
+    bool     wait;     /* return once applied and durable (fsynced) */
+    unsigned timeout;  /* seconds to wait at most when wait is set; 0 = no limit */
+} qv_write_opts;
+
+typedef enum qv_update_status {
+    QV_ACKNOWLEDGED = 0,  /* queued in order; applied soon (wait = false) */
+    QV_COMPLETED,         /* applied, visible and on disk */
+    QV_WAIT_TIMEOUT,      /* still queued when the timeout ran out; it will apply */
+} qv_update_status;
+
+typedef struct qv_update_result {
+    uint64_t         operation_id;  /* of the first operation; a batch of n has ids id..id+n-1 */
+    uint32_t         n_operations;
+    qv_update_status status;
+} qv_update_result;
+
+/*
+ * Apply one write request to collection (or alias) name. The request is
+ * validated in full against the collection before anything happens, then
+ * logged as ONE write-ahead-log record and applied as one step: readers see
+ * all of it or none of it, and after a crash it is there entirely or not
+ * at all. A failure while applying (e.g. update_vectors of a missing point)
+ * undoes every operation of the request. With opts->wait the call returns
+ * after the record is fsynced and applied (QV_COMPLETED) or reports that
+ * failure; otherwise once it is queued (QV_ACKNOWLEDGED).
+ */
+qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, const char *json,
+                           size_t len, const qv_write_opts *opts, qv_update_result *result,
+                           qv_error *err);
+
+/* ---- points: reads ------------------------------------------------------------- */
+
+/*
+ * One point as Qdrant's Record JSON ({"id", "payload", "vector"}), with its
+ * payload and all its vectors; id_text is an integer or a UUID.
+ * QV_NOT_FOUND "No point with id X found" when absent. *json is malloc'd.
+ */
+qv_status qv_point_get(qv_db *db, const char *name, const char *id_text, char **json,
+                       size_t *len, qv_error *err);
+
+/* POST /points: a PointRequest ({"ids", "with_payload", "with_vector"}) ->
+ * JSON array of Records, in the order of ids, skipping missing ones. */
+qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_json, size_t len,
+                             char **json, size_t *out_len, qv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -181,13 +181,21 @@ static qv_status read_meta(const char *path, const char *format, qv_arena *a, co
     return QV_OK;
 }
 
-static void coll_free(qv_collection *c)
+qv_status cat_acquire(qv_db *db, const char *name, qv_collection **out, qv_error *err)
 {
-    if (!c)
-        return;
-    cfg_free(&c->cfg);
-    free(c->name);
-    free(c);
+    pthread_rwlock_rdlock(&db->lock);
+    qv_collection *c = cat_resolve(db, name);
+    if (c)
+        atomic_fetch_add(&c->refs, 1);
+    pthread_rwlock_unlock(&db->lock);
+    *out = c;
+    return c ? QV_OK : not_found(err, name);
+}
+
+void cat_release(qv_collection *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        coll_destroy(c);
 }
 
 /* Insert c at its sorted place. */
@@ -221,7 +229,7 @@ static qv_status load_collection(qv_db *db, const char *name, qv_error *err)
     qv_status rc = read_meta(path, "quiver-collection", &a, &root, &text, err);
     if (rc)
         goto done;
-    if (!(c = calloc(1, sizeof *c)) || !(c->name = strdup(name))) {
+    if (!(c = coll_new(name))) {
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto done;
     }
@@ -231,10 +239,11 @@ static qv_status load_collection(qv_db *db, const char *name, qv_error *err)
         rc = qv_fail(err, QV_CORRUPT, "%s: %.400s", path, msg);
         goto done;
     }
-    if ((rc = coll_insert(db, c, err)) == QV_OK)
+    fmt_path(path, "%s/collections/%s", db->dir, name);
+    if ((rc = coll_open(c, path, err)) == QV_OK && (rc = coll_insert(db, c, err)) == QV_OK)
         c = NULL;
 done:
-    coll_free(c);
+    cat_release(c);
     free(text);
     qv_arena_free(&a);
     return rc;
@@ -337,7 +346,7 @@ qv_status cat_load(qv_db *db, qv_error *err)
 void cat_free(qv_db *db)
 {
     for (size_t i = 0; i < db->n_colls; i++)
-        coll_free(db->colls[i]);
+        cat_release(db->colls[i]);
     free(db->colls);
     aliases_free(db->aliases, db->n_aliases);
     db->colls = NULL;
@@ -369,10 +378,10 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
     qv_arena a;
     qv_arena_init(&a, 0);
     const jr_value *root = NULL;
-    qv_collection *c = calloc(1, sizeof *c);
+    qv_collection *c = coll_new(name);
     char stage[PATH_MAX], final[PATH_MAX], parent[PATH_MAX];
     bool locked = false, staged = false;
-    if (!c || !(c->name = strdup(name))) {
+    if (!c) {
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto fail;
     }
@@ -413,7 +422,8 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
         qv_rm_rf(final);
         goto fail;
     }
-    if ((rc = coll_insert(db, c, err))) {
+    if ((rc = coll_open(c, final, err)) || (rc = coll_insert(db, c, err))) {
+        coll_stop(c);
         qv_rm_rf(final);
         goto fail;
     }
@@ -425,7 +435,7 @@ fail:
         qv_rm_rf(stage);
     if (locked)
         pthread_rwlock_unlock(&db->lock);
-    coll_free(c);
+    cat_release(c);
     qv_arena_free(&a);
     return rc;
 }
@@ -470,6 +480,7 @@ qv_status qv_collection_delete(qv_db *db, const char *name, bool *existed, qv_er
     fmt_path(parent, "%s/collections", db->dir);
     fmt_path(from, "%s/%s", parent, c->name);
     fmt_path(to, "%s/tmp/delete-%lu", db->dir, ++db->tmp_seq);
+    coll_stop(c);  /* what is queued is applied; later writes find no collection */
     if (rename(from, to) != 0 || qv_fsync_dir(parent) != 0) {
         rc = io_fail(err, "cannot delete collection", from);
         goto done;
@@ -480,7 +491,7 @@ qv_status qv_collection_delete(qv_db *db, const char *name, bool *existed, qv_er
     size_t i = coll_search(db, c->name, &found);
     memmove(db->colls + i, db->colls + i + 1, (db->n_colls - i - 1) * sizeof *db->colls);
     db->n_colls--;
-    coll_free(c);
+    cat_release(c);
     *existed = true;
 done:
     pthread_rwlock_unlock(&db->lock);
@@ -541,8 +552,12 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
     jw_init(&w, &b);
     pthread_rwlock_rdlock(&db->lock);
     qv_collection *c = cat_resolve(db, name);
-    if (c)
+    if (c) {
         cfg_print(&w, &c->cfg);
+        pthread_rwlock_rdlock(&c->lock);
+        out->points_count = c->st.n_points;
+        pthread_rwlock_unlock(&c->lock);
+    }
     pthread_rwlock_unlock(&db->lock);
     if (!c) {
         qv_buf_free(&b);

@@ -5,6 +5,8 @@
  *   quiver.lock                   flock'ed while a process has the directory open
  *   aliases.json                  every alias, replaced atomically
  *   collections/<name>/config.json  one collection's config, replaced atomically
+ *   collections/<name>/wal.log      its write-ahead log (wal.h)
+ *   collections/<name>/points.snap  its last checkpoint (store.h)
  *   tmp/                          staging for creations and deletions; emptied at open
  *
  * A collection appears and disappears with one rename of its directory, so a
@@ -21,13 +23,10 @@
 
 #include <pthread.h>
 
+#include "core/collection.h"
 #include "core/config.h"
 #include "quiver.h"
 
-typedef struct qv_collection {
-    char          *name;
-    cfg_collection cfg;
-} qv_collection;
 
 typedef struct qv_alias_entry {
     char *alias;
@@ -50,5 +49,9 @@ qv_status cat_load(qv_db *db, qv_error *err);
 void      cat_free(qv_db *db);
 /* Collection by name or alias; NULL if none. Caller holds db->lock. */
 qv_collection *cat_resolve(qv_db *db, const char *name);
+/* Collection by name or alias with a reference the caller must give back
+ * with cat_release; QV_NOT_FOUND (message set) if none. */
+qv_status cat_acquire(qv_db *db, const char *name, qv_collection **out, qv_error *err);
+void      cat_release(qv_collection *c);
 
 #endif

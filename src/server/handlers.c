@@ -30,6 +30,17 @@ const rt_route rest_routes[] = {
     {"DELETE", "/collections/{collection_name}", h_collection_delete, 0},
     {"GET", "/collections/{collection_name}/exists", h_collection_exists, 0},
     {"GET", "/collections/{collection_name}/aliases", h_collection_aliases, 0},
+    {"PUT", "/collections/{collection_name}/points", h_points_upsert, 0},
+    {"POST", "/collections/{collection_name}/points", h_points_retrieve, 0},
+    {"POST", "/collections/{collection_name}/points/batch", h_points_batch, 0},
+    {"POST", "/collections/{collection_name}/points/delete", h_points_delete, 0},
+    {"POST", "/collections/{collection_name}/points/payload", h_payload_set, 0},
+    {"PUT", "/collections/{collection_name}/points/payload", h_payload_overwrite, 0},
+    {"POST", "/collections/{collection_name}/points/payload/delete", h_payload_delete, 0},
+    {"POST", "/collections/{collection_name}/points/payload/clear", h_payload_clear, 0},
+    {"PUT", "/collections/{collection_name}/points/vectors", h_vectors_update, 0},
+    {"POST", "/collections/{collection_name}/points/vectors/delete", h_vectors_delete, 0},
+    {"GET", "/collections/{collection_name}/points/{id}", h_point_get, 0},
 };
 const size_t rest_n_routes = sizeof rest_routes / sizeof *rest_routes;
 

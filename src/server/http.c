@@ -264,13 +264,13 @@ int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, c
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)s->port, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, workers,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 120u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {

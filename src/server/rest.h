@@ -89,5 +89,16 @@ int h_collection_exists(rest_req *rq, rest_resp *rs);
 int h_aliases_update(rest_req *rq, rest_resp *rs);
 int h_aliases_list(rest_req *rq, rest_resp *rs);
 int h_collection_aliases(rest_req *rq, rest_resp *rs);
+int h_points_upsert(rest_req *rq, rest_resp *rs);
+int h_points_batch(rest_req *rq, rest_resp *rs);
+int h_points_delete(rest_req *rq, rest_resp *rs);
+int h_payload_set(rest_req *rq, rest_resp *rs);
+int h_payload_overwrite(rest_req *rq, rest_resp *rs);
+int h_payload_delete(rest_req *rq, rest_resp *rs);
+int h_payload_clear(rest_req *rq, rest_resp *rs);
+int h_vectors_update(rest_req *rq, rest_resp *rs);
+int h_vectors_delete(rest_req *rq, rest_resp *rs);
+int h_point_get(rest_req *rq, rest_resp *rs);
+int h_points_retrieve(rest_req *rq, rest_resp *rs);
 
 #endif

@@ -1,0 +1,308 @@
+/*
+ * collection.c — the writer thread, group commit, checkpoints and recovery
+ * of one collection. See collection.h.
+ */
+#define _GNU_SOURCE
+#include "core/collection.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/internal.h"
+#include "core/ops.h"
+#include "util/log.h"
+
+#define WAL_FILE  "wal.log"
+#define SNAP_FILE "points.snap"
+
+struct wr_item {
+    wr_item  *next;
+    uint64_t  seq;       /* operation id of the first operation */
+    uint32_t  n_ops;
+    char     *body;
+    size_t    len;
+    bool      done;
+    bool      waited;    /* a request waits for it (and frees it) */
+    bool      abandoned; /* that request gave up waiting: the writer frees it */
+    qv_status rc;
+    qv_error  err;
+};
+
+static void item_free(wr_item *it)
+{
+    free(it->body);
+    free(it);
+}
+
+/* Decode and apply one record under the write lock. */
+static qv_status apply_record(qv_collection *c, const void *body, size_t len, qv_arena *a,
+                              qv_error *err)
+{
+    op_batch batch;
+    qv_arena_reset(a);
+    qv_status rc = ops_decode(a, body, len, &batch, err);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&c->lock);
+    rc = store_apply(&c->st, &c->schema, &batch, a, err);
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
+}
+
+/* ---- recovery -------------------------------------------------------------------- */
+
+typedef struct replay_ctx {
+    qv_collection *c;
+    qv_arena       arena;
+    uint64_t       snap_seq;
+    uint64_t       replayed, failed;
+} replay_ctx;
+
+static int replay_one(void *ctx, uint64_t seq, const void *body, size_t len)
+{
+    replay_ctx *r = ctx;
+    qv_error err;
+    if (len < 4)
+        return -1;
+    uint32_t n_ops;
+    memcpy(&n_ops, body, 4);
+    uint64_t last = seq + (n_ops ? n_ops - 1 : 0);
+    if (last > r->c->applied_seq)
+        r->c->applied_seq = last;
+    if (seq <= r->snap_seq)
+        return 0;  /* already in the checkpoint */
+    qv_status rc = apply_record(r->c, body, len, &r->arena, &err);
+    if (rc == QV_CORRUPT || rc == QV_NOMEM) {
+        QV_ERROR("collection %s: cannot replay operation %llu: %s", r->c->name,
+                 (unsigned long long)seq, err.msg);
+        return -1;
+    }
+    /* A record that failed when first applied fails the same way now. */
+    r->replayed++;
+    r->failed += rc != QV_OK;
+    return 0;
+}
+
+static void *writer_main(void *arg);
+
+qv_collection *coll_new(const char *name)
+{
+    qv_collection *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (!(c->name = strdup(name))) {
+        free(c);
+        return NULL;
+    }
+    atomic_init(&c->refs, 1);
+    pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->qm, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->done, NULL);
+    return c;
+}
+
+qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
+{
+    char path[PATH_MAX];
+    qv_status rc;
+    if (!(c->dir = strdup(dir)))
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    if ((rc = cfg_copy(&c->schema, &c->cfg, err)) || (rc = store_init(&c->st, &c->schema, err)))
+        return rc;
+    replay_ctx r = {.c = c};
+    qv_arena_init(&r.arena, 1 << 16);
+    snprintf(path, sizeof path, "%s/" SNAP_FILE, dir);
+    rc = store_load(&c->st, &c->schema, path, &r.snap_seq, err);
+    if (rc == QV_NOT_FOUND)
+        rc = QV_OK;
+    if (rc)
+        goto done;
+    c->applied_seq = r.snap_seq;
+    snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
+    uint64_t last;
+    rc = wal_open(path, r.snap_seq + 1, replay_one, &r, &c->log, &last, err);
+    if (rc)
+        goto done;
+    if (last > c->applied_seq)  /* an empty log after a reset starts past the checkpoint */
+        c->applied_seq = last;
+    c->next_seq = c->applied_seq + 1;
+    if (r.replayed)
+        QV_INFO("collection %s: %llu points after replaying %llu log records (%llu of them failed, "
+                "as when first applied)",
+                c->name, (unsigned long long)c->st.n_points, (unsigned long long)r.replayed,
+                (unsigned long long)r.failed);
+    if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+        rc = qv_fail(err, QV_INTERNAL, "cannot start the writer thread: %s", strerror(errno));
+        goto done;
+    }
+    c->running = true;
+done:
+    qv_arena_free(&r.arena);
+    return rc;
+}
+
+/* ---- the writer -------------------------------------------------------------------- */
+
+static void checkpoint(qv_collection *c, qv_arena *a)
+{
+    qv_error err;
+    pthread_rwlock_rdlock(&c->lock);
+    qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, c->applied_seq, &err);
+    pthread_rwlock_unlock(&c->lock);
+    if (rc == QV_OK)
+        rc = wal_reset(c->log, c->applied_seq + 1, &err);
+    if (rc)
+        QV_ERROR("collection %s: checkpoint failed: %s", c->name, err.msg);
+}
+
+/* Log, sync and apply one group of items; fill in their results. */
+static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
+{
+    qv_error err;
+    qv_status rc = QV_OK;
+    for (wr_item *it = group; it && rc == QV_OK; it = it->next)
+        rc = wal_append(c->log, it->seq, it->body, it->len, &err);
+    if (rc == QV_OK)
+        rc = wal_sync(c->log, &err);
+    for (wr_item *it = group; it; it = it->next) {
+        if (rc) {  /* not durable: apply nothing */
+            it->rc = rc;
+            it->err = err;
+            continue;
+        }
+        it->rc = apply_record(c, it->body, it->len, a, &it->err);
+        c->applied_seq = it->seq + it->n_ops - 1;
+    }
+    if (rc)
+        QV_ERROR("collection %s: write-ahead log failed: %s", c->name, err.msg);
+}
+
+static void *writer_main(void *arg)
+{
+    qv_collection *c = arg;
+    qv_arena a;
+    qv_arena_init(&a, 1 << 20);
+    uint64_t cap = c->schema.wal.wal_capacity_mb << 20;
+    pthread_mutex_lock(&c->qm);
+    for (;;) {
+        while (!c->head && !c->stopping)
+            pthread_cond_wait(&c->work, &c->qm);
+        if (!c->head)
+            break;
+        wr_item *group = c->head;
+        c->head = c->tail = NULL;
+        pthread_mutex_unlock(&c->qm);
+
+        process_group(c, group, &a);
+
+        pthread_mutex_lock(&c->qm);
+        for (wr_item *it = group, *next; it; it = next) {
+            next = it->next;
+            it->done = true;
+            if (!it->waited || it->abandoned)
+                item_free(it);
+        }
+        pthread_cond_broadcast(&c->done);
+        if (wal_size(c->log) > cap) {
+            pthread_mutex_unlock(&c->qm);
+            checkpoint(c, &a);
+            pthread_mutex_lock(&c->qm);
+        }
+    }
+    pthread_mutex_unlock(&c->qm);
+    qv_arena_free(&a);
+    return NULL;
+}
+
+qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
+                      const qv_write_opts *opts, qv_update_result *res, qv_error *err)
+{
+    wr_item *it = calloc(1, sizeof *it);
+    if (!it) {
+        free(body);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
+    it->body = body;
+    it->len = len;
+    it->n_ops = n_ops;
+    it->waited = opts->wait;
+    struct timespec deadline;
+    if (opts->wait && opts->timeout) {
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += opts->timeout;
+    }
+    pthread_mutex_lock(&c->qm);
+    if (c->stopping) {
+        pthread_mutex_unlock(&c->qm);
+        item_free(it);
+        return qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", c->name);
+    }
+    it->seq = c->next_seq;
+    c->next_seq += n_ops;
+    if (c->tail)
+        c->tail->next = it;
+    else
+        c->head = it;
+    c->tail = it;
+    pthread_cond_signal(&c->work);
+    *res = (qv_update_result){.operation_id = it->seq, .n_operations = n_ops,
+                              .status = QV_ACKNOWLEDGED};
+    if (!opts->wait) {
+        pthread_mutex_unlock(&c->qm);
+        return QV_OK;
+    }
+    int w = 0;
+    while (!it->done && w != ETIMEDOUT)
+        w = opts->timeout ? pthread_cond_timedwait(&c->done, &c->qm, &deadline)
+                          : pthread_cond_wait(&c->done, &c->qm);
+    if (!it->done) {
+        it->abandoned = true;  /* the writer frees it */
+        pthread_mutex_unlock(&c->qm);
+        res->status = QV_WAIT_TIMEOUT;
+        return QV_OK;
+    }
+    pthread_mutex_unlock(&c->qm);
+    qv_status rc = it->rc;
+    if (rc && err)
+        *err = it->err;
+    res->status = QV_COMPLETED;
+    item_free(it);
+    return rc;
+}
+
+void coll_stop(qv_collection *c)
+{
+    pthread_mutex_lock(&c->qm);
+    bool was_running = c->running && !c->stopped;
+    c->stopping = true;
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->qm);
+    if (was_running) {
+        pthread_join(c->writer, NULL);
+        c->stopped = true;
+    }
+    wal_close(c->log);
+    c->log = NULL;
+}
+
+void coll_destroy(qv_collection *c)
+{
+    if (!c)
+        return;
+    coll_stop(c);
+    store_free(&c->st);
+    cfg_free(&c->schema);
+    cfg_free(&c->cfg);
+    pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->qm);
+    pthread_cond_destroy(&c->work);
+    pthread_cond_destroy(&c->done);
+    free(c->dir);
+    free(c->name);
+    free(c);
+}

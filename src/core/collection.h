@@ -1,0 +1,78 @@
+/*
+ * collection.h — one collection at run time: its points (store.h), its
+ * write-ahead log (wal.h) and its writer thread.
+ *
+ * Write path: a request thread parses and validates the whole request
+ * (ops.h), encodes it as one record and queues it (coll_submit). The writer
+ * thread takes everything queued, appends it to the log, makes it durable
+ * with ONE fdatasync (group commit), then applies each record under the
+ * write lock, all or nothing (store_apply), and wakes the requests that
+ * wait. So everything a reader can see is on disk, and a crash loses only
+ * requests that were never acknowledged as completed.
+ * When the log outgrows wal_capacity_mb, the writer writes a checkpoint of
+ * the store (points.snap) and starts the log over, so recovery (load the
+ * checkpoint, replay the log) stays bounded.
+ *
+ * Lifetime: the catalog holds one reference; a request holds one while it
+ * uses the collection (cat_acquire / cat_release in db.h). The last
+ * release frees it.
+ * Locks: `lock` guards `st` (readers shared, the writer exclusive); `qm`
+ * guards the queue and sequence numbers. Never take the catalog lock while
+ * holding either.
+ */
+#ifndef QV_CORE_COLLECTION_H
+#define QV_CORE_COLLECTION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/store.h"
+#include "quiver.h"
+#include "storage/wal.h"
+
+typedef struct wr_item wr_item;
+
+typedef struct qv_collection {
+    char          *name;
+    char          *dir;
+    cfg_collection cfg;       /* current config (PATCH replaces it; catalog lock) */
+    cfg_collection schema;    /* vectors as created; never changes (ops, store) */
+    atomic_int     refs;
+
+    pthread_rwlock_t lock;    /* guards st */
+    store            st;
+
+    pthread_mutex_t qm;
+    pthread_cond_t  work;     /* the writer waits for items */
+    pthread_cond_t  done;     /* requests wait for their item */
+    wr_item        *head, *tail;
+    uint64_t        next_seq; /* the next operation id */
+    bool            stopping, stopped, running;
+    pthread_t       writer;
+
+    wal     *log;             /* writer thread only (and open/stop) */
+    uint64_t applied_seq;     /* last operation id applied */
+} qv_collection;
+
+/* A new collection object holding one reference (the caller's); NULL when
+ * out of memory. */
+qv_collection *coll_new(const char *name);
+
+/* Load the checkpoint, replay the log, start the writer. cfg must be set;
+ * dir is the collection's directory. */
+qv_status coll_open(qv_collection *c, const char *dir, qv_error *err);
+
+/* Apply what is queued, stop the writer, close the log. Idempotent. */
+void coll_stop(qv_collection *c);
+
+/* Free everything (after coll_stop). */
+void coll_destroy(qv_collection *c);
+
+/* Queue one record of n_ops operations (ownership of body passes to the
+ * collection) and, with opts->wait, wait for it. */
+qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
+                      const qv_write_opts *opts, qv_update_result *res, qv_error *err);
+
+#endif

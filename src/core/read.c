@@ -1,0 +1,154 @@
+/* read.c — see read.h. */
+#include "core/read.h"
+
+#include <string.h>
+
+#include "core/internal.h"
+
+static qv_status parse_paths(qv_arena *a, const jr_value *list, const char *what, rd_select *sel,
+                             qv_error *err)
+{
+    if (!jr_is(list, JR_ARRAY))
+        return qv_fail(err, QV_BAD_FORMAT, "%s: expected a list of payload keys", what);
+    sel->n_paths = list->len;
+    sel->paths = qv_arena_calloc(a, list->len ? list->len : 1, sizeof *sel->paths);
+    if (!sel->paths)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < list->len; i++) {
+        const jr_value *k = &list->u.items[i];
+        if (k->type != JR_STRING)
+            return qv_fail(err, QV_BAD_FORMAT, "%s[%u]: expected a payload key", what, i);
+        if (pl_path_parse(a, k->u.str, k->len, &sel->paths[i], err) != 0)
+            return QV_BAD_FORMAT;
+    }
+    return QV_OK;
+}
+
+qv_status rd_parse_with_payload(qv_arena *a, const jr_value *v, bool dflt, rd_select *sel,
+                                qv_error *err)
+{
+    if (jr_is_null(v)) {
+        sel->payload = dflt ? RD_PAYLOAD_ALL : RD_PAYLOAD_NONE;
+        return QV_OK;
+    }
+    if (jr_is_bool(v)) {
+        sel->payload = v->type == JR_TRUE ? RD_PAYLOAD_ALL : RD_PAYLOAD_NONE;
+        return QV_OK;
+    }
+    if (v->type == JR_ARRAY) {
+        sel->payload = RD_PAYLOAD_INCLUDE;
+        return parse_paths(a, v, "with_payload", sel, err);
+    }
+    if (v->type == JR_OBJECT) {
+        const jr_value *inc = jr_get(v, "include"), *exc = jr_get(v, "exclude");
+        if (inc && !exc) {
+            sel->payload = RD_PAYLOAD_INCLUDE;
+            return parse_paths(a, inc, "with_payload.include", sel, err);
+        }
+        if (exc && !inc) {
+            sel->payload = RD_PAYLOAD_EXCLUDE;
+            return parse_paths(a, exc, "with_payload.exclude", sel, err);
+        }
+    }
+    return qv_fail(err, QV_BAD_FORMAT,
+                   "with_payload: expected true, false, a list of keys, {\"include\": [...]} or {\"exclude\": [...]}");
+}
+
+qv_status rd_parse_with_vector(qv_arena *a, const cfg_collection *cfg, const jr_value *v, bool dflt,
+                               rd_select *sel, qv_error *err)
+{
+    sel->all_vectors = false;
+    if (jr_is_null(v) || jr_is_bool(v)) {
+        sel->vectors = jr_is_null(v) ? dflt : v->type == JR_TRUE;
+        sel->all_vectors = sel->vectors;
+        return QV_OK;
+    }
+    if (v->type != JR_ARRAY)
+        return qv_fail(err, QV_BAD_FORMAT, "with_vector: expected true, false or a list of vector names");
+    sel->dense_on = qv_arena_calloc(a, cfg->n_vectors + 1, sizeof(bool));
+    sel->sparse_on = qv_arena_calloc(a, cfg->n_sparse + 1, sizeof(bool));
+    if (!sel->dense_on || !sel->sparse_on)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    sel->vectors = true;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const jr_value *n = &v->u.items[i];
+        if (n->type != JR_STRING)
+            return qv_fail(err, QV_BAD_FORMAT, "with_vector[%u]: expected a vector name", i);
+        bool found = false;
+        for (uint32_t k = 0; k < cfg->n_vectors && !found; k++)
+            if (strcmp(cfg->vectors[k].name, n->u.str) == 0)
+                found = sel->dense_on[k] = true;
+        for (uint32_t k = 0; k < cfg->n_sparse && !found; k++)
+            if (strcmp(cfg->sparse[k].name, n->u.str) == 0)
+                found = sel->sparse_on[k] = true;
+        if (!found)
+            return qv_fail(err, QV_BAD_INPUT, "Not existing vector name error: %s", n->u.str);
+    }
+    return QV_OK;
+}
+
+static void write_floats(jw *w, const float *v, uint32_t n)
+{
+    jw_arr_begin(w);
+    for (uint32_t i = 0; i < n; i++)
+        jw_f32(w, v[i]);
+    jw_arr_end(w);
+}
+
+static void write_vectors(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                          const rd_select *sel)
+{
+    /* A collection of one unnamed vector prints it as a plain list. */
+    if (cfg->unnamed && cfg->n_sparse == 0 && store_has_dense(s, 0, slot) &&
+        (sel->all_vectors || sel->dense_on[0])) {
+        write_floats(w, store_dense(s, 0, slot), s->dense[0].dim);
+        return;
+    }
+    jw_obj_begin(w);
+    for (uint32_t v = 0; v < s->n_dense; v++) {
+        if (!store_has_dense(s, v, slot) || !(sel->all_vectors || sel->dense_on[v]))
+            continue;
+        jw_key(w, cfg->vectors[v].name);
+        write_floats(w, store_dense(s, v, slot), s->dense[v].dim);
+    }
+    for (uint32_t v = 0; v < s->n_sparse; v++) {
+        const st_sparse_vec *sv = s->sparse[v][slot];
+        if (!sv || !(sel->all_vectors || sel->sparse_on[v]))
+            continue;
+        jw_key(w, cfg->sparse[v].name);
+        jw_obj_begin(w);
+        jw_key(w, "indices");
+        jw_arr_begin(w);
+        for (uint32_t i = 0; i < sv->n; i++)
+            jw_uint(w, sv->data[i]);
+        jw_arr_end(w);
+        jw_key(w, "values");
+        write_floats(w, (const float *)(sv->data + sv->n), sv->n);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                     const rd_select *sel)
+{
+    jw_obj_begin(w);
+    jw_key(w, "id");
+    pid_write(w, &s->ids[slot]);
+    jw_key(w, "payload");
+    const uint8_t *blob;
+    size_t len;
+    store_payload(s, slot, &blob, &len);
+    switch (sel->payload) {
+    case RD_PAYLOAD_NONE: jw_null(w); break;
+    case RD_PAYLOAD_ALL: pl_write_json(w, blob, len); break;
+    case RD_PAYLOAD_INCLUDE: pl_write_json_include(w, blob, len, sel->paths, sel->n_paths); break;
+    case RD_PAYLOAD_EXCLUDE: pl_write_json_exclude(w, blob, len, sel->paths, sel->n_paths); break;
+    }
+    jw_key(w, "vector");
+    if (sel->vectors)
+        write_vectors(w, s, cfg, slot, sel);
+    else
+        jw_null(w);
+    jw_obj_end(w);
+}

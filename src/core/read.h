@@ -1,0 +1,43 @@
+/*
+ * read.h — what a read returns of each point (with_payload, with_vector)
+ * and how a point is written as Qdrant's Record JSON. Shared by retrieve,
+ * scroll and search.
+ */
+#ifndef QV_CORE_READ_H
+#define QV_CORE_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/config.h"
+#include "core/store.h"
+#include "json/jr.h"
+#include "json/jw.h"
+#include "payload/pl.h"
+
+typedef enum rd_payload_mode { RD_PAYLOAD_NONE, RD_PAYLOAD_ALL, RD_PAYLOAD_INCLUDE, RD_PAYLOAD_EXCLUDE } rd_payload_mode;
+
+typedef struct rd_select {
+    rd_payload_mode payload;
+    pl_path        *paths;      /* INCLUDE / EXCLUDE */
+    size_t          n_paths;
+    bool            vectors;    /* any vector at all */
+    bool            all_vectors;
+    bool           *dense_on;   /* per dense vector, when !all_vectors */
+    bool           *sparse_on;  /* per sparse vector, when !all_vectors */
+} rd_select;
+
+/* with_payload: true | false | ["key", ...] | {"include": [...]} | {"exclude": [...]};
+ * v NULL or null means dflt. */
+qv_status rd_parse_with_payload(qv_arena *a, const jr_value *v, bool dflt, rd_select *sel,
+                                qv_error *err);
+/* with_vector: true | false | ["name", ...]; v NULL or null means dflt. */
+qv_status rd_parse_with_vector(qv_arena *a, const cfg_collection *cfg, const jr_value *v, bool dflt,
+                               rd_select *sel, qv_error *err);
+
+/* {"id": …, "payload": … | null, "vector": … | null}. Caller holds the
+ * collection's read lock. */
+void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                     const rd_select *sel);
+
+#endif

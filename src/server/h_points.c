@@ -1,0 +1,105 @@
+/*
+ * h_points.c — REST handlers for points: the write endpoints (one table
+ * row per endpoint: path kind -> qv_update_kind) and the reads.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/rest.h"
+
+static const char *coll_name(rest_req *rq) { return rq->params[0]; }
+
+/* wait, ordering and timeout, as Qdrant reads them. */
+static int write_opts(rest_req *rq, rest_resp *rs, qv_write_opts *o)
+{
+    unsigned long timeout;
+    if (rest_query_timeout(rq, rs, &timeout))
+        return -1;
+    o->timeout = timeout > 86400 ? 86400 : (unsigned)timeout;
+    const char *wait = rest_query(rq, "wait");
+    o->wait = false;
+    if (wait) {
+        if (strcmp(wait, "true") == 0)
+            o->wait = true;
+        else if (strcmp(wait, "false") != 0)
+            return rest_fail(rs, 400, "Deserialize error in query parameters: wait: provided string was not `true` or `false`");
+    }
+    const char *ord = rest_query(rq, "ordering");
+    if (ord && strcmp(ord, "weak") != 0 && strcmp(ord, "medium") != 0 && strcmp(ord, "strong") != 0)
+        return rest_fail(rs, 400,
+                         "Deserialize error in query parameters: unknown variant `%.40s`, expected one of `weak`, `medium`, `strong`",
+                         ord);
+    return 0;
+}
+
+static const char *status_word(qv_update_status s)
+{
+    return s == QV_COMPLETED ? "completed" : s == QV_WAIT_TIMEOUT ? "wait_timeout" : "acknowledged";
+}
+
+static void write_result(jw *w, uint64_t id, qv_update_status s)
+{
+    jw_obj_begin(w);
+    jw_key(w, "operation_id");
+    jw_uint(w, id);
+    jw_key(w, "status");
+    jw_str(w, status_word(s));
+    jw_obj_end(w);
+}
+
+static int update(rest_req *rq, rest_resp *rs, qv_update_kind kind)
+{
+    qv_write_opts opts;
+    if (write_opts(rq, rs, &opts))
+        return -1;
+    qv_update_result res;
+    qv_error err;
+    if (qv_points_update(rq->db, coll_name(rq), kind, rq->body, rq->body_len, &opts, &res, &err))
+        return rest_fail_qv(rs, &err, "JSON body");
+    if (kind != QV_UPDATE_BATCH) {
+        write_result(&rs->w, res.operation_id, res.status);
+        return 0;
+    }
+    jw_arr_begin(&rs->w);
+    for (uint32_t i = 0; i < res.n_operations; i++)
+        write_result(&rs->w, res.operation_id + i, res.status);
+    jw_arr_end(&rs->w);
+    return 0;
+}
+
+int h_points_upsert(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_UPSERT); }
+int h_points_batch(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_BATCH); }
+int h_points_delete(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_DELETE); }
+int h_payload_set(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_SET_PAYLOAD); }
+int h_payload_overwrite(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_OVERWRITE_PAYLOAD); }
+int h_payload_delete(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_DELETE_PAYLOAD); }
+int h_payload_clear(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_CLEAR_PAYLOAD); }
+int h_vectors_update(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_UPDATE_VECTORS); }
+int h_vectors_delete(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_DELETE_VECTORS); }
+
+int h_point_get(rest_req *rq, rest_resp *rs)
+{
+    char *json;
+    size_t len;
+    qv_error err;
+    if (qv_point_get(rq->db, coll_name(rq), rq->params[1], &json, &len, &err))
+        return rest_fail_qv(rs, &err, "path parameters");
+    jw_raw(&rs->w, json, len);
+    qv_free(json);
+    return 0;
+}
+
+int h_points_retrieve(rest_req *rq, rest_resp *rs)
+{
+    char *json;
+    size_t len;
+    qv_error err;
+    unsigned long timeout;
+    if (rest_query_timeout(rq, rs, &timeout))
+        return -1;
+    if (qv_points_retrieve(rq->db, coll_name(rq), rq->body, rq->body_len, &json, &len, &err))
+        return rest_fail_qv(rs, &err, "JSON body");
+    jw_raw(&rs->w, json, len);
+    qv_free(json);
+    return 0;
+}

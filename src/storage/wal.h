@@ -1,0 +1,102 @@
+/*
+ * wal.h — a collection's write-ahead log: an append-only file of records,
+ * each one whole request (an upsert, a batch, ...) under one sequence
+ * number, checksummed so that recovery can tell a complete record from a
+ * torn or damaged tail.
+ *
+ * File format (little-endian; also in docs/FORMAT.md):
+ *   header, 32 bytes:
+ *     OFFSET SIZE DESCRIPTION
+ *     0      8    magic "QVWAL\0\0\0"
+ *     8      4    format version (1)
+ *     12     4    reserved, 0
+ *     16     8    first sequence number the file may hold (records below it are stale)
+ *     24     4    CRC32C of bytes 0..23
+ *     28     4    reserved, 0
+ *   then records, each:
+ *     0      4    n: length of the body in bytes
+ *     4      4    CRC32C of bytes 8 .. 16+n (sequence number and body)
+ *     8      8    sequence number (strictly increasing in the file)
+ *     16     n    body (opaque to this module)
+ *     16+n   pad  zero bytes up to a multiple of 8
+ *
+ * Sequence numbers start at 1 (first_seq >= 1), so "none yet" is
+ * first_seq - 1 without wrapping.
+ *
+ * Recovery rule: records are read in order from offset 32; the first one
+ * whose head or body+padding runs past the end of the file, whose n exceeds
+ * WAL_MAX_RECORD, whose CRC does not match, or whose sequence number is not
+ * above the previous one (the first must be >= the header's first_seq)
+ * ends the log: the file is truncated there. Records after a damaged one
+ * are dropped even if intact. Padding bytes are not checked.
+ *
+ * Durability: wal_append only writes (page cache); wal_sync makes every
+ * record appended so far durable (fdatasync). The caller batches several
+ * appends per sync (group commit). A new file, and the file after
+ * wal_reset, is complete and durable (header written to "<path>.tmp",
+ * fsynced, renamed, directory fsynced): a crash never leaves a torn header.
+ * Errors: QV_IO means the disk failed. A failed wal_append undoes its
+ * partial write, and the log stays usable (retry or go on); if it cannot
+ * undo it, after a failed wal_sync (Linux may drop unwritten pages and
+ * report success next time), or after a wal_reset whose rename could not be
+ * made durable, the log refuses every append and sync with
+ * QV_IO until it is closed and reopened, which rereads what really is on
+ * disk.
+ * Threading: a wal is used by one thread at a time (the collection's writer).
+ */
+#ifndef QV_STORAGE_WAL_H
+#define QV_STORAGE_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quiver.h"
+
+#define WAL_MAX_RECORD (1u << 30)  /* a body larger than this is damage */
+
+typedef struct wal wal;
+
+/*
+ * Open or create the log at path. A new file gets a header with
+ * first_seq. An existing one keeps its header's first_seq (the argument is
+ * then unused) and is scanned: every complete record with a good checksum
+ * and increasing sequence number is passed, in order, to replay (if not
+ * NULL; the body pointer is 8-byte aligned and valid only during the call).
+ * The first bad record ends the scan: the file is cut there (logged as a
+ * warning with the offset and reason) so that appends continue after the
+ * last good record. A replay callback returning non-zero aborts the open
+ * with QV_CORRUPT (the file is left as it was). *last_seq (may be NULL)
+ * gets the sequence number of the last good record, or first_seq - 1 from
+ * the header when there is none.
+ * The scan reads 1 MiB at a time and holds the largest record in memory.
+ * Errors: QV_CORRUPT for a bad header (magic, version, checksum, short
+ * file), QV_IO naming path and errno, QV_NOMEM, QV_INTERNAL for
+ * first_seq 0. On failure *out is NULL.
+ */
+qv_status wal_open(const char *path, uint64_t first_seq,
+                   int (*replay)(void *ctx, uint64_t seq, const void *body, size_t len), void *ctx,
+                   wal **out, uint64_t *last_seq, qv_error *err);
+
+/* Append one record (written, not yet synced): one pwritev of head, body
+ * and padding. seq must exceed the last (QV_INTERNAL otherwise); len over
+ * WAL_MAX_RECORD is QV_BAD_INPUT. Nothing changes on failure. */
+qv_status wal_append(wal *w, uint64_t seq, const void *body, size_t len, qv_error *err);
+
+/* Make everything appended durable. */
+qv_status wal_sync(wal *w, qv_error *err);
+
+/* Start over after a checkpoint: atomically replace the file with an empty
+ * log whose header says first_seq (write temp, fsync, rename, fsync dir).
+ * first_seq must exceed every sequence number appended (QV_INTERNAL
+ * otherwise: those records would be lost). Costs two fsyncs. Note that a
+ * crash between writing a checkpoint and this call replays records the
+ * checkpoint already holds: replay should skip seq <= the checkpoint's. */
+qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err);
+
+/* Bytes in the file now (header included), to decide when to checkpoint. */
+uint64_t wal_size(const wal *w);
+
+/* Close (no sync). NULL is a no-op. */
+void wal_close(wal *w);
+
+#endif

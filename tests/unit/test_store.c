@@ -1,0 +1,321 @@
+/* test_store.c — point ids, operation records and the in-memory store:
+ * all-or-nothing batches, the id map under churn, checkpoints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/ops.h"
+#include "core/pointid.h"
+#include "core/store.h"
+#include "json/jr.h"
+#include "json/jw.h"
+#include "util/fsutil.h"
+
+/* ---- ids ---- */
+
+static void ids_parse_and_print(void **state)
+{
+    qv_point_id a, b;
+    char text[PID_TEXT_MAX];
+    assert_true(pid_parse_uuid("550E8400-E29B-41D4-A716-446655440000", 36, &a));
+    pid_format(&a, text);
+    assert_string_equal(text, "550e8400-e29b-41d4-a716-446655440000");
+    static const char *const forms[] = {"550e8400e29b41d4a716446655440000",
+                                        "{550e8400-e29b-41d4-a716-446655440000}",
+                                        "urn:uuid:550e8400-e29b-41d4-a716-446655440000"};
+    for (int i = 0; i < 3; i++) {
+        assert_true(pid_parse_uuid(forms[i], strlen(forms[i]), &b));
+        assert_true(pid_equal(&a, &b));
+    }
+    assert_false(pid_parse_uuid("550e8400-e29b-41d4-a716-44665544000g", 36, &b));
+    assert_false(pid_parse_uuid("550e8400e29b-41d4-a716-4466554400000", 36, &b));
+    assert_false(pid_parse_uuid("5", 1, &b));
+    assert_true(pid_from_text("18446744073709551615", &b));
+    assert_int_equal(b.lo, UINT64_MAX);
+    assert_false(pid_from_text("18446744073709551616", &b));
+    assert_false(pid_from_text("-1", &b));
+    qv_point_id n1 = {0, 1, 0}, n2 = {0, 2, 0};
+    assert_true(pid_cmp(&n1, &n2) < 0);
+    assert_true(pid_cmp(&n2, &a) < 0);  /* integers before UUIDs */
+}
+
+/* ---- helpers ---- */
+
+typedef struct fixture {
+    qv_arena       a;
+    cfg_collection cfg;
+    store          st;
+} fixture;
+
+static void fx_init(fixture *f, const char *config)
+{
+    qv_arena_init(&f->a, 0);
+    jr_value *root;
+    jr_error je;
+    qv_error err;
+    assert_int_equal(jr_parse(&f->a, config, strlen(config), &root, &je), 0);
+    assert_int_equal(cfg_parse(root, CFG_CREATE, &f->cfg, &err), QV_OK);
+    assert_int_equal(store_init(&f->st, &f->cfg, &err), QV_OK);
+}
+
+static void fx_free(fixture *f)
+{
+    store_free(&f->st);
+    cfg_free(&f->cfg);
+    qv_arena_free(&f->a);
+}
+
+/* Parse, encode, decode (the real write path) and apply one request. */
+static qv_status run(fixture *f, int kind, const char *json, qv_error *err)
+{
+    jr_value *root;
+    jr_error je;
+    op_batch parsed, decoded;
+    qv_buf rec = QV_BUF_INIT;
+    assert_int_equal(jr_parse(&f->a, json, strlen(json), &root, &je), 0);
+    qv_status rc = ops_parse(&f->a, &f->cfg, kind, root, &parsed, err);
+    if (rc)
+        return rc;
+    assert_int_equal(ops_encode(&parsed, &rec, err), QV_OK);
+    assert_int_equal(ops_decode(&f->a, rec.data, rec.len, &decoded, err), QV_OK);
+    rc = store_apply(&f->st, &f->cfg, &decoded, &f->a, err);
+    qv_buf_free(&rec);
+    return rc;
+}
+
+/* A text picture of the whole store, to compare states. */
+static char *picture(const store *s)
+{
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    jw_arr_begin(&w);
+    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
+        if (!store_live(s, slot))
+            continue;
+        const uint8_t *blob;
+        size_t len;
+        jw_arr_begin(&w);
+        pid_write(&w, &s->ids[slot]);
+        store_payload(s, slot, &blob, &len);
+        pl_write_json(&w, blob, len);
+        for (uint32_t v = 0; v < s->n_dense; v++) {
+            if (!store_has_dense(s, v, slot)) {
+                jw_null(&w);
+                continue;
+            }
+            jw_arr_begin(&w);
+            for (uint32_t i = 0; i < s->dense[v].dim; i++)
+                jw_f32(&w, store_dense(s, v, slot)[i]);
+            jw_arr_end(&w);
+        }
+        for (uint32_t v = 0; v < s->n_sparse; v++)
+            jw_uint(&w, s->sparse[v][slot] ? s->sparse[v][slot]->n : 999);
+        jw_arr_end(&w);
+    }
+    jw_arr_end(&w);
+    return qv_buf_detach(&b, NULL);
+}
+
+static const char *NAMED = "{\"vectors\":{\"a\":{\"size\":2,\"distance\":\"Dot\"},"
+                           "\"b\":{\"size\":3,\"distance\":\"Cosine\"}},\"sparse_vectors\":{\"s\":{}}}";
+
+static void writes_apply_in_order(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, NAMED);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":1,\"vector\":{\"a\":[1,2],\"b\":[3,4,0]},\"payload\":{\"k\":1}},"
+                         "{\"id\":\"550e8400-e29b-41d4-a716-446655440000\",\"vector\":{\"s\":"
+                         "{\"indices\":[7,3],\"values\":[0.5,0.25]}}}]}",
+                         &err),
+                     QV_OK);
+    char *p = picture(&f.st);
+    assert_string_equal(p, "[[1,{\"k\":1},[1.0,2.0],[0.6,0.8,0.0],999],"
+                           "[\"550e8400-e29b-41d4-a716-446655440000\",{},null,null,2]]");
+    free(p);
+    assert_int_equal(run(&f, QV_UPDATE_BATCH,
+                         "{\"operations\":[{\"set_payload\":{\"payload\":{\"x\":{\"y\":2}},\"points\":[1]}},"
+                         "{\"delete_payload\":{\"keys\":[\"k\"],\"points\":[1]}},"
+                         "{\"update_vectors\":{\"points\":[{\"id\":1,\"vector\":{\"a\":[5,6]}}]}},"
+                         "{\"delete_vectors\":{\"vector\":[\"b\"],\"filter\":{\"must\":[{\"has_id\":[1]}]}}},"
+                         "{\"delete\":{\"points\":[\"550e8400-e29b-41d4-a716-446655440000\", 77]}}]}",
+                         &err),
+                     QV_OK);
+    p = picture(&f.st);
+    assert_string_equal(p, "[[1,{\"x\":{\"y\":2}},[5.0,6.0],null,999]]");
+    free(p);
+    assert_int_equal(f.st.n_points, 1);
+    fx_free(&f);
+}
+
+static void failed_batch_changes_nothing(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Euclid\"}}");
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":1,\"vector\":[1,1],\"payload\":{\"a\":1}},"
+                         "{\"id\":2,\"vector\":[2,2],\"payload\":{\"a\":2}}]}",
+                         &err),
+                     QV_OK);
+    char *before = picture(&f.st);
+    /* Every kind of change, then an operation that fails while applying. */
+    assert_int_equal(run(&f, QV_UPDATE_BATCH,
+                         "{\"operations\":["
+                         "{\"upsert\":{\"points\":[{\"id\":3,\"vector\":[3,3]},{\"id\":1,\"vector\":[9,9]}]}},"
+                         "{\"set_payload\":{\"payload\":{\"b\":1},\"points\":[1,2,3]}},"
+                         "{\"overwrite_payload\":{\"payload\":{\"c\":1},\"points\":[2]}},"
+                         "{\"clear_payload\":{\"points\":[1]}},"
+                         "{\"delete\":{\"points\":[2]}},"
+                         "{\"upsert\":{\"points\":[{\"id\":2,\"vector\":[4,4]}]}},"
+                         "{\"delete_vectors\":{\"vector\":[\"\"],\"points\":[3]}},"
+                         "{\"update_vectors\":{\"points\":[{\"id\":999,\"vector\":[1,1]}]}}]}",
+                         &err),
+                     QV_NOT_FOUND);
+    assert_string_equal(err.msg, "No point with id 999 found");
+    char *after = picture(&f.st);
+    assert_string_equal(before, after);
+    assert_int_equal(f.st.n_points, 2);
+    free(before);
+    free(after);
+    /* A validation failure never reaches the store. */
+    assert_int_equal(run(&f, QV_UPDATE_BATCH,
+                         "{\"operations\":[{\"delete\":{\"points\":[1]}},"
+                         "{\"upsert\":{\"points\":[{\"id\":5,\"vector\":[1]}]}}]}",
+                         &err),
+                     QV_BAD_INPUT);
+    assert_string_equal(err.msg, "Vector dimension error: expected dim: 2, got 1");
+    assert_int_equal(f.st.n_points, 2);
+    fx_free(&f);
+}
+
+/* Random inserts and deletes against a reference bitmap: the id map must
+ * find exactly the live ids (exercises backward-shift deletion). */
+static void id_map_under_churn(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":1,\"distance\":\"Dot\"}}");
+    enum { N = 3000 };
+    static bool live[N];
+    uint64_t x = 88172645463325252ull;
+    char body[128];
+    for (int step = 0; step < 6000; step++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned id = (unsigned)(x % N);
+        qv_arena_reset(&f.a);
+        if (x >> 63) {
+            snprintf(body, sizeof body, "{\"points\":[{\"id\":%u,\"vector\":[1]}]}", id);
+            assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+            live[id] = true;
+        } else {
+            snprintf(body, sizeof body, "{\"points\":[%u]}", id);
+            assert_int_equal(run(&f, QV_UPDATE_DELETE, body, &err), QV_OK);
+            live[id] = false;
+        }
+    }
+    uint64_t count = 0;
+    for (unsigned id = 0; id < N; id++) {
+        qv_point_id pid = {0, id, 0};
+        assert_int_equal(store_find(&f.st, &pid) >= 0, live[id]);
+        count += live[id];
+    }
+    assert_int_equal(f.st.n_points, count);
+    fx_free(&f);
+}
+
+static void checkpoint_round_trip(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, NAMED);
+    char body[256];
+    for (int i = 0; i < 2500; i++) {  /* more than two chunks */
+        qv_arena_reset(&f.a);
+        snprintf(body, sizeof body,
+                 "{\"points\":[{\"id\":%d,\"vector\":{\"a\":[%d,0.5]%s},\"payload\":{\"i\":%d,\"t\":\"x%d\"}}]}",
+                 i, i, i % 3 ? ",\"s\":{\"indices\":[1,2],\"values\":[1,2]}" : "", i, i);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+    }
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"filter\":{\"must\":[{\"key\":\"i\",\"match\":{\"any\":[5,6,7]}}]}}", &err), QV_OK);
+    char dir[] = "/tmp/qv-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 4242, &err), QV_OK);
+    fx_init(&g, NAMED);
+    char path[256];
+    uint64_t seq = 0;
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(seq, 4242);
+    char *p1 = picture(&f.st), *p2 = picture(&g.st);
+    assert_string_equal(p1, p2);
+    free(p1);
+    free(p2);
+    /* A damaged file is refused. */
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 200, SEEK_SET);
+    fputc(0x5a, fp);
+    fclose(fp);
+    store_free(&g.st);
+    assert_int_equal(store_init(&g.st, &g.cfg, &err), QV_OK);
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_CORRUPT);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
+}
+
+static void record_decoding_rejects_damage(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, NAMED);
+    const char *json = "{\"operations\":[{\"upsert\":{\"points\":[{\"id\":1,\"vector\":{\"a\":[1,2]},"
+                       "\"payload\":{\"q\":[1,2,{\"r\":null}]}}]}},{\"delete\":{\"filter\":{\"must\":"
+                       "[{\"key\":\"q\",\"match\":{\"value\":1}}]}}}]}";
+    jr_value *root;
+    jr_error je;
+    op_batch b, d;
+    qv_buf rec = QV_BUF_INIT;
+    assert_int_equal(jr_parse(&f.a, json, strlen(json), &root, &je), 0);
+    assert_int_equal(ops_parse(&f.a, &f.cfg, QV_UPDATE_BATCH, root, &b, &err), QV_OK);
+    assert_int_equal(ops_encode(&b, &rec, &err), QV_OK);
+    for (size_t cut = 0; cut < rec.len; cut++)  /* every truncation */
+        assert_int_not_equal(ops_decode(&f.a, rec.data, cut, &d, &err), QV_OK);
+    uint64_t x = 12345;
+    for (int i = 0; i < 2000; i++) {  /* random byte flips: no crash */
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        size_t at = (size_t)(x >> 33) % rec.len;
+        char saved = rec.data[at];
+        rec.data[at] ^= (char)(1 + (x >> 20) % 255);
+        qv_arena_reset(&f.a);
+        (void)ops_decode(&f.a, rec.data, rec.len, &d, &err);
+        rec.data[at] = saved;
+    }
+    qv_buf_free(&rec);
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ids_parse_and_print),
+        cmocka_unit_test(writes_apply_in_order),
+        cmocka_unit_test(failed_batch_changes_nothing),
+        cmocka_unit_test(id_map_under_churn),
+        cmocka_unit_test(checkpoint_round_trip),
+        cmocka_unit_test(record_decoding_rejects_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
