@@ -227,6 +227,24 @@ qv_status qv_point_get(qv_db *db, const char *name, const char *id_text, char **
 qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_json, size_t len,
                              char **json, size_t *out_len, qv_error *err);
 
+/* POST /points/scroll: a ScrollRequest ({offset, limit (default 10), filter,
+ * with_payload (default true), with_vector (default false)}) ->
+ * {"points": [Record...], "next_page_offset": id | null}. Points come in id
+ * order (integers ascending, then UUIDs); a page costs O(log n + points
+ * looked at). */
+qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json, size_t len,
+                           char **json, size_t *out_len, qv_error *err);
+
+/* POST /points/count: {filter, exact} -> {"count": N} (always exact). */
+qv_status qv_points_count(qv_db *db, const char *name, const char *request_json, size_t len,
+                          char **json, size_t *out_len, qv_error *err);
+
+/* POST /facet: {key, filter, limit (default 10), exact} ->
+ * {"hits": [{"value", "count"}...]}, counts descending then values
+ * ascending; each point counts once per distinct value of key. */
+qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json, size_t len,
+                          char **json, size_t *out_len, qv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,10 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
     s->n_sparse = cfg->n_sparse;
     s->map_cap = 64;
     s->map = calloc(s->map_cap, sizeof *s->map);
+    if (idt_init(&s->order) != QV_OK) {
+        free(s->map);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
     s->dense = calloc(s->n_dense ? s->n_dense : 1, sizeof *s->dense);
     s->sparse = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse);
     if (!s->map || !s->dense || !s->sparse) {
@@ -62,13 +66,15 @@ void store_free(store *s)
     free(s->live);
     free(s->free_slots);
     free(s->map);
+    idt_free(&s->order);
     memset(s, 0, sizeof *s);
 }
 
 size_t store_memory(const store *s)
 {
     size_t m = (size_t)s->cap_slots * (sizeof *s->ids + sizeof *s->payloads) +
-               words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4;
+               words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4 +
+               idt_memory(&s->order);
     for (uint32_t i = 0; i < s->n_slots; i++)
         if (s->payloads[i])
             m += sizeof(st_payload) + s->payloads[i]->len;
@@ -259,11 +265,17 @@ void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot
 
 typedef enum undo_kind { U_INSERT, U_DELETE, U_PAYLOAD, U_DENSE, U_SPARSE } undo_kind;
 
+/*
+ * The id tree never allocates on an undo path: a new id is inserted going
+ * forward (a failure there rolls back like any other), a deleted id leaves
+ * the tree only at commit, and an id deleted and upserted again in one batch
+ * is repointed in place (U_INSERT with `had`, old slot in `vec`).
+ */
 typedef struct undo {
     undo_kind kind;
     uint32_t  slot;
-    uint32_t  vec;     /* U_DENSE / U_SPARSE */
-    bool      had;     /* U_DENSE: the vector was present */
+    uint32_t  vec;     /* U_DENSE / U_SPARSE: the vector; U_INSERT repointed: old slot */
+    bool      had;     /* U_DENSE: the vector was present; U_INSERT: repointed */
     void     *old;     /* U_PAYLOAD / U_SPARSE: previous pointer; U_DENSE: saved floats */
 } undo;
 
@@ -314,6 +326,10 @@ static void txn_rollback(txn *t)
         undo *u = &t->log[i];
         switch (u->kind) {
         case U_INSERT:
+            if (u->had)
+                idt_update(&s->order, &s->ids[u->slot], u->vec);
+            else
+                idt_erase(&s->order, &s->ids[u->slot]);
             map_del(s, u->slot);
             clear_slot_data(s, u->slot);
             bit_set(s->live, u->slot, false);
@@ -350,8 +366,12 @@ static void txn_commit(txn *t)
     store *s = t->s;
     for (size_t i = 0; i < t->n; i++) {
         undo *u = &t->log[i];
+        uint32_t now;
         switch (u->kind) {
         case U_DELETE:
+            /* Unless the id was upserted again (repointed), it leaves the tree. */
+            if (idt_find(&s->order, &s->ids[u->slot], &now) && now == u->slot)
+                idt_erase(&s->order, &s->ids[u->slot]);
             clear_slot_data(s, u->slot);
             free_push(s, u->slot);
             break;
@@ -453,10 +473,20 @@ static qv_status insert_slot(txn *t, const qv_point_id *id, uint32_t *out)
             return rc;
         slot = s->n_slots++;
     }
-    if ((rc = txn_push(t, (undo){.kind = U_INSERT, .slot = slot}))) {
+    uint32_t old_slot = 0;
+    bool repoint = idt_find(&s->order, id, &old_slot);  /* deleted earlier in this batch */
+    if (!repoint && (rc = idt_insert(&s->order, id, slot)) != QV_OK) {
+        free_push(s, slot);
+        return qv_fail(t->err, QV_NOMEM, "out of memory (id index)");
+    }
+    if ((rc = txn_push(t, (undo){.kind = U_INSERT, .slot = slot, .had = repoint, .vec = old_slot}))) {
+        if (!repoint)
+            idt_erase(&s->order, id);
         free_push(s, slot);
         return rc;
     }
+    if (repoint)
+        idt_update(&s->order, id, slot);
     s->ids[slot] = *id;
     s->payloads[slot] = NULL;
     for (uint32_t v = 0; v < s->n_dense; v++)

@@ -4,8 +4,8 @@
  * Points live in slots: per slot an id, a payload blob and, per vector name,
  * a dense vector (in chunks of STORE_CHUNK slots, so growth never copies
  * vectors and wastes at most one chunk) or a sparse vector. An open-addressing
- * hash table (4 bytes per bucket) maps ids to slots. Deleted slots are
- * reused.
+ * hash table (4 bytes per bucket) maps ids to slots; a B+tree (idtree.h)
+ * keeps them in scroll order. Deleted slots are reused.
  *
  * Writes come as whole batches (store_apply): every operation is applied
  * in order while an undo log remembers what it replaced; if any operation
@@ -41,6 +41,7 @@
 #include "core/config.h"
 #include "core/ops.h"
 #include "core/pointid.h"
+#include "index/idtree.h"
 #include "quiver.h"
 
 #define STORE_CHUNK 1024  /* slots per chunk of dense vectors */
@@ -71,6 +72,7 @@ typedef struct store {
     uint32_t       *free_slots;
     uint32_t        n_free, cap_free;
     uint32_t       *map;       /* slot + 1, 0 = empty bucket */
+    idtree          order;     /* ids in scroll order -> slot */
     uint32_t        map_cap;   /* power of two */
     uint64_t        n_points;  /* live points */
     uint32_t        n_dense, n_sparse;

@@ -89,7 +89,11 @@ int h_point_get(rest_req *rq, rest_resp *rs)
     return 0;
 }
 
-int h_points_retrieve(rest_req *rq, rest_resp *rs)
+/* The reads that take a JSON request and give a JSON result. */
+typedef qv_status (*json_read)(qv_db *, const char *, const char *, size_t, char **, size_t *,
+                               qv_error *);
+
+static int read_json(rest_req *rq, rest_resp *rs, json_read fn)
 {
     char *json;
     size_t len;
@@ -97,9 +101,14 @@ int h_points_retrieve(rest_req *rq, rest_resp *rs)
     unsigned long timeout;
     if (rest_query_timeout(rq, rs, &timeout))
         return -1;
-    if (qv_points_retrieve(rq->db, coll_name(rq), rq->body, rq->body_len, &json, &len, &err))
+    if (fn(rq->db, coll_name(rq), rq->body, rq->body_len, &json, &len, &err))
         return rest_fail_qv(rs, &err, "JSON body");
     jw_raw(&rs->w, json, len);
     qv_free(json);
     return 0;
 }
+
+int h_points_retrieve(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_retrieve); }
+int h_points_scroll(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_scroll); }
+int h_points_count(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_count); }
+int h_points_facet(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_facet); }

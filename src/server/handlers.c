@@ -40,6 +40,9 @@ const rt_route rest_routes[] = {
     {"POST", "/collections/{collection_name}/points/payload/clear", h_payload_clear, 0},
     {"PUT", "/collections/{collection_name}/points/vectors", h_vectors_update, 0},
     {"POST", "/collections/{collection_name}/points/vectors/delete", h_vectors_delete, 0},
+    {"POST", "/collections/{collection_name}/points/scroll", h_points_scroll, 0},
+    {"POST", "/collections/{collection_name}/points/count", h_points_count, 0},
+    {"POST", "/collections/{collection_name}/facet", h_points_facet, 0},
     {"GET", "/collections/{collection_name}/points/{id}", h_point_get, 0},
 };
 const size_t rest_n_routes = sizeof rest_routes / sizeof *rest_routes;

@@ -100,5 +100,8 @@ int h_vectors_update(rest_req *rq, rest_resp *rs);
 int h_vectors_delete(rest_req *rq, rest_resp *rs);
 int h_point_get(rest_req *rq, rest_resp *rs);
 int h_points_retrieve(rest_req *rq, rest_resp *rs);
+int h_points_scroll(rest_req *rq, rest_resp *rs);
+int h_points_count(rest_req *rq, rest_resp *rs);
+int h_points_facet(rest_req *rq, rest_resp *rs);
 
 #endif

@@ -200,6 +200,46 @@ static void failed_batch_changes_nothing(void **state)
 
 /* Random inserts and deletes against a reference bitmap: the id map must
  * find exactly the live ids (exercises backward-shift deletion). */
+/* Delete and re-upsert the same ids inside batches that commit or roll
+ * back: the id index must follow exactly. */
+static void id_index_follows_batches(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":1,\"distance\":\"Dot\"}}");
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":1,\"vector\":[1]},{\"id\":2,\"vector\":[2]}]}", &err),
+                     QV_OK);
+    const char *churn = "{\"operations\":[{\"delete\":{\"points\":[1]}},"
+                        "{\"upsert\":{\"points\":[{\"id\":1,\"vector\":[5]},{\"id\":3,\"vector\":[3]}]}},"
+                        "{\"delete\":{\"points\":[1,3]}},"
+                        "{\"upsert\":{\"points\":[{\"id\":1,\"vector\":[7]}]}}%s]}";
+    char body[512];
+    snprintf(body, sizeof body, churn, ",{\"update_vectors\":{\"points\":[{\"id\":9,\"vector\":[1]}]}}");
+    assert_int_equal(run(&f, QV_UPDATE_BATCH, body, &err), QV_NOT_FOUND);
+    char *p = picture(&f.st);
+    assert_string_equal(p, "[[1,{},[1.0]],[2,{},[2.0]]]");
+    free(p);
+    snprintf(body, sizeof body, churn, "");
+    assert_int_equal(run(&f, QV_UPDATE_BATCH, body, &err), QV_OK);
+    idt_iter it;
+    qv_point_id id;
+    uint32_t slot;
+    uint64_t want[] = {1, 2}, n = 0;
+    idt_seek(&f.st.order, NULL, &it);
+    while (idt_next(&it, &id, &slot)) {
+        assert_true(n < 2);
+        assert_int_equal(id.lo, want[n]);
+        assert_int_equal(store_find(&f.st, &id), slot);
+        n++;
+    }
+    assert_int_equal(n, 2);
+    p = picture(&f.st);
+    assert_non_null(strstr(p, "[1,{},[7.0]]"));
+    free(p);
+    fx_free(&f);
+}
+
 static void id_map_under_churn(void **state)
 {
     fixture f;
@@ -232,6 +272,20 @@ static void id_map_under_churn(void **state)
         count += live[id];
     }
     assert_int_equal(f.st.n_points, count);
+    /* The scroll order holds exactly the live ids, ascending, with their slots. */
+    idt_iter it;
+    qv_point_id id;
+    uint32_t slot;
+    uint64_t seen = 0, prev = 0;
+    idt_seek(&f.st.order, NULL, &it);
+    while (idt_next(&it, &id, &slot)) {
+        assert_true(live[id.lo]);
+        assert_true(seen == 0 || id.lo > prev);
+        assert_int_equal(store_find(&f.st, &id), slot);
+        prev = id.lo;
+        seen++;
+    }
+    assert_int_equal(seen, count);
     fx_free(&f);
 }
 
@@ -313,6 +367,7 @@ int main(void)
         cmocka_unit_test(ids_parse_and_print),
         cmocka_unit_test(writes_apply_in_order),
         cmocka_unit_test(failed_batch_changes_nothing),
+        cmocka_unit_test(id_index_follows_batches),
         cmocka_unit_test(id_map_under_churn),
         cmocka_unit_test(checkpoint_round_trip),
         cmocka_unit_test(record_decoding_rejects_damage),
