@@ -76,6 +76,11 @@ void qv_close(qv_db *db);
 /* Free memory the engine handed to the caller. */
 void qv_free(void *p);
 
+/* Give back the memory the engine caches for the calling thread (scratch
+ * space reused from call to call). For threads that go idle; the next call
+ * simply allocates again. */
+void qv_thread_release(void);
+
 /* Text name of a status, e.g. "QV_NOT_FOUND". */
 const char *qv_status_name(qv_status s);
 

@@ -190,8 +190,15 @@ static void *writer_main(void *arg)
     uint64_t cap = c->schema.wal.wal_capacity_mb << 20;
     pthread_mutex_lock(&c->qm);
     for (;;) {
-        while (!c->head && !c->stopping)
-            pthread_cond_wait(&c->work, &c->qm);
+        /* Idle for a while: give the scratch memory back. */
+        while (!c->head && !c->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            if (pthread_cond_timedwait(&c->work, &c->qm, &until) == ETIMEDOUT && !c->head &&
+                a.total > (1u << 20))
+                qv_arena_free(&a);
+        }
         if (!c->head)
             break;
         wr_item *group = c->head;

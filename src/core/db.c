@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,47 @@ const char *qv_status_name(qv_status s)
 }
 
 void qv_free(void *p) { free(p); }
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *p)
+{
+    qv_arena_free(p);
+    free(p);
+}
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_destroy); }
+
+qv_arena *qv_scratch(void)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    qv_arena *a = pthread_getspecific(scratch_key);
+    if (!a && (a = malloc(sizeof *a))) {
+        qv_arena_init(a, 1 << 16);
+        if (pthread_setspecific(scratch_key, a) != 0) {
+            free(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+void qv_thread_release(void)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    qv_arena *a = pthread_getspecific(scratch_key);
+    if (a)
+        qv_arena_free(a);
+}
+
+void qv_scratch_done(qv_arena *a)
+{
+    if (a->total > QV_SCRATCH_KEEP)
+        qv_arena_free(a);
+    else
+        qv_arena_reset(a);
+}
 
 qv_status qv_open(const char *dir, qv_db **out, qv_error *err)
 {

@@ -11,4 +11,16 @@
 qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * A per-thread arena for the temporary memory of one engine call (parse
+ * trees, decoded operations). Reused call after call, so a busy thread stops
+ * paying malloc and page faults for it; qv_scratch_done resets it, or frees
+ * it when it grew past QV_SCRATCH_KEEP so one huge request does not pin its
+ * memory. Freed at thread exit. One user at a time per thread.
+ */
+#include "util/arena.h"
+#define QV_SCRATCH_KEEP (16u << 20)
+qv_arena *qv_scratch(void);
+void      qv_scratch_done(qv_arena *a);
+
 #endif

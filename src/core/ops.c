@@ -23,6 +23,47 @@ typedef struct parser {
 
 static qv_status oom(parser *p) { return qv_fail(p->err, QV_NOMEM, "out of memory"); }
 
+/* Where we are in the request, for messages: a chain of steps on the stack,
+ * turned into text ("body.points[3].vector") only when an error is
+ * reported, so the per-point cost is two stores. */
+typedef struct path {
+    const struct path *up;
+    const char        *key;    /* NULL: an index step only */
+    long               index;  /* -1: no index */
+} path;
+
+#define STEP(up, key) ((path){(up), (key), -1})
+static const path body_path = {NULL, "body", -1};
+static const path ops_path = {NULL, "operations", -1};
+#define ITEM(up, key, i) ((path){(up), (key), (long)(i)})
+
+static size_t path_put(const path *w, char *buf, size_t cap)
+{
+    size_t n = w->up ? path_put(w->up, buf, cap) : 0;
+    int k = 0;
+    if (w->key)
+        k = snprintf(buf + n, cap - n, "%s%.80s", n ? "." : "", w->key);
+    if (k > 0)
+        n = n + (size_t)k < cap ? n + (size_t)k : cap - 1;
+    if (w->index >= 0) {
+        k = snprintf(buf + n, cap - n, "[%ld]", w->index);
+        if (k > 0)
+            n = n + (size_t)k < cap ? n + (size_t)k : cap - 1;
+    }
+    return n;
+}
+
+/* Text of a path, for one message at a time (per thread). */
+static const char *pstr(const path *w)
+{
+    static _Thread_local char buf[2][256];
+    static _Thread_local int which;
+    which ^= 1;
+    buf[which][0] = '\0';
+    path_put(w, buf[which], sizeof buf[which]);
+    return buf[which];
+}
+
 static const char *type_word(const jr_value *v)
 {
     switch ((jr_type)v->type) {
@@ -36,27 +77,27 @@ static const char *type_word(const jr_value *v)
     return "a value";
 }
 
-static qv_status bad_shape(parser *p, const char *where, const jr_value *v, const char *expected)
+static qv_status bad_shape(parser *p, const path *where, const jr_value *v, const char *expected)
 {
-    return qv_fail(p->err, QV_BAD_FORMAT, "%s: invalid type: %s, expected %s", where,
+    return qv_fail(p->err, QV_BAD_FORMAT, "%s: invalid type: %s, expected %s", pstr(where),
                    v ? type_word(v) : "nothing", expected);
 }
 
-static qv_status missing(parser *p, const char *where, const char *field)
+static qv_status missing(parser *p, const path *where, const char *field)
 {
-    return qv_fail(p->err, QV_BAD_FORMAT, "%s: missing field `%s`", where, field);
+    return qv_fail(p->err, QV_BAD_FORMAT, "%s: missing field `%s`", pstr(where), field);
 }
 
 /* Reject shard keys and other cluster-only fields when they are not null. */
-static qv_status no_shard_key(parser *p, const jr_value *o, const char *where)
+static qv_status no_shard_key(parser *p, const jr_value *o, const path *where)
 {
     if (!jr_is_null(jr_get(o, "shard_key")))
         return qv_fail(p->err, QV_UNSUPPORTED, "%s.shard_key: custom sharding is not supported by Quiver",
-                       where);
+                       pstr(where));
     return QV_OK;
 }
 
-static qv_status parse_id(parser *p, const jr_value *v, const char *where, qv_point_id *out)
+static qv_status parse_id(parser *p, const jr_value *v, const path *where, qv_point_id *out)
 {
     if (!v)
         return missing(p, where, "id");
@@ -64,27 +105,27 @@ static qv_status parse_id(parser *p, const jr_value *v, const char *where, qv_po
         return qv_fail(p->err, QV_BAD_FORMAT,
                        "%s: value %s%.60s%s is not a valid point ID, valid values are either an "
                        "unsigned integer or a UUID",
-                       where, v->type == JR_STRING ? "\"" : "", v->type == JR_STRING ? v->u.str : type_word(v),
+                       pstr(where), v->type == JR_STRING ? "\"" : "", v->type == JR_STRING ? v->u.str : type_word(v),
                        v->type == JR_STRING ? "\"" : "");
     return QV_OK;
 }
 
-static qv_status parse_ids(parser *p, const jr_value *v, const char *where, qv_point_id **ids,
+static qv_status parse_ids(parser *p, const jr_value *v, const path *where, qv_point_id **ids,
                            uint32_t *n)
 {
     if (!jr_is(v, JR_ARRAY))
         return bad_shape(p, where, v, "a list of point ids");
     if (v->len > OPS_MAX_POINTS)
-        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d ids per request, got %u", where,
+        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d ids per request, got %u", pstr(where),
                        OPS_MAX_POINTS, v->len);
     *ids = qv_arena_alloc(p->a, (v->len ? v->len : 1) * sizeof **ids);
     if (!*ids)
         return oom(p);
     *n = v->len;
-    char w[128];
+    path w;
     for (uint32_t i = 0; i < v->len; i++) {
-        snprintf(w, sizeof w, "%.100s[%u]", where, i);
-        qv_status rc = parse_id(p, &v->u.items[i], w, &(*ids)[i]);
+        w = ITEM(where, NULL, i);
+        qv_status rc = parse_id(p, &v->u.items[i], &w, &(*ids)[i]);
         if (rc)
             return rc;
     }
@@ -107,35 +148,35 @@ static qv_status json_text(parser *p, const jr_value *v, const char **text, uint
     return QV_OK;
 }
 
-static qv_status parse_filter(parser *p, const jr_value *v, const char *where, const char **text,
+static qv_status parse_filter(parser *p, const jr_value *v, const path *where, const char **text,
                               uint32_t *len, flt_filter **f)
 {
-    qv_status rc = flt_parse(p->a, v, where, f, p->err);
+    qv_status rc = flt_parse(p->a, v, pstr(where), f, p->err);
     return rc ? rc : json_text(p, v, text, len);
 }
 
 /* PointsSelector-like: "points": [ids] or "filter": {...} (one of them). */
-static qv_status parse_selector(parser *p, const jr_value *o, const char *where, op_selector *sel)
+static qv_status parse_selector(parser *p, const jr_value *o, const path *where, op_selector *sel)
 {
     const jr_value *pts = jr_get(o, "points"), *flt = jr_get(o, "filter");
-    char w[160];
+    path w;
     qv_status rc;
     if ((rc = no_shard_key(p, o, where)))
         return rc;
     if (!jr_is_null(pts) && !jr_is_null(flt))
-        return qv_fail(p->err, QV_BAD_FORMAT, "%s: give either `points` or `filter`, not both", where);
+        return qv_fail(p->err, QV_BAD_FORMAT, "%s: give either `points` or `filter`, not both", pstr(where));
     if (!jr_is_null(flt)) {
-        snprintf(w, sizeof w, "%.120s.filter", where);
+        w = STEP(where, "filter");
         sel->by_filter = true;
-        return parse_filter(p, flt, w, &sel->filter_json, &sel->filter_len, &sel->filter);
+        return parse_filter(p, flt, &w, &sel->filter_json, &sel->filter_len, &sel->filter);
     }
     if (jr_is_null(pts))
-        return qv_fail(p->err, QV_BAD_FORMAT, "%s: expected `points` (a list of ids) or `filter`", where);
-    snprintf(w, sizeof w, "%.120s.points", where);
-    return parse_ids(p, pts, w, &sel->ids, &sel->n_ids);
+        return qv_fail(p->err, QV_BAD_FORMAT, "%s: expected `points` (a list of ids) or `filter`", pstr(where));
+    w = STEP(where, "points");
+    return parse_ids(p, pts, &w, &sel->ids, &sel->n_ids);
 }
 
-static qv_status parse_payload(parser *p, const jr_value *v, const char *where,
+static qv_status parse_payload(parser *p, const jr_value *v, const path *where,
                                const uint8_t **blob, uint32_t *len)
 {
     if (!jr_is_object(v))
@@ -179,12 +220,12 @@ static qv_status unknown_vector(parser *p, const char *name)
 
 /* Dense vector: floats exactly as strtof reads them, checked against the
  * dimension, normalized for Cosine (as Qdrant stores them). */
-static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, const char *where,
+static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, const path *where,
                              op_vector *out)
 {
     const cfg_vector *cv = &p->cfg->vectors[index];
     if (arr->len > 0 && arr->u.items[0].type == JR_ARRAY)
-        return qv_fail(p->err, QV_UNSUPPORTED, "%s: multivectors are not supported by Quiver yet", where);
+        return qv_fail(p->err, QV_UNSUPPORTED, "%s: multivectors are not supported by Quiver yet", pstr(where));
     if (arr->len != cv->size)
         return qv_fail(p->err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u",
                        cv->size, arr->len);
@@ -194,7 +235,7 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
     double norm = 0;
     for (uint32_t i = 0; i < arr->len; i++) {
         if (!jr_get_f32(&arr->u.items[i], &vals[i]))
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s[%u]: invalid type: %s, expected f32", where, i,
+            return qv_fail(p->err, QV_BAD_FORMAT, "%s[%u]: invalid type: %s, expected f32", pstr(where), i,
                            arr->u.items[i].type == JR_NUMBER ? "a number out of f32 range"
                                                               : type_word(&arr->u.items[i]));
         norm += (double)vals[i] * vals[i];
@@ -208,7 +249,7 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
     return QV_OK;
 }
 
-static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, const char *where,
+static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, const path *where,
                               op_vector *out)
 {
     const jr_value *ix = jr_get(o, "indices"), *vs = jr_get(o, "values");
@@ -217,9 +258,9 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
     if (!jr_is(vs, JR_ARRAY))
         return missing(p, where, "values");
     if (ix->len != vs->len)
-        return qv_fail(p->err, QV_VALIDATION, "%s: indices and values must have the same length", where);
+        return qv_fail(p->err, QV_VALIDATION, "%s: indices and values must have the same length", pstr(where));
     if (ix->len > OPS_MAX_SPARSE_NNZ)
-        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d non-zero values", where, OPS_MAX_SPARSE_NNZ);
+        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d non-zero values", pstr(where), OPS_MAX_SPARSE_NNZ);
     uint32_t n = ix->len;
     uint32_t *idx = qv_arena_alloc(p->a, (n ? n : 1) * sizeof *idx);
     float *val = qv_arena_alloc(p->a, (n ? n : 1) * sizeof *val);
@@ -228,10 +269,10 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
     for (uint32_t i = 0; i < n; i++) {
         uint64_t u;
         if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX)
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s.indices[%u]: expected u32", where, i);
+            return qv_fail(p->err, QV_BAD_FORMAT, "%s.indices[%u]: expected u32", pstr(where), i);
         idx[i] = (uint32_t)u;
         if (!jr_get_f32(&vs->u.items[i], &val[i]))
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", where, i);
+            return qv_fail(p->err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", pstr(where), i);
     }
     /* Unique indices: sort a copy (n log n) rather than a quadratic scan. */
     if (n > 1) {
@@ -256,14 +297,14 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         for (uint32_t i = 1; i < n; i++)
             if (tmp[i] == tmp[i - 1])
                 return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique, %u is repeated",
-                               where, tmp[i]);
+                               pstr(where), tmp[i]);
     }
     *out = (op_vector){.sparse = true, .index = index, .n = n, .values = val, .indices = idx};
     return QV_OK;
 }
 
 /* One named vector value: a list of floats (dense) or {indices, values}. */
-static qv_status parse_named(parser *p, const char *name, const jr_value *v, const char *where,
+static qv_status parse_named(parser *p, const char *name, const jr_value *v, const path *where,
                              op_vector *out)
 {
     bool sparse;
@@ -287,14 +328,14 @@ static qv_status parse_named(parser *p, const char *name, const jr_value *v, con
     if (v->type == JR_OBJECT)
         return qv_fail(p->err, QV_UNSUPPORTED,
                        "%s: documents, images and objects for inference are not supported by Quiver",
-                       where);
+                       pstr(where));
     return bad_shape(p, where, v, "a vector");
 }
 
 /* VectorStruct: [floats] (the unnamed vector) or {name: vector, ...}. */
-static qv_status parse_vector_struct(parser *p, const jr_value *v, const char *where, op_point *pt)
+static qv_status parse_vector_struct(parser *p, const jr_value *v, const path *where, op_point *pt)
 {
-    char w[200];
+    path w;
     if (v->type == JR_ARRAY) {
         if (!p->cfg->unnamed)
             return unknown_vector(p, "");
@@ -307,34 +348,34 @@ static qv_status parse_vector_struct(parser *p, const jr_value *v, const char *w
     if (v->type != JR_OBJECT)
         return bad_shape(p, where, v, "a list of floats or a map of named vectors");
     if (v->len > CFG_MAX_NAMED_VECTORS)
-        return qv_fail(p->err, QV_VALIDATION, "%s: too many vectors", where);
+        return qv_fail(p->err, QV_VALIDATION, "%s: too many vectors", pstr(where));
     pt->vectors = qv_arena_alloc(p->a, (v->len ? v->len : 1) * sizeof *pt->vectors);
     if (!pt->vectors)
         return oom(p);
     pt->n_vectors = (uint16_t)v->len;
     for (uint32_t i = 0; i < v->len; i++) {
         const jr_member *m = &v->u.members[i];
-        snprintf(w, sizeof w, "%.100s.%.80s", where, m->key);
-        qv_status rc = parse_named(p, m->key, &m->value, w, &pt->vectors[i]);
+        w = STEP(where, m->key);
+        qv_status rc = parse_named(p, m->key, &m->value, &w, &pt->vectors[i]);
         if (rc)
             return rc;
         for (uint32_t j = 0; j < i; j++)
             if (pt->vectors[j].sparse == pt->vectors[i].sparse &&
                 pt->vectors[j].index == pt->vectors[i].index)
-                return qv_fail(p->err, QV_BAD_FORMAT, "%s: vector `%s` given twice", where, m->key);
+                return qv_fail(p->err, QV_BAD_FORMAT, "%s: vector `%s` given twice", pstr(where), m->key);
     }
     return QV_OK;
 }
 
 /* PointStruct (upsert) or PointVectors (update_vectors). */
-static qv_status parse_point(parser *p, const jr_value *o, const char *where, bool with_payload,
+static qv_status parse_point(parser *p, const jr_value *o, const path *where, bool with_payload,
                              op_point *pt)
 {
-    char w[160];
+    path w;
     if (!jr_is_object(o))
         return bad_shape(p, where, o, with_payload ? "struct PointStruct" : "struct PointVectors");
-    snprintf(w, sizeof w, "%.100s.id", where);
-    qv_status rc = parse_id(p, jr_get(o, "id"), w, &pt->id);
+    w = STEP(where, "id");
+    qv_status rc = parse_id(p, jr_get(o, "id"), &w, &pt->id);
     if (rc)
         return rc;
     const jr_value *vec = jr_get(o, "vector");
@@ -342,42 +383,42 @@ static qv_status parse_point(parser *p, const jr_value *o, const char *where, bo
         vec = jr_get(o, "vectors");  /* as some clients send it */
     if (jr_is_null(vec))
         return missing(p, where, "vector");
-    snprintf(w, sizeof w, "%.100s.vector", where);
-    if ((rc = parse_vector_struct(p, vec, w, pt)))
+    w = STEP(where, "vector");
+    if ((rc = parse_vector_struct(p, vec, &w, pt)))
         return rc;
     const jr_value *pl = jr_get(o, "payload");
     if (with_payload && !jr_is_null(pl)) {
-        snprintf(w, sizeof w, "%.100s.payload", where);
-        return parse_payload(p, pl, w, &pt->payload, &pt->payload_len);
+        w = STEP(where, "payload");
+        return parse_payload(p, pl, &w, &pt->payload, &pt->payload_len);
     }
     return QV_OK;
 }
 
-static qv_status check_count(parser *p, const char *where, uint32_t n)
+static qv_status check_count(parser *p, const path *where, uint32_t n)
 {
     if (n == 0)
-        return qv_fail(p->err, QV_VALIDATION, "%s: must contain at least 1 point", where);
+        return qv_fail(p->err, QV_VALIDATION, "%s: must contain at least 1 point", pstr(where));
     if (n > OPS_MAX_POINTS)
-        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d points per request, got %u", where,
+        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d points per request, got %u", pstr(where),
                        OPS_MAX_POINTS, n);
     return QV_OK;
 }
 
-static qv_status parse_update_filter(parser *p, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_update_filter(parser *p, const jr_value *o, const path *where, op_item *out)
 {
     const jr_value *uf = jr_get(o, "update_filter");
     if (jr_is_null(uf))
         return QV_OK;
-    char w[160];
-    snprintf(w, sizeof w, "%.120s.update_filter", where);
-    return parse_filter(p, uf, w, &out->update_filter_json, &out->update_filter_len,
+    path w;
+    w = STEP(where, "update_filter");
+    return parse_filter(p, uf, &w, &out->update_filter_json, &out->update_filter_len,
                         &out->update_filter);
 }
 
 /* Batch (columnar) form: {"ids": [...], "vectors": [...] | {name: [...]}, "payloads": [...]}. */
-static qv_status parse_columns(parser *p, const jr_value *b, const char *where, op_item *out)
+static qv_status parse_columns(parser *p, const jr_value *b, const path *where, op_item *out)
 {
-    char w[200];
+    path w, vv;
     if (!jr_is_object(b))
         return bad_shape(p, where, b, "struct Batch");
     const jr_value *ids = jr_get(b, "ids"), *vecs = jr_get(b, "vectors"), *pls = jr_get(b, "payloads");
@@ -386,20 +427,20 @@ static qv_status parse_columns(parser *p, const jr_value *b, const char *where, 
     if (jr_is_null(vecs))
         return missing(p, where, "vectors");
     uint32_t n = ids->len;
-    snprintf(w, sizeof w, "%.100s.ids", where);
-    qv_status rc = check_count(p, w, n);
+    w = STEP(where, "ids");
+    qv_status rc = check_count(p, &w, n);
     if (rc)
         return rc;
     if (!jr_is_null(pls) && (!jr_is(pls, JR_ARRAY) || pls->len != n))
-        return qv_fail(p->err, QV_BAD_INPUT, "%s: payloads must be a list as long as ids (%u)", where, n);
+        return qv_fail(p->err, QV_BAD_INPUT, "%s: payloads must be a list as long as ids (%u)", pstr(where), n);
     bool named = vecs->type == JR_OBJECT;
     if (!named && (!jr_is(vecs, JR_ARRAY) || vecs->len != n))
-        return qv_fail(p->err, QV_BAD_INPUT, "%s: vectors must be a list as long as ids (%u)", where, n);
+        return qv_fail(p->err, QV_BAD_INPUT, "%s: vectors must be a list as long as ids (%u)", pstr(where), n);
     if (named)
         for (uint32_t k = 0; k < vecs->len; k++)
             if (!jr_is(&vecs->u.members[k].value, JR_ARRAY) || vecs->u.members[k].value.len != n)
                 return qv_fail(p->err, QV_BAD_INPUT, "%s: vectors.%s must be a list as long as ids (%u)",
-                               where, vecs->u.members[k].key, n);
+                               pstr(where), vecs->u.members[k].key, n);
     if (!named && !p->cfg->unnamed)
         return unknown_vector(p, "");
     out->points = qv_arena_calloc(p->a, n, sizeof *out->points);
@@ -408,8 +449,8 @@ static qv_status parse_columns(parser *p, const jr_value *b, const char *where, 
     out->n_points = n;
     for (uint32_t i = 0; i < n; i++) {
         op_point *pt = &out->points[i];
-        snprintf(w, sizeof w, "%.100s.ids[%u]", where, i);
-        if ((rc = parse_id(p, &ids->u.items[i], w, &pt->id)))
+        w = ITEM(where, "ids", i);
+        if ((rc = parse_id(p, &ids->u.items[i], &w, &pt->id)))
             return rc;
         uint32_t nv = named ? vecs->len : 1;
         pt->vectors = qv_arena_alloc(p->a, (nv ? nv : 1) * sizeof *pt->vectors);
@@ -419,20 +460,21 @@ static qv_status parse_columns(parser *p, const jr_value *b, const char *where, 
         for (uint32_t k = 0; k < nv; k++) {
             if (named) {
                 const jr_member *m = &vecs->u.members[k];
-                snprintf(w, sizeof w, "%.80s.vectors.%.60s[%u]", where, m->key, i);
-                rc = parse_named(p, m->key, &m->value.u.items[i], w, &pt->vectors[k]);
+                vv = STEP(where, "vectors");
+                w = ITEM(&vv, m->key, i);
+                rc = parse_named(p, m->key, &m->value.u.items[i], &w, &pt->vectors[k]);
             } else {
-                snprintf(w, sizeof w, "%.100s.vectors[%u]", where, i);
+                w = ITEM(where, "vectors", i);
                 if (!jr_is(&vecs->u.items[i], JR_ARRAY))
-                    return bad_shape(p, w, &vecs->u.items[i], "a list of floats");
-                rc = parse_dense(p, &vecs->u.items[i], 0, w, &pt->vectors[k]);
+                    return bad_shape(p, &w, &vecs->u.items[i], "a list of floats");
+                rc = parse_dense(p, &vecs->u.items[i], 0, &w, &pt->vectors[k]);
             }
             if (rc)
                 return rc;
         }
         if (!jr_is_null(pls) && !jr_is_null(&pls->u.items[i])) {
-            snprintf(w, sizeof w, "%.100s.payloads[%u]", where, i);
-            if ((rc = parse_payload(p, &pls->u.items[i], w, &pt->payload, &pt->payload_len)))
+            w = ITEM(where, "payloads", i);
+            if ((rc = parse_payload(p, &pls->u.items[i], &w, &pt->payload, &pt->payload_len)))
                 return rc;
         }
     }
@@ -440,9 +482,9 @@ static qv_status parse_columns(parser *p, const jr_value *b, const char *where, 
 }
 
 /* PointInsertOperations: {"points": [PointStruct]} or {"batch": Batch}. */
-static qv_status parse_upsert(parser *p, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_upsert(parser *p, const jr_value *o, const path *where, op_item *out)
 {
-    char w[160];
+    path w;
     out->kind = OP_UPSERT;
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct PointsList or PointsBatch");
@@ -451,30 +493,30 @@ static qv_status parse_upsert(parser *p, const jr_value *o, const char *where, o
         return rc;
     const jr_value *batch = jr_get(o, "batch");
     if (!jr_is_null(batch)) {
-        snprintf(w, sizeof w, "%.120s.batch", where);
-        return parse_columns(p, batch, w, out);
+        w = STEP(where, "batch");
+        return parse_columns(p, batch, &w, out);
     }
     const jr_value *pts = jr_get(o, "points");
     if (!jr_is(pts, JR_ARRAY))
         return pts ? bad_shape(p, where, pts, "a list of points") : missing(p, where, "points");
-    snprintf(w, sizeof w, "%.120s.points", where);
-    if ((rc = check_count(p, w, pts->len)))
+    w = STEP(where, "points");
+    if ((rc = check_count(p, &w, pts->len)))
         return rc;
     out->points = qv_arena_calloc(p->a, pts->len, sizeof *out->points);
     if (!out->points)
         return oom(p);
     out->n_points = pts->len;
     for (uint32_t i = 0; i < pts->len; i++) {
-        snprintf(w, sizeof w, "%.100s.points[%u]", where, i);
-        if ((rc = parse_point(p, &pts->u.items[i], w, true, &out->points[i])))
+        w = ITEM(where, "points", i);
+        if ((rc = parse_point(p, &pts->u.items[i], &w, true, &out->points[i])))
             return rc;
     }
     return QV_OK;
 }
 
-static qv_status parse_update_vectors(parser *p, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_update_vectors(parser *p, const jr_value *o, const path *where, op_item *out)
 {
-    char w[160];
+    path w;
     out->kind = OP_UPDATE_VECTORS;
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct UpdateVectors");
@@ -484,40 +526,40 @@ static qv_status parse_update_vectors(parser *p, const jr_value *o, const char *
     const jr_value *pts = jr_get(o, "points");
     if (!jr_is(pts, JR_ARRAY))
         return pts ? bad_shape(p, where, pts, "a list of points") : missing(p, where, "points");
-    snprintf(w, sizeof w, "%.120s.points", where);
-    if ((rc = check_count(p, w, pts->len)))
+    w = STEP(where, "points");
+    if ((rc = check_count(p, &w, pts->len)))
         return rc;
     out->points = qv_arena_calloc(p->a, pts->len, sizeof *out->points);
     if (!out->points)
         return oom(p);
     out->n_points = pts->len;
     for (uint32_t i = 0; i < pts->len; i++) {
-        snprintf(w, sizeof w, "%.100s.points[%u]", where, i);
-        if ((rc = parse_point(p, &pts->u.items[i], w, false, &out->points[i])))
+        w = ITEM(where, "points", i);
+        if ((rc = parse_point(p, &pts->u.items[i], &w, false, &out->points[i])))
             return rc;
     }
     return QV_OK;
 }
 
-static qv_status parse_set_payload(parser *p, const jr_value *o, const char *where, bool overwrite,
+static qv_status parse_set_payload(parser *p, const jr_value *o, const path *where, bool overwrite,
                                    op_item *out)
 {
-    char w[160];
+    path w;
     out->kind = overwrite ? OP_OVERWRITE_PAYLOAD : OP_SET_PAYLOAD;
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct SetPayload");
     const jr_value *pl = jr_get(o, "payload"), *key = jr_get(o, "key");
     if (jr_is_null(pl))
         return missing(p, where, "payload");
-    snprintf(w, sizeof w, "%.120s.payload", where);
-    qv_status rc = parse_payload(p, pl, w, &out->payload, &out->payload_len);
+    w = STEP(where, "payload");
+    qv_status rc = parse_payload(p, pl, &w, &out->payload, &out->payload_len);
     if (rc)
         return rc;
     if (!jr_is_null(key)) {
         if (key->type != JR_STRING)
             return bad_shape(p, where, key, "a key path string");
         if (overwrite)
-            return qv_fail(p->err, QV_UNSUPPORTED, "%s.key: overwrite_payload with a key is not supported by Quiver yet", where);
+            return qv_fail(p->err, QV_UNSUPPORTED, "%s.key: overwrite_payload with a key is not supported by Quiver yet", pstr(where));
         out->paths = qv_arena_alloc(p->a, sizeof *out->paths);
         if (!out->paths)
             return oom(p);
@@ -529,7 +571,7 @@ static qv_status parse_set_payload(parser *p, const jr_value *o, const char *whe
     return parse_selector(p, o, where, &out->sel);
 }
 
-static qv_status parse_delete_payload(parser *p, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_delete_payload(parser *p, const jr_value *o, const path *where, op_item *out)
 {
     out->kind = OP_DELETE_PAYLOAD;
     if (!jr_is_object(o))
@@ -556,7 +598,7 @@ static qv_status parse_delete_payload(parser *p, const jr_value *o, const char *
     return parse_selector(p, o, where, &out->sel);
 }
 
-static qv_status parse_delete_vectors(parser *p, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_delete_vectors(parser *p, const jr_value *o, const path *where, op_item *out)
 {
     out->kind = OP_DELETE_VECTORS;
     if (!jr_is_object(o))
@@ -565,7 +607,7 @@ static qv_status parse_delete_vectors(parser *p, const jr_value *o, const char *
     if (!jr_is(names, JR_ARRAY))
         return names ? bad_shape(p, where, names, "a list of vector names") : missing(p, where, "vector");
     if (names->len == 0 || names->len > CFG_MAX_NAMED_VECTORS)
-        return qv_fail(p->err, QV_VALIDATION, "%s.vector: must name 1 to %d vectors", where,
+        return qv_fail(p->err, QV_VALIDATION, "%s.vector: must name 1 to %d vectors", pstr(where),
                        CFG_MAX_NAMED_VECTORS);
     out->names = qv_arena_calloc(p->a, names->len, sizeof *out->names);
     if (!out->names)
@@ -581,7 +623,7 @@ static qv_status parse_delete_vectors(parser *p, const jr_value *o, const char *
     return parse_selector(p, o, where, &out->sel);
 }
 
-static qv_status parse_op(parser *p, int kind, const jr_value *o, const char *where, op_item *out)
+static qv_status parse_op(parser *p, int kind, const jr_value *o, const path *where, op_item *out)
 {
     memset(out, 0, sizeof *out);
     switch (kind) {
@@ -622,11 +664,11 @@ static const struct {
 static qv_status parse_batch(parser *p, const jr_value *root, op_batch *batch)
 {
     if (!jr_is_object(root))
-        return bad_shape(p, "body", root, "struct UpdateOperations");
+        return bad_shape(p, &body_path, root, "struct UpdateOperations");
     const jr_value *ops = jr_get(root, "operations");
     if (!jr_is(ops, JR_ARRAY))
-        return ops ? bad_shape(p, "operations", ops, "a list of operations")
-                   : missing(p, "body", "operations");
+        return ops ? bad_shape(p, &ops_path, ops, "a list of operations")
+                   : missing(p, &body_path, "operations");
     if (ops->len == 0)
         return qv_fail(p->err, QV_VALIDATION, "operations: must contain at least 1 operation");
     if (ops->len > OPS_MAX_OPERATIONS)
@@ -636,25 +678,23 @@ static qv_status parse_batch(parser *p, const jr_value *root, op_batch *batch)
     if (!batch->ops)
         return oom(p);
     batch->n = ops->len;
-    char w[64];
     for (uint32_t i = 0; i < ops->len; i++) {
         const jr_value *o = &ops->u.items[i];
-        snprintf(w, sizeof w, "operations[%u]", i);
+        path w = ITEM(NULL, "operations", i);
         if (!jr_is_object(o) || o->len != 1)
             return qv_fail(p->err, QV_BAD_FORMAT,
                            "%s: expected an object with one of `upsert`, `delete`, `set_payload`, "
                            "`overwrite_payload`, `delete_payload`, `clear_payload`, `update_vectors`, "
                            "`delete_vectors`",
-                           w);
+                           pstr(&w));
         const jr_member *m = &o->u.members[0];
         size_t k = 0, nk = sizeof batch_kinds / sizeof *batch_kinds;
         while (k < nk && strcmp(batch_kinds[k].name, m->key) != 0)
             k++;
         if (k == nk)
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s: unknown variant `%s`", w, m->key);
-        char w2[96];
-        snprintf(w2, sizeof w2, "%s.%s", w, m->key);
-        qv_status rc = parse_op(p, batch_kinds[k].kind, &m->value, w2, &batch->ops[i]);
+            return qv_fail(p->err, QV_BAD_FORMAT, "%s: unknown variant `%s`", pstr(&w), m->key);
+        path w2 = STEP(&w, m->key);
+        qv_status rc = parse_op(p, batch_kinds[k].kind, &m->value, &w2, &batch->ops[i]);
         if (rc)
             return rc;
     }
@@ -672,7 +712,7 @@ qv_status ops_parse(qv_arena *a, const cfg_collection *cfg, int kind, const jr_v
     } else {
         batch->ops = qv_arena_calloc(a, 1, sizeof *batch->ops);
         batch->n = 1;
-        rc = batch->ops ? parse_op(&p, kind, root, "body", &batch->ops[0]) : oom(&p);
+        rc = batch->ops ? parse_op(&p, kind, root, &body_path, &batch->ops[0]) : oom(&p);
     }
     qv_buf_free(&p.scratch);
     return rc;

@@ -28,18 +28,21 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     qv_status rc = cat_acquire(db, name, &c, err);
     if (rc)
         return rc;
-    qv_arena a;
-    qv_arena_init(&a, 1 << 16);
+    qv_arena *a = qv_scratch();
+    if (!a) {
+        cat_release(c);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
     jr_value *root;
     op_batch batch;
     qv_buf rec = QV_BUF_INIT;
-    if ((rc = parse_body(&a, json, len, &root, err)) ||
-        (rc = ops_parse(&a, &c->schema, (int)kind, root, &batch, err)) ||
+    if ((rc = parse_body(a, json, len, &root, err)) ||
+        (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)) ||
         (rc = ops_encode(&batch, &rec, err)))
         goto done;
-    /* The record owns copies of everything; the parse memory can go now,
+    /* The record owns copies of everything; the parse memory is done with
      * before a possibly long wait. */
-    qv_arena_free(&a);
+    qv_scratch_done(a);
     size_t rec_len;
     char *body = qv_buf_detach(&rec, &rec_len);
     rc = coll_submit(c, body, rec_len, batch.n, opts, result, err);
@@ -47,7 +50,7 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     return rc;
 done:
     qv_buf_free(&rec);
-    qv_arena_free(&a);
+    qv_scratch_done(a);
     cat_release(c);
     return rc;
 }

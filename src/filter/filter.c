@@ -270,14 +270,16 @@ static bool num_f64(const jr_value *v, double *out)
     return true;
 }
 
-/* Shortest text that reads back as d (Rust prints floats that way). */
+/* Shortest decimal text that reads back as d, without an exponent (as Rust
+ * prints floats). */
 static void fmt_f64(char *dst, size_t size, double d)
 {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(dst, size, "%.*g", prec, d);
+    for (int decimals = 0; decimals <= 30; decimals++) {
+        snprintf(dst, size, "%.*f", decimals, d);
         if (strtod(dst, NULL) == d)
             return;
     }
+    snprintf(dst, size, "%.17g", d);
 }
 
 /* A printable excerpt of a JSON string for messages. */

@@ -121,10 +121,10 @@ typedef struct flt_cond {
 
 const flt_node *flt_root(const flt_filter *f);
 /* Call fn for each condition under filter node n, in the order must,
- * should, must_not, min_should.conditions; stops when fn returns false.
- * Also tells (if not NULL) whether n has a should list (an empty one matches
- * nothing) and min_should's min_count (0 if none). */
+ * should, must_not, min_should.conditions; stops when fn returns false. */
 void flt_each(const flt_node *n, bool (*fn)(void *ctx, const flt_cond *c), void *ctx);
+/* Whether filter node n has a should list (an empty one matches nothing)
+ * and min_should's min_count (0 if none); either pointer may be NULL. */
 void flt_filter_info(const flt_node *n, bool *has_should, uint32_t *min_should_count);
 /* The inner filter of a FLT_COND_NESTED node (NULL for other kinds). */
 const flt_node *flt_nested_filter(const flt_node *n);

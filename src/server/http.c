@@ -4,8 +4,13 @@
  *
  * MHD calls on_request several times per request: first with the headers
  * (we check Content-Length against the limit before allocating anything),
- * then with each chunk of body, then once with no data (we dispatch, or
- * answer 413 for a body over the limit).
+ * then with each chunk of body, then once with no data: we suspend the
+ * connection and queue the request for the worker pool (or answer 413 for a
+ * body over the limit). A worker routes it, runs the handler, builds the
+ * response and resumes the connection; MHD then calls on_request once more
+ * and we queue the response. So the one network thread never parses or
+ * waits for a disk, and a handler waiting for an fsync blocks one worker,
+ * not the connections that thread serves.
  * Path %-escapes are left to the router (MHD's unescaping is disabled) so
  * that an escaped '/' stays inside its segment.
  */
@@ -16,6 +21,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,20 +33,66 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+typedef struct http_req http_req;
+
 struct qv_http {
     struct MHD_Daemon *daemon;
     qv_db             *db;
     const qv_settings *settings;
     atomic_int         in_flight;  /* requests between first call and completion */
+    /* The worker pool: requests whose body is complete wait here. */
+    pthread_mutex_t    qm;
+    pthread_cond_t     qc;
+    http_req          *head, *tail;
+    bool               stopping;
+    unsigned           n_workers;
+    pthread_t         *workers;
 };
 
-typedef struct http_req {
-    qv_arena arena;
-    qv_buf   body;
-    double   t0;
-    size_t   too_large;   /* bytes seen/declared when over the limit, else 0 */
-    bool     overflowed;  /* limit crossed while streaming (no Content-Length) */
-} http_req;
+struct http_req {
+    qv_arena    arena;
+    qv_buf      body;
+    double      t0;
+    size_t      too_large;   /* bytes seen/declared when over the limit, else 0 */
+    bool        overflowed;  /* limit crossed while streaming (no Content-Length) */
+    /* Handed to a worker while the connection is suspended: */
+    http_req   *next;
+    struct MHD_Connection *conn;
+    const char *url, *method;
+    bool        ready;       /* the worker has built the response */
+    int         status;
+    const char *ctype;
+    qv_buf      out;
+};
+
+/* A keep-alive connection keeps the buffer of its last request body for the
+ * next one, so a stream of uploads does not fault in fresh pages each time;
+ * buffers past BODY_KEEP go back to malloc. */
+#define BODY_KEEP (8u << 20)
+
+typedef struct conn_ctx {
+    qv_buf spare;
+} conn_ctx;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(conn_ctx));
+    } else if (*socket_context) {
+        conn_ctx *cc = *socket_context;
+        qv_buf_free(&cc->spare);
+        free(cc);
+        *socket_context = NULL;
+    }
+}
+
+static conn_ctx *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
 
 static double now_sec(void)
 {
@@ -75,13 +127,12 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const 
     return ok;
 }
 
-/* {"status":{"error":msg},"time":t} */
-static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg,
-                                  double t0)
+/* {"status":{"error":msg},"time":t} as r's response. */
+static void set_error(http_req *r, int status, const char *msg)
 {
-    qv_buf b = QV_BUF_INIT;
+    qv_buf_free(&r->out);
     jw w;
-    jw_init(&w, &b);
+    jw_init(&w, &r->out);
     jw_obj_begin(&w);
     jw_key(&w, "status");
     jw_obj_begin(&w);
@@ -89,17 +140,13 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     jw_str(&w, msg);
     jw_obj_end(&w);
     jw_key(&w, "time");
-    jw_f64(&w, now_sec() - t0);
+    jw_f64(&w, now_sec() - r->t0);
     jw_obj_end(&w);
-    if (!qv_buf_ok(&b)) {
-        qv_buf_free(&b);
-        return MHD_NO;
-    }
-    return send_body(conn, status, "application/json", &b);
+    r->status = status;
+    r->ctype = "application/json";
 }
 
-static enum MHD_Result send_too_large(struct MHD_Connection *conn, const qv_http *h,
-                                      const http_req *r)
+static void set_too_large(const qv_http *h, http_req *r)
 {
     char msg[200];
     if (r->overflowed)
@@ -109,22 +156,24 @@ static enum MHD_Result send_too_large(struct MHD_Connection *conn, const qv_http
         snprintf(msg, sizeof msg,
                  "Payload error: JSON payload (%zu bytes) is larger than allowed (limit: %zu bytes).",
                  r->too_large, h->settings->max_body);
-    return send_error(conn, 413, msg, r->t0);
+    set_error(r, 413, msg);
 }
 
-static enum MHD_Result dispatch(qv_http *h, struct MHD_Connection *conn, const char *url,
-                                const char *method, http_req *r)
+/* Route and run the handler; the response goes into r (worker thread). */
+static void handle(qv_http *h, http_req *r)
 {
     rt_match m;
     char msg[300];
-    rt_result res = rt_find(rest_routes, rest_n_routes, method, url, &m);
+    rt_result res = rt_find(rest_routes, rest_n_routes, r->method, r->url, &m);
     if (res == RT_NOT_FOUND || res == RT_BAD_PATH) {
-        snprintf(msg, sizeof msg, "Not found: no route for %s %.200s", method, url);
-        return send_error(conn, 404, msg, r->t0);
+        snprintf(msg, sizeof msg, "Not found: no route for %s %.200s", r->method, r->url);
+        set_error(r, 404, msg);
+        return;
     }
     if (res == RT_METHOD_NOT_ALLOWED) {
-        snprintf(msg, sizeof msg, "Method %s is not allowed for %.200s", method, url);
-        return send_error(conn, 405, msg, r->t0);
+        snprintf(msg, sizeof msg, "Method %s is not allowed for %.200s", r->method, r->url);
+        set_error(r, 405, msg);
+        return;
     }
     if (!r->body.data)
         qv_buf_reserve(&r->body, 0);  /* handlers get a NUL-terminated body */
@@ -132,37 +181,97 @@ static enum MHD_Result dispatch(qv_http *h, struct MHD_Connection *conn, const c
         .db = h->db,
         .settings = h->settings,
         .arena = &r->arena,
-        .method = method,
+        .method = r->method,
         .params = m.params,
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
         .query_raw = query_lookup,
-        .query_ctx = conn,
+        .query_ctx = r->conn,
     };
-    qv_buf out = QV_BUF_INIT;
     rest_resp rs = {.status = 200, .content_type = "application/json"};
-    jw_init(&rs.w, &out);
+    jw_init(&rs.w, &r->out);
     bool raw = m.route->flags & REST_RAW;
     if (!raw)
-        qv_buf_puts(&out, "{\"result\":");
+        qv_buf_puts(&r->out, "{\"result\":");
     rest_handler handler = (rest_handler)m.route->handler;
     if (handler(&rq, &rs) != 0 || rs.failed) {
-        qv_buf_free(&out);
         if (!rs.failed)
             rest_fail(&rs, 500, "Service internal error: handler failed");
-        return send_error(conn, rs.err_status, rs.err_msg, r->t0);
+        set_error(r, rs.err_status, rs.err_msg);
+        return;
     }
+    qv_arena_free(&r->arena);
     if (!raw) {
-        qv_buf_puts(&out, ",\"status\":\"ok\",\"time\":");
+        qv_buf_puts(&r->out, ",\"status\":\"ok\",\"time\":");
         char t[40];
-        qv_buf_append(&out, t, (size_t)jw_fmt_f64(t, now_sec() - r->t0));
-        qv_buf_putc(&out, '}');
+        qv_buf_append(&r->out, t, (size_t)jw_fmt_f64(t, now_sec() - r->t0));
+        qv_buf_putc(&r->out, '}');
     }
-    if (!qv_buf_ok(&out)) {
-        qv_buf_free(&out);
-        return send_error(conn, 500, "Service internal error: out of memory", r->t0);
+    r->status = rs.status;
+    r->ctype = rs.content_type;
+    if (!qv_buf_ok(&r->out))
+        set_error(r, 500, "Service internal error: out of memory");
+}
+
+/* A worker idle this long gives its cached scratch memory back. */
+#define IDLE_RELEASE_MS 200
+
+static void *worker_main(void *arg)
+{
+    qv_http *h = arg;
+    bool cached = false;  /* this thread may hold engine scratch memory */
+    pthread_mutex_lock(&h->qm);
+    for (;;) {
+        while (!h->head && !h->stopping) {
+            if (!cached) {
+                pthread_cond_wait(&h->qc, &h->qm);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += IDLE_RELEASE_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_cond_timedwait(&h->qc, &h->qm, &until) == ETIMEDOUT && !h->head) {
+                qv_thread_release();
+                cached = false;
+            }
+        }
+        if (!h->head)
+            break;
+        cached = true;
+        http_req *r = h->head;
+        h->head = r->next;
+        if (!h->head)
+            h->tail = NULL;
+        pthread_mutex_unlock(&h->qm);
+        handle(h, r);
+        r->ready = true;
+        MHD_resume_connection(r->conn);  /* MHD calls on_request again to send it */
+        pthread_mutex_lock(&h->qm);
     }
-    return send_body(conn, rs.status, rs.content_type, &out);
+    pthread_mutex_unlock(&h->qm);
+    qv_thread_release();
+    return NULL;
+}
+
+/* Park the connection and give the request to the pool. */
+static enum MHD_Result enqueue(qv_http *h, struct MHD_Connection *conn, const char *url,
+                               const char *method, http_req *r)
+{
+    r->conn = conn;
+    r->url = url;
+    r->method = method;
+    MHD_suspend_connection(conn);
+    pthread_mutex_lock(&h->qm);
+    if (h->tail)
+        h->tail->next = r;
+    else
+        h->head = r;
+    h->tail = r;
+    pthread_cond_signal(&h->qc);
+    pthread_mutex_unlock(&h->qm);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -178,6 +287,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->t0 = now_sec();
         *state = r;
         atomic_fetch_add(&h->in_flight, 1);
+        conn_ctx *cc = conn_of(conn);
+        if (cc) {  /* take the connection's spare buffer */
+            r->body = cc->spare;
+            r->body.len = 0;
+            cc->spare = (qv_buf)QV_BUF_INIT;
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -205,11 +320,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->too_large)
-        return send_too_large(conn, h, r);
-    if (!qv_buf_ok(&r->body))
-        return send_error(conn, 500, "Service internal error: out of memory", r->t0);
-    return dispatch(h, conn, url, method, r);
+    if (r->ready)
+        return send_body(conn, r->status, r->ctype, &r->out);
+    if (r->too_large) {
+        set_too_large(h, r);
+    } else if (!qv_buf_ok(&r->body)) {
+        set_error(r, 500, "Service internal error: out of memory");
+    } else {
+        return enqueue(h, conn, url, method, r);
+    }
+    return qv_buf_ok(&r->out) ? send_body(conn, r->status, r->ctype, &r->out) : MHD_NO;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -219,8 +339,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     http_req *r = *state;
     if (!r)
         return;
+    conn_ctx *cc = conn_of(conn);
+    if (cc && r->body.cap && r->body.cap <= BODY_KEEP && !r->body.oom) {
+        qv_buf_free(&cc->spare);
+        cc->spare = r->body;
+    } else {
+        qv_buf_free(&r->body);
+    }
     qv_arena_free(&r->arena);
-    qv_buf_free(&r->body);
+    qv_buf_free(&r->out);
     free(r);
     *state = NULL;
     atomic_fetch_sub(&h->in_flight, 1);
@@ -234,6 +361,19 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     while (n && line[n - 1] == '\n')
         line[--n] = '\0';
     QV_WARN("http: %s", line);
+}
+
+static void stop_workers(qv_http *h)
+{
+    pthread_mutex_lock(&h->qm);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->qc);
+    pthread_mutex_unlock(&h->qm);
+    for (unsigned i = 0; i < h->n_workers; i++)
+        pthread_join(h->workers[i], NULL);
+    free(h->workers);
+    pthread_mutex_destroy(&h->qm);
+    pthread_cond_destroy(&h->qc);
 }
 
 int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, char *err,
@@ -258,24 +398,37 @@ int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, c
     h->db = db;
     h->settings = s;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned workers = s->workers ? s->workers : (unsigned)(cores > 0 ? cores : 2);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    h->n_workers = s->workers ? s->workers : (unsigned)(cores > 0 ? cores : 2);
+    pthread_mutex_init(&h->qm, NULL);
+    pthread_cond_init(&h->qc, NULL);
+    h->workers = calloc(h->n_workers, sizeof *h->workers);
+    unsigned started = 0;
+    while (h->workers && started < h->n_workers &&
+           pthread_create(&h->workers[started], NULL, worker_main, h) == 0)
+        started++;
+    h->n_workers = started;
+    /* One thread does the network I/O (epoll); the pool does the work. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->daemon = MHD_start_daemon(
-        flags, (uint16_t)s->port, NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, workers,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-        MHD_OPTION_END);
+    if (started)
+        h->daemon = MHD_start_daemon(
+            flags, (uint16_t)s->port, NULL, NULL, on_request, h,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+            MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+            MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
+            MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+            MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)", s->host,
-                 s->port);
+        snprintf(err, errlen, started ? "cannot listen on %s:%u (address in use or not available)"
+                                      : "cannot start worker threads (%s:%u)",
+                 s->host, s->port);
+        stop_workers(h);
         free(h);
         return -1;
     }
@@ -295,5 +448,6 @@ void http_stop(qv_http *h)
     for (int i = 0; i < 500 && atomic_load(&h->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(h->daemon);
+    stop_workers(h);
     free(h);
 }

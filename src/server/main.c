@@ -2,6 +2,7 @@
  * main.c — `quiver serve`: settings, the engine, the HTTP server, and a
  * clean stop on SIGINT/SIGTERM.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,11 @@ static int serve(int argc, char **argv)
         return 2;
     }
     qv_log_set_level((qv_log_level)level);
+
+    /* Large buffers (request bodies, parse arenas) are reused by their
+     * owners; fixing the mmap threshold stops glibc from raising it after
+     * each free, which would leave every transient megabyte in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     /* Signals go to this thread only: block them before any thread starts. */
     sigset_t sigs;

@@ -99,16 +99,19 @@ char *qv_arena_printf(qv_arena *a, const char *fmt, ...)
 
 void qv_arena_reset(qv_arena *a)
 {
-    qv_arena_block *b = a->head;
-    while (b && b->prev) {
+    /* Keep the newest block: it is the largest, so an arena reused for
+     * similar work settles on one block and stops calling malloc. */
+    qv_arena_block *keep = a->head;
+    if (!keep)
+        return;
+    for (qv_arena_block *b = keep->prev; b;) {
         qv_arena_block *prev = b->prev;
         a->total -= b->size;
         free(b);
         b = prev;
     }
-    a->head = b;
-    if (b)
-        b->used = 0;
+    keep->prev = NULL;
+    keep->used = 0;
 }
 
 void qv_arena_free(qv_arena *a)

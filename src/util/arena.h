@@ -4,7 +4,8 @@
  * Allocation is a pointer bump inside the current block; a block that is too
  * small is followed by a new one of max(request, 2 x previous) bytes, so N
  * bytes cost O(log N) malloc calls. Nothing is freed one by one: qv_arena_reset
- * keeps the first block for reuse, qv_arena_free returns everything.
+ * keeps the newest (largest) block for reuse, qv_arena_free returns
+ * everything.
  *
  * Threading: none; an arena belongs to one thread at a time.
  * Failure: qv_arena_alloc returns NULL when malloc fails or size overflows.
@@ -18,7 +19,7 @@ typedef struct qv_arena_block qv_arena_block;
 
 typedef struct qv_arena {
     qv_arena_block *head;     /* newest block; allocations come from here */
-    size_t          first_size; /* size of the first block, kept across reset */
+    size_t          first_size; /* size of the first block */
     size_t          total;    /* bytes malloc'd by this arena, for accounting */
 } qv_arena;
 
@@ -33,7 +34,7 @@ char *qv_arena_strndup(qv_arena *a, const char *s, size_t len);
 /* printf into the arena. */
 char *qv_arena_printf(qv_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Forget every allocation; keeps the first block. */
+/* Forget every allocation; keeps the newest (largest) block. */
 void  qv_arena_reset(qv_arena *a);
 /* Free every block; the arena may be initialised again. */
 void  qv_arena_free(qv_arena *a);
