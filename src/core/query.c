@@ -207,14 +207,17 @@ typedef struct facet_table {
     bool       oom;
 } facet_table;
 
+/* Only the fields that carry the value count: a boolean is its type alone. */
 static uint64_t hit_hash(const pl_value *v)
 {
     uint64_t h = 1469598103934665603ull ^ (uint64_t)v->type;
     if (v->type == PL_STRING)
         for (size_t i = 0; i < v->len; i++)
             h = (h ^ (unsigned char)v->s[i]) * 1099511628211ull;
-    else
-        h = (h ^ (v->type == PL_UINT ? v->u : (uint64_t)v->i)) * 1099511628211ull;
+    else if (v->type == PL_INT)
+        h = (h ^ (uint64_t)v->i) * 1099511628211ull;
+    else if (v->type == PL_UINT)
+        h = (h ^ v->u) * 1099511628211ull;
     return h ^ h >> 29;
 }
 
@@ -246,7 +249,7 @@ static void facet_add(facet_table *t, const pl_value *v)
             if (!t->hits[i].count)
                 continue;
             pl_value pv = {.type = t->hits[i].type, .i = t->hits[i].i, .u = t->hits[i].u,
-                           .s = t->hits[i].s, .len = t->hits[i].len};
+                           .s = t->hits[i].s, .len = t->hits[i].len};  /* as stored by facet_add */
             size_t b = hit_hash(&pv) & (cap - 1);
             while (nh[b].count)
                 b = (b + 1) & (cap - 1);
@@ -261,8 +264,15 @@ static void facet_add(facet_table *t, const pl_value *v)
         b = (b + 1) & (t->cap - 1);
     facet_hit *h = &t->hits[b];
     if (!h->count) {
-        *h = (facet_hit){.type = v->type, .i = v->i, .u = v->u, .s = v->s, .len = v->len,
-                         .count = 1, .last_slot = t->slot};
+        *h = (facet_hit){.type = v->type, .count = 1, .last_slot = t->slot};
+        if (v->type == PL_STRING) {
+            h->s = v->s;
+            h->len = v->len;
+        } else if (v->type == PL_INT) {
+            h->i = v->i;
+        } else if (v->type == PL_UINT) {
+            h->u = v->u;
+        }
         t->n++;
     } else if (h->last_slot != t->slot) {
         h->count++;

@@ -886,8 +886,8 @@ int pl_path_parse(qv_arena *a, const char *text, size_t len, pl_path *out, qv_er
     return 0;
 bad:
     if (len > 400)
-        return pl_fail(err, QV_BAD_INPUT, "Invalid json path: '%.400s...'", text);
-    return pl_fail(err, QV_BAD_INPUT, "Invalid json path: '%.*s'", (int)len, text);
+        return pl_fail(err, QV_BAD_FORMAT, "Invalid json path: '%.400s...'", text);
+    return pl_fail(err, QV_BAD_FORMAT, "Invalid json path: '%.*s'", (int)len, text);
 }
 
 /* ---- lookup ---------------------------------------------------------------------- */

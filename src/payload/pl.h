@@ -75,7 +75,8 @@ typedef struct pl_path {
     const char    *text;  /* the path as given */
 } pl_path;
 
-/* Parse a key path into arena. QV_BAD_INPUT with Qdrant's message
+/* Parse a key path into arena. QV_BAD_FORMAT (a path is part of a request's
+ * shape, as in Qdrant) with Qdrant's message
  * "Invalid json path: '<text>'" on bad syntax; QV_NOMEM. */
 int pl_path_parse(qv_arena *a, const char *text, size_t len, pl_path *out, qv_error *err);
 

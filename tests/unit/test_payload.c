@@ -747,7 +747,7 @@ static void test_path_parse(void **state)
         qv_error err;
         if (pl_path_parse(&path_arena, bad[i], strlen(bad[i]), &q, &err) == 0)
             fail_msg("bad path accepted: [%s]", bad[i]);
-        assert_int_equal(err.code, QV_BAD_INPUT);
+        assert_int_equal(err.code, QV_BAD_FORMAT);
     }
     pl_path q;
     qv_error err;
