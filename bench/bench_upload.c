@@ -10,11 +10,12 @@
  * One run: start `quiver serve` on a free port with a fresh storage dir (under
  * $TMPDIR or /tmp), create collection "bench" (128 dims, Cosine), upload N
  * points in bodies of 1,000 with PUT .../points?wait=true over C keep-alive
- * connections, one thread each, read the server's VmRSS/VmHWM, check a little of
- * what was stored, then time jr_parse (+ jr_get_f32 of every vector element,
- * the handler's first step) on the same bodies in 1 and 2 threads, and stop
- * the server. Bodies are built before the clock starts, so the upload figure
- * is the server's speed plus the loopback, not the client's.
+ * connections, one thread each; report the server's CPU time per thread (was
+ * the work spread over its workers?) and its VmRSS/VmHWM; check a little of
+ * what was stored; time jr_parse (+ jr_get_f32 of every vector element, the
+ * handler's first step) on the same bodies in 1 and 2 threads; stop the
+ * server. Bodies are built before the clock starts, so the upload figure is
+ * the server's speed plus the loopback, not the client's.
  *
  * Prints one "name: figure" line per figure; MB = 10^6 bytes. Figures are
  * compared with their targets in the text only: the exit status is non-zero
@@ -42,6 +43,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
@@ -271,6 +273,7 @@ static void *drain_stderr(void *arg)
 static void exec_server(const char *bin, const char *dir, int err_w)
 {
     dup2(err_w, STDERR_FILENO);
+    dup2(err_w, STDOUT_FILENO);  /* it has nothing to say there; keep our stdout ours */
     prctl(PR_SET_PDEATHSIG, SIGTERM);  /* no orphan server if the bench dies */
     execl(bin, bin, "serve", "--host", "127.0.0.1", "--port", "0", "--storage", dir,
           (char *)NULL);
@@ -377,10 +380,14 @@ static int server_stop(server *s)
         rc = WIFSIGNALED(status) || (WEXITSTATUS(status) != 0 && s->port) ? -1 : 0;
         s->pid = 0;
     }
-    if (s->draining)
-        pthread_join(s->drain, NULL);  /* EOF once the server is gone */
-    if (s->err_fd >= 0)
-        close(s->err_fd);
+    /* EOF once the server is gone, unless something it started still holds
+     * the pipe (a wrapper such as strace): then the thread is left to exit. */
+    struct timespec limit;
+    clock_gettime(CLOCK_REALTIME, &limit);
+    limit.tv_sec += 2;
+    if (!s->draining || pthread_timedjoin_np(s->drain, NULL, &limit) == 0)
+        if (s->err_fd >= 0)
+            close(s->err_fd);
     s->draining = false;
     s->err_fd = -1;
     if (s->dir[0])
@@ -477,8 +484,42 @@ static int by_secs_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* "server cpu: T s in W s = C cores; by thread: ..." for the threads that worked. */
-static void report_cpu(const cpu_snapshot *before, cpu_snapshot *after, double wall)
+/* Seconds of CPU that all cores spent busy (not idle, not iowait) since boot. */
+static double machine_busy(void)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                       &v[3], &v[4], &v[5], &v[6], &v[7]) : 0;
+    if (f)
+        fclose(f);
+    if (n < 5)
+        return 0;
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+           u.ru_stime.tv_usec * 1e-6;
+}
+
+/* What the CPUs did during the upload, so that a slow figure can be told
+ * apart from a busy machine: busy seconds of all cores since boot, and CPU
+ * seconds of this process. */
+typedef struct cpu_use {
+    double machine, self;
+} cpu_use;
+
+static cpu_use cpu_use_now(void) { return (cpu_use){machine_busy(), self_cpu()}; }
+
+/* "server cpu: T s in W s = C cores; by thread: ..." for the threads that
+ * worked, then the machine's whole use over the same time. */
+static void report_cpu(const cpu_snapshot *before, cpu_snapshot *after, double wall,
+                       cpu_use u0, cpu_use u1)
 {
     double total = 0;
     for (int i = 0; i < after->n; i++) {
@@ -491,6 +532,11 @@ static void report_cpu(const cpu_snapshot *before, cpu_snapshot *after, double w
     for (int i = 0; i < after->n && after->t[i].secs > 0; i++)
         printf(" %s[%d] %.2f s", after->t[i].comm, after->t[i].tid, after->t[i].secs);
     printf("\n");
+    double machine = u1.machine - u0.machine, self = u1.self - u0.self;
+    double others = machine - total - self;
+    printf("machine cpu: %.2f of %ld cores busy during the upload (server %.2f s, bench client "
+           "%.2f s, other processes %.2f s)\n", machine / wall, sysconf(_SC_NPROCESSORS_ONLN),
+           total, self, others > 0 ? others : 0);
 }
 
 /* ----------------------------------------------------------- HTTP client */
@@ -1071,14 +1117,16 @@ static int bench(const server *srv, size_t points, int conns)
                      "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"}}", &resp) != 0)
         goto done;
     cpu_snap(srv->pid, &cpu0);
+    cpu_use u0 = cpu_use_now();
     if (run_upload(srv->port, &bs, conns, &t_up) != 0)
         goto done;
+    cpu_use u1 = cpu_use_now();
     cpu_snap(srv->pid, &cpu1);
     double up_mbs = bs.bytes / t_up / MB;
     printf("upload: %zu points in %.3f s = %.0f points/s, %.1f MB/s "
-           "(%d connections, batches of %d, wait=true)\n",
-           points, t_up, points / t_up, up_mbs, conns, BATCH);
-    report_cpu(&cpu0, &cpu1, t_up);
+           "(%d connection%s, batches of %d, wait=true)\n",
+           points, t_up, points / t_up, up_mbs, conns, conns == 1 ? "" : "s", BATCH);
+    report_cpu(&cpu0, &cpu1, t_up, u0, u1);
 
     double raw = (double)points * DIM * sizeof(float) + (double)bs.payload_bytes;
     printf("raw data: %.1f MB vectors + %.1f MB payload JSON = %.1f MB\n",

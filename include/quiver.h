@@ -232,6 +232,23 @@ qv_status qv_point_get(qv_db *db, const char *name, const char *id_text, char **
 qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_json, size_t len,
                              char **json, size_t *out_len, qv_error *err);
 
+/* ---- payload indexes ------------------------------------------------------------ */
+
+/*
+ * PUT /collections/{name}/index: {"field_name": key path, "field_schema":
+ * "keyword" | "integer" | "float" | "bool" | "geo" | "datetime" | "text" |
+ * "uuid" | {"type": …, params}}. Builds the index from the points now in the
+ * collection (readers wait meanwhile) and keeps it in step with every later
+ * write; the definition survives restarts (the index is rebuilt at open).
+ * Creating an index on a field that has one replaces it.
+ */
+qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t len,
+                          const qv_write_opts *opts, qv_update_result *result, qv_error *err);
+
+/* DELETE /collections/{name}/index/{field}: a missing index is not an error. */
+qv_status qv_index_delete(qv_db *db, const char *name, const char *field, const qv_write_opts *opts,
+                          qv_update_result *result, qv_error *err);
+
 /* POST /points/scroll: a ScrollRequest ({offset, limit (default 10), filter,
  * with_payload (default true), with_vector (default false)}) ->
  * {"points": [Record...], "next_page_offset": id | null}. Points come in id

@@ -110,7 +110,10 @@ static qv_status io_fail(qv_error *err, const char *what, const char *path)
     return qv_fail(err, QV_IO, "%s %s: %s", what, path, strerror(errno));
 }
 
-static qv_status write_config(const char *dir, const cfg_collection *cfg, qv_error *err)
+/* The config file: the CollectionConfig, and the payload index definitions
+ * (not part of Qdrant's CollectionConfig; GET shows them as payload_schema). */
+qv_status cat_write_config(const char *dir, const cfg_collection *cfg, const idx_def *defs,
+                           uint32_t n_defs, qv_error *err)
 {
     qv_buf b = QV_BUF_INIT;
     jw w;
@@ -122,6 +125,17 @@ static qv_status write_config(const char *dir, const cfg_collection *cfg, qv_err
     jw_uint(&w, 1);
     jw_key(&w, "config");
     cfg_print(&w, cfg);
+    jw_key(&w, "payload_indexes");
+    jw_arr_begin(&w);
+    for (uint32_t i = 0; i < n_defs; i++) {
+        jw_obj_begin(&w);
+        jw_key(&w, "field_name");
+        jw_str(&w, defs[i].field);
+        jw_key(&w, "field_schema");
+        jw_raw(&w, defs[i].schema_json, strlen(defs[i].schema_json));
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     jw_obj_end(&w);
     qv_status rc = QV_OK;
     if (!qv_buf_ok(&b))
@@ -217,6 +231,35 @@ static qv_status coll_insert(qv_db *db, qv_collection *c, qv_error *err)
     return QV_OK;
 }
 
+static qv_status load_index_defs(const jr_value *list, qv_collection *c, const char *path,
+                                 qv_error *err)
+{
+    if (jr_is_null(list))
+        return QV_OK;
+    if (!jr_is(list, JR_ARRAY))
+        return qv_fail(err, QV_CORRUPT, "%s: payload_indexes is not a list", path);
+    c->defs = calloc(list->len ? list->len : 1, sizeof *c->defs);
+    if (!c->defs)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < list->len; i++) {
+        const jr_value *f = jr_get(&list->u.items[i], "field_name");
+        const jr_value *sc = jr_get(&list->u.items[i], "field_schema");
+        if (!jr_is(f, JR_STRING) || !sc)
+            return qv_fail(err, QV_CORRUPT, "%s: payload index %u is damaged", path, i);
+        qv_buf b = QV_BUF_INIT;
+        jw w;
+        jw_init(&w, &b);
+        jw_tree(&w, sc);
+        c->defs[i].field = strdup(f->u.str);
+        c->defs[i].schema_json = qv_buf_ok(&b) ? qv_buf_detach(&b, NULL) : NULL;
+        qv_buf_free(&b);
+        c->n_defs = i + 1;
+        if (!c->defs[i].field || !c->defs[i].schema_json)
+            return qv_fail(err, QV_NOMEM, "out of memory");
+    }
+    return QV_OK;
+}
+
 static qv_status load_collection(qv_db *db, const char *name, qv_error *err)
 {
     char path[PATH_MAX];
@@ -239,6 +282,8 @@ static qv_status load_collection(qv_db *db, const char *name, qv_error *err)
         rc = qv_fail(err, QV_CORRUPT, "%s: %.400s", path, msg);
         goto done;
     }
+    if ((rc = load_index_defs(jr_get(root, "payload_indexes"), c, path, err)))
+        goto done;
     fmt_path(path, "%s/collections/%s", db->dir, name);
     if ((rc = coll_open(c, path, err)) == QV_OK && (rc = coll_insert(db, c, err)) == QV_OK)
         c = NULL;
@@ -410,7 +455,7 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
         goto fail;
     }
     staged = true;
-    if ((rc = write_config(stage, &c->cfg, err)))
+    if ((rc = cat_write_config(stage, &c->cfg, NULL, 0, err)))
         goto fail;
     if (rename(stage, final) != 0) {
         rc = io_fail(err, "cannot publish collection", final);
@@ -521,7 +566,7 @@ qv_status qv_collection_update(qv_db *db, const char *name, const char *patch_js
     if ((rc = cfg_update(root, &next, err)) == QV_OK) {
         char dir[PATH_MAX];
         fmt_path(dir, "%s/collections/%s", db->dir, c->name);
-        rc = write_config(dir, &next, err);
+        rc = cat_write_config(dir, &next, c->defs, c->n_defs, err);
     }
     if (rc) {
         cfg_free(&next);
@@ -552,18 +597,24 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
     jw_init(&w, &b);
     pthread_rwlock_rdlock(&db->lock);
     qv_collection *c = cat_resolve(db, name);
+    qv_buf sb = QV_BUF_INIT;
+    jw sw;
+    jw_init(&sw, &sb);
     if (c) {
         cfg_print(&w, &c->cfg);
         pthread_rwlock_rdlock(&c->lock);
         out->points_count = c->st.n_points;
+        idx_write_schema(&sw, c);
         pthread_rwlock_unlock(&c->lock);
     }
     pthread_rwlock_unlock(&db->lock);
     if (!c) {
         qv_buf_free(&b);
+        qv_buf_free(&sb);
         return not_found(err, name);
     }
-    out->payload_schema_json = strdup("{}");
+    out->payload_schema_json = qv_buf_ok(&sb) ? qv_buf_detach(&sb, NULL) : NULL;
+    qv_buf_free(&sb);
     if (!qv_buf_ok(&b) || !out->payload_schema_json) {
         qv_buf_free(&b);
         free(out->payload_schema_json);

@@ -131,6 +131,10 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     if (last > c->applied_seq)  /* an empty log after a reset starts past the checkpoint */
         c->applied_seq = last;
     c->next_seq = c->applied_seq + 1;
+    for (uint32_t i = 0; i < c->n_defs && rc == QV_OK; i++)
+        rc = coll_build_index(c, &c->defs[i], err);
+    if (rc)
+        goto done;
     if (r.replayed)
         QV_INFO("collection %s: %llu points after replaying %llu log records (%llu of them failed, "
                 "as when first applied)",
@@ -303,6 +307,7 @@ void coll_destroy(qv_collection *c)
         return;
     coll_stop(c);
     store_free(&c->st);
+    idx_defs_free(c->defs, c->n_defs);
     cfg_free(&c->schema);
     cfg_free(&c->cfg);
     pthread_rwlock_destroy(&c->lock);

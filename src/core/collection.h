@@ -34,11 +34,20 @@
 
 typedef struct wr_item wr_item;
 
+/* A payload index as defined by the user: kept in the config file, and
+ * built into the store (st.idx[i] belongs to defs[i]). */
+typedef struct idx_def {
+    char *field;        /* the key path as given */
+    char *schema_json;  /* field_schema, compact JSON */
+} idx_def;
+
 typedef struct qv_collection {
     char          *name;
     char          *dir;
     cfg_collection cfg;       /* current config (PATCH replaces it; catalog lock) */
     cfg_collection schema;    /* vectors as created; never changes (ops, store) */
+    idx_def       *defs;      /* payload indexes (catalog lock; the store's under lock too) */
+    uint32_t       n_defs;
     atomic_int     refs;
 
     pthread_rwlock_t lock;    /* guards st */
@@ -63,6 +72,14 @@ qv_collection *coll_new(const char *name);
 /* Load the checkpoint, replay the log, start the writer. cfg must be set;
  * dir is the collection's directory. */
 qv_status coll_open(qv_collection *c, const char *dir, qv_error *err);
+
+/* Build the index of def into the store (under the write lock). */
+qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err);
+/* payload_schema of collection info: {field: {data_type, params?, points}}.
+ * Caller holds the catalog lock and c->lock for reading. */
+void idx_write_schema(jw *w, qv_collection *c);
+/* Free a list of definitions. */
+void idx_defs_free(idx_def *d, uint32_t n);
 
 /* Apply what is queued, stop the writer, close the log. Idempotent. */
 void coll_stop(qv_collection *c);

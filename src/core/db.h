@@ -53,5 +53,8 @@ qv_collection *cat_resolve(qv_db *db, const char *name);
  * with cat_release; QV_NOT_FOUND (message set) if none. */
 qv_status cat_acquire(qv_db *db, const char *name, qv_collection **out, qv_error *err);
 void      cat_release(qv_collection *c);
+/* Write a collection's config file (config + index definitions) atomically. */
+qv_status cat_write_config(const char *dir, const cfg_collection *cfg, const idx_def *defs,
+                           uint32_t n_defs, qv_error *err);
 
 #endif

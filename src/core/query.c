@@ -53,6 +53,18 @@ static qv_status opt_limit(const jr_value *root, uint64_t dflt, uint64_t *limit,
     return QV_OK;
 }
 
+static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot);
+
+typedef struct id_slot {
+    qv_point_id id;
+    uint32_t    slot;
+} id_slot;
+
+static int id_slot_cmp(const void *x, const void *y)
+{
+    return pid_cmp(&((const id_slot *)x)->id, &((const id_slot *)y)->id);
+}
+
 static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot)
 {
     if (!f)
@@ -72,7 +84,170 @@ static qv_status finish(qv_buf *b, char **json, size_t *len, qv_error *err)
     return QV_OK;
 }
 
+/* ---- planning -------------------------------------------------------------------- */
+
+/*
+ * Which points a filter has to look at. Among the filter's top-level `must`
+ * field conditions, the one a payload index answers with the fewest
+ * estimated points gives the candidates (sorted slots); every candidate is
+ * then checked with the whole filter, so the answer is the scan's answer.
+ * Without such a condition, or when the best one would still select most
+ * points, everything is scanned. Text indexes are not used for planning:
+ * their match.text means "all tokens", the scan's means "substring", and a
+ * filter must mean one thing wherever it is evaluated.
+ * Caller holds the collection's read lock.
+ */
+typedef struct plan {
+    bool      indexed;
+    uint32_t *slots;    /* malloc'd, sorted, when indexed */
+    size_t    n;
+    bool      settled;  /* the candidates are exactly the answer (one exact condition) */
+} plan;
+
+typedef struct plan_walk {
+    const qv_collection *c;
+    qv_arena            *a;
+    uint32_t             conds;     /* conditions seen at the top level */
+    bool                 other;     /* a should / min_should exists */
+    fidx                *best;
+    fidx_cond            best_cond;
+    fidx_answer          best_answer;
+    uint64_t             best_estimate;
+} plan_walk;
+
+static bool plan_visit(void *ctx, const flt_cond *fc)
+{
+    plan_walk *w = ctx;
+    w->conds++;
+    if (fc->clause != FLT_MUST || fc->kind != FLT_COND_FIELD)
+        return true;
+    for (uint32_t i = 0; i < w->c->st.n_idx; i++) {
+        fidx *x = w->c->st.idx[i];
+        if (fidx_broken(x) || fidx_get_params(x)->type == FIDX_TEXT ||
+            strcmp(fidx_key(x)->text, fc->key->text) != 0)
+            continue;
+        fidx_cond cond;
+        uint64_t est;
+        if (flt_field_view(fc->node, w->a, &cond) != QV_OK)
+            continue;
+        fidx_answer ans = fidx_plan(x, &cond, &est);
+        if (ans != FIDX_NO && (!w->best || est < w->best_estimate)) {
+            w->best = x;
+            w->best_cond = cond;
+            w->best_answer = ans;
+            w->best_estimate = est;
+        }
+    }
+    return true;
+}
+
+static void plan_filter(const qv_collection *c, const flt_filter *f, qv_arena *a, plan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!f || !c->st.n_idx)
+        return;
+    plan_walk w = {.c = c, .a = a};
+    const flt_node *root = flt_root(f);
+    bool has_should;
+    uint32_t min_should;
+    flt_filter_info(root, &has_should, &min_should);
+    flt_each(root, plan_visit, &w);
+    /* Scanning costs about as much as visiting most points by index. */
+    if (!w.best || w.best_estimate > c->st.n_points / 2 + 64)
+        return;
+    if (fidx_select(w.best, &w.best_cond, &p->slots, &p->n) != QV_OK)
+        return;
+    p->indexed = true;
+    p->settled = w.best_answer == FIDX_EXACT && w.conds == 1 && !has_should && !min_should;
+}
+
 /* ---- scroll ---------------------------------------------------------------------- */
+
+/*
+ * Scroll with order_by {key, direction, start_from}: the (value, point)
+ * pairs of a range-capable index (integer with range, float, datetime) in
+ * value order, each point checked with the filter; a point holding several
+ * values comes once per value. One page; paging goes by start_from, so
+ * next_page_offset is null (as in Qdrant).
+ */
+static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *ob,
+                                const flt_filter *f, uint64_t limit, bool has_offset,
+                                const rd_select *sel, char **json, size_t *out_len, qv_error *err)
+{
+    const jr_value *key = ob->type == JR_STRING ? ob : jr_get(ob, "key");
+    const jr_value *dir = ob->type == JR_OBJECT ? jr_get(ob, "direction") : NULL;
+    const jr_value *start = ob->type == JR_OBJECT ? jr_get(ob, "start_from") : NULL;
+    if (!jr_is(key, JR_STRING))
+        return qv_fail(err, QV_BAD_FORMAT, "order_by: expected a key or {\"key\", \"direction\", \"start_from\"}");
+    bool desc = false;
+    if (!jr_is_null(dir)) {
+        if (!jr_is(dir, JR_STRING) || (strcmp(dir->u.str, "asc") != 0 && strcmp(dir->u.str, "desc") != 0))
+            return qv_fail(err, QV_BAD_FORMAT,
+                           "order_by.direction: unknown variant, expected one of `asc`, `desc`");
+        desc = dir->u.str[0] == 'd';
+    }
+    if (has_offset)
+        return qv_fail(err, QV_BAD_INPUT,
+                       "Cannot use an `offset` when using `order_by`. The alternative for paging is to "
+                       "use `order_by.start_from` and a filter to exclude the IDs that you've already "
+                       "seen for the `order_by.start_from` value");
+    pl_path path;
+    if (pl_path_parse(a, key->u.str, key->len, &path, err) != 0)
+        return QV_BAD_FORMAT;
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    qv_status rc = QV_OK;
+    pthread_rwlock_rdlock(&c->lock);
+    const fidx *x = NULL;
+    for (uint32_t i = 0; i < c->st.n_idx && !x; i++) {
+        const fidx_params *p = fidx_get_params(c->st.idx[i]);
+        if (strcmp(fidx_key(c->st.idx[i])->text, path.text) == 0 && !fidx_broken(c->st.idx[i]) &&
+            ((p->type == FIDX_INTEGER && p->range) || p->type == FIDX_FLOAT ||
+             p->type == FIDX_DATETIME))
+            x = c->st.idx[i];
+    }
+    fidx_start from = {0};
+    bool has_start = !jr_is_null(start);
+    if (!x) {
+        rc = qv_fail(err, QV_UNSUPPORTED,
+                     "No range index for `order_by` key: `%.200s`. Please create one to use `order_by`. "
+                     "Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see "
+                     "which payload schemas support Range conditions",
+                     key->u.str);
+    } else if (has_start && fidx_get_params(x)->type == FIDX_DATETIME) {
+        if (!jr_is(start, JR_STRING) || !fidx_datetime_parse(start->u.str, start->len, &from.sec, &from.nsec))
+            rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a datetime");
+    } else if (has_start && !jr_get_f64(start, &from.num)) {
+        rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a number");
+    }
+    fidx_order_it it;
+    if (rc == QV_OK && (rc = fidx_order_seek(x, desc, has_start ? &from : NULL, &it)) != QV_OK)
+        qv_fail(err, rc, "cannot order by `%.200s`", key->u.str);
+    if (rc == QV_OK) {
+        jw_obj_begin(&w);
+        jw_key(&w, "points");
+        jw_arr_begin(&w);
+        fidx_value v;
+        uint32_t slot;
+        for (uint64_t n = 0; n < limit && fidx_order_next(&it, &v, &slot);) {
+            if (!matches(c, f, slot))
+                continue;
+            rd_write_record_ordered(&w, &c->st, &c->schema, slot, sel, &v);
+            n++;
+        }
+        jw_arr_end(&w);
+        jw_key(&w, "next_page_offset");
+        jw_null(&w);
+        jw_obj_end(&w);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (rc) {
+        qv_buf_free(&b);
+        return rc;
+    }
+    return finish(&b, json, out_len, err);
+}
 
 qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json, size_t len,
                            char **json, size_t *out_len, qv_error *err)
@@ -101,9 +276,9 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
                      "offset: not a valid point ID, valid values are either an unsigned integer or a UUID");
         goto done;
     }
-    if (!jr_is_null(jr_get(root, "order_by"))) {
-        rc = qv_fail(err, QV_BAD_INPUT,
-                     "order_by needs a range-capable payload index, which Quiver does not have yet");
+    const jr_value *ob = jr_get(root, "order_by");
+    if (!jr_is_null(ob)) {
+        rc = scroll_ordered(c, &a, ob, f, limit, !jr_is_null(off), &sel, json, out_len, err);
         goto done;
     }
     qv_buf b = QV_BUF_INIT;
@@ -113,23 +288,50 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     jw_key(&w, "points");
     jw_arr_begin(&w);
     pthread_rwlock_rdlock(&c->lock);
-    idt_iter it;
-    idt_seek(&c->st.order, jr_is_null(off) ? NULL : &from, &it);
-    qv_point_id id, next_id;
-    uint32_t slot;
-    uint64_t n = 0;
+    qv_point_id next_id;
     bool has_next = false;
-    while (idt_next(&it, &id, &slot)) {
-        if (!matches(c, f, slot))
-            continue;
-        if (n == limit) {
-            has_next = true;
-            next_id = id;
-            break;
+    plan pl;
+    plan_filter(c, f, &a, &pl);
+    if (pl.indexed) {
+        /* Few candidates: check them, then put them in id order. */
+        id_slot *hits = malloc((pl.n ? pl.n : 1) * sizeof *hits);
+        size_t k = 0;
+        for (size_t i = 0; hits && i < pl.n; i++) {
+            const qv_point_id *pid = &c->st.ids[pl.slots[i]];
+            if ((jr_is_null(off) || pid_cmp(pid, &from) >= 0) && matches(c, f, pl.slots[i]))
+                hits[k++] = (id_slot){*pid, pl.slots[i]};
         }
-        rd_write_record(&w, &c->st, &c->schema, slot, &sel);
-        n++;
+        if (hits) {
+            qsort(hits, k, sizeof *hits, id_slot_cmp);
+            for (size_t i = 0; i < k && i < limit; i++)
+                rd_write_record(&w, &c->st, &c->schema, hits[i].slot, &sel);
+            if (k > limit) {
+                has_next = true;
+                next_id = hits[limit].id;
+            }
+        } else {
+            b.oom = true;
+        }
+        free(hits);
+    } else {
+        idt_iter it;
+        idt_seek(&c->st.order, jr_is_null(off) ? NULL : &from, &it);
+        qv_point_id id;
+        uint32_t slot;
+        uint64_t n = 0;
+        while (idt_next(&it, &id, &slot)) {
+            if (!matches(c, f, slot))
+                continue;
+            if (n == limit) {
+                has_next = true;
+                next_id = id;
+                break;
+            }
+            rd_write_record(&w, &c->st, &c->schema, slot, &sel);
+            n++;
+        }
     }
+    free(pl.slots);
     pthread_rwlock_unlock(&c->lock);
     jw_arr_end(&w);
     jw_key(&w, "next_page_offset");
@@ -168,11 +370,19 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
     }
     uint64_t count = 0;
     pthread_rwlock_rdlock(&c->lock);
+    plan pl;
+    plan_filter(c, f, &a, &pl);
     if (!f)
         count = c->st.n_points;
+    else if (pl.settled)
+        count = pl.n;
+    else if (pl.indexed)
+        for (size_t i = 0; i < pl.n; i++)
+            count += matches(c, f, pl.slots[i]);
     else
         for (uint32_t slot = 0; slot < c->st.n_slots; slot++)
             count += store_live(&c->st, slot) && matches(c, f, slot);
+    free(pl.slots);
     pthread_rwlock_unlock(&c->lock);
     qv_buf b = QV_BUF_INIT;
     jw w;
@@ -344,8 +554,12 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
     jw w;
     jw_init(&w, &b);
     pthread_rwlock_rdlock(&c->lock);
-    for (uint32_t slot = 0; slot < c->st.n_slots && !t.oom; slot++) {
-        if (!store_live(&c->st, slot) || !matches(c, f, slot))
+    plan pl;
+    plan_filter(c, f, &a, &pl);
+    size_t n_visit = pl.indexed ? pl.n : c->st.n_slots;
+    for (size_t i = 0; i < n_visit && !t.oom; i++) {
+        uint32_t slot = pl.indexed ? pl.slots[i] : (uint32_t)i;
+        if (!store_live(&c->st, slot) || !(pl.settled || matches(c, f, slot)))
             continue;
         const uint8_t *blob;
         size_t blen;
@@ -381,6 +595,7 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
         jw_obj_end(&w);
     }
     pthread_rwlock_unlock(&c->lock);
+    free(pl.slots);
     free(list);
     if (!list) {
         qv_buf_free(&b);

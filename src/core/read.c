@@ -129,10 +129,9 @@ static void write_vectors(jw *w, const store *s, const cfg_collection *cfg, uint
     jw_obj_end(w);
 }
 
-void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
-                     const rd_select *sel)
+static void record_fields(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                          const rd_select *sel)
 {
-    jw_obj_begin(w);
     jw_key(w, "id");
     pid_write(w, &s->ids[slot]);
     jw_key(w, "payload");
@@ -150,5 +149,27 @@ void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t 
         write_vectors(w, s, cfg, slot, sel);
     else
         jw_null(w);
+}
+
+void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                     const rd_select *sel)
+{
+    jw_obj_begin(w);
+    record_fields(w, s, cfg, slot, sel);
+    jw_obj_end(w);
+}
+
+void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                             const rd_select *sel, const fidx_value *order)
+{
+    jw_obj_begin(w);
+    record_fields(w, s, cfg, slot, sel);
+    jw_key(w, "order_value");
+    if (order->type == FIDX_FLOAT)
+        jw_f64(w, order->d);
+    else if (order->type == FIDX_DATETIME)  /* microseconds since the epoch */
+        jw_int(w, order->sec * 1000000 + order->nsec / 1000);
+    else
+        jw_int(w, order->i);
     jw_obj_end(w);
 }

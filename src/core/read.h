@@ -39,5 +39,8 @@ qv_status rd_parse_with_vector(qv_arena *a, const cfg_collection *cfg, const jr_
  * collection's read lock. */
 void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                      const rd_select *sel);
+/* The same with "order_value" (scroll with order_by). */
+void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                             const rd_select *sel, const fidx_value *order);
 
 #endif

@@ -67,6 +67,9 @@ void store_free(store *s)
     free(s->free_slots);
     free(s->map);
     idt_free(&s->order);
+    for (uint32_t i = 0; i < s->n_idx; i++)
+        fidx_free(s->idx[i]);
+    free(s->idx);
     memset(s, 0, sizeof *s);
 }
 
@@ -75,6 +78,8 @@ size_t store_memory(const store *s)
     size_t m = (size_t)s->cap_slots * (sizeof *s->ids + sizeof *s->payloads) +
                words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4 +
                idt_memory(&s->order);
+    for (uint32_t i = 0; i < s->n_idx; i++)
+        m += fidx_memory(s->idx[i]);
     for (uint32_t i = 0; i < s->n_slots; i++)
         if (s->payloads[i])
             m += sizeof(st_payload) + s->payloads[i]->len;
@@ -360,10 +365,113 @@ static void txn_rollback(txn *t)
     t->n = 0;
 }
 
+/* ---- payload indexes ---------------------------------------------------------------------- */
+
+/* Feed every live point to x (a new index, or one rebuilt after it broke). */
+static void index_fill(const store *s, fidx *x)
+{
+    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
+        if (!store_live(s, slot))
+            continue;
+        const uint8_t *blob;
+        size_t len;
+        store_payload(s, slot, &blob, &len);
+        fidx_update(x, slot, NULL, 0, blob, len);
+    }
+}
+
+qv_status store_add_index(store *s, fidx *x, qv_error *err)
+{
+    fidx **p = realloc(s->idx, (s->n_idx + 1) * sizeof *p);
+    if (!p) {
+        fidx_free(x);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
+    s->idx = p;
+    index_fill(s, x);
+    s->idx[s->n_idx++] = x;
+    return QV_OK;
+}
+
+void store_drop_index(store *s, uint32_t i)
+{
+    fidx_free(s->idx[i]);
+    memmove(s->idx + i, s->idx + i + 1, (s->n_idx - i - 1) * sizeof *s->idx);
+    s->n_idx--;
+}
+
+typedef struct touch {
+    uint32_t slot;
+    uint32_t at;  /* position in the undo log */
+} touch;
+
+static int touch_cmp(const void *x, const void *y)
+{
+    const touch *a = x, *b = y;
+    if (a->slot != b->slot)
+        return a->slot < b->slot ? -1 : 1;
+    return (a->at > b->at) - (a->at < b->at);
+}
+
+/*
+ * Bring the payload indexes in step with a committed batch: for each slot
+ * it touched, its payload before the batch and after. Runs before the
+ * replaced blobs are freed; costs O(k log k) for k changes plus the index
+ * updates. Never fails: without memory for the bookkeeping the indexes are
+ * rebuilt, and an index that cannot keep up marks itself broken (fieldidx.h)
+ * so the planner scans instead.
+ */
+static void txn_index(txn *t)
+{
+    store *s = t->s;
+    if (!s->n_idx || !t->n)
+        return;
+    touch *tv = t->n <= UINT32_MAX ? qv_arena_alloc(t->a, t->n * sizeof *tv) : NULL;
+    if (!tv) {
+        for (uint32_t i = 0; i < s->n_idx; i++) {
+            fidx_clear(s->idx[i]);
+            index_fill(s, s->idx[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        tv[i] = (touch){t->log[i].slot, (uint32_t)i};
+    qsort(tv, t->n, sizeof *tv, touch_cmp);
+    for (size_t g = 0, e; g < t->n; g = e) {
+        uint32_t slot = tv[g].slot;
+        bool inserted = false, changed = false;
+        const st_payload *before = s->payloads[slot];
+        for (e = g; e < t->n && tv[e].slot == slot; e++) {
+            const undo *u = &t->log[tv[e].at];
+            if (u->kind == U_INSERT) {
+                inserted = true;
+            } else if (u->kind == U_PAYLOAD && !changed) {
+                before = u->old;  /* the first change saved the original */
+                changed = true;
+            } else if (u->kind == U_DELETE) {
+                changed = true;
+            }
+        }
+        if (!inserted && !changed)
+            continue;  /* only vectors changed */
+        const uint8_t *ob = NULL, *nb = NULL;
+        size_t ol = 0, nl = 0;
+        if (!inserted) {
+            ob = before ? before->data : pl_empty;
+            ol = before ? before->len : pl_empty_len;
+        }
+        if (store_live(s, slot))
+            store_payload(s, slot, &nb, &nl);
+        for (uint32_t i = 0; i < s->n_idx; i++)
+            fidx_update(s->idx[i], slot, ob, ol, nb, nl);
+    }
+}
+
 /* Keep everything: release what the batch replaced. */
 static void txn_commit(txn *t)
 {
     store *s = t->s;
+    txn_index(t);
     for (size_t i = 0; i < t->n; i++) {
         undo *u = &t->log[i];
         uint32_t now;

@@ -41,6 +41,7 @@
 #include "core/config.h"
 #include "core/ops.h"
 #include "core/pointid.h"
+#include "index/fieldidx.h"
 #include "index/idtree.h"
 #include "quiver.h"
 
@@ -75,6 +76,8 @@ typedef struct store {
     idtree          order;     /* ids in scroll order -> slot */
     uint32_t        map_cap;   /* power of two */
     uint64_t        n_points;  /* live points */
+    uint32_t        n_idx;     /* payload indexes, kept in step at each commit */
+    fidx          **idx;
     uint32_t        n_dense, n_sparse;
     st_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
@@ -121,6 +124,12 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
  * if its vectors do not match cfg. */
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err);
+
+/* Take ownership of index x and fill it from every point. Caller holds the
+ * write lock. QV_NOMEM leaves the store as it was (x is freed). */
+qv_status store_add_index(store *s, fidx *x, qv_error *err);
+/* Remove and free index i. */
+void store_drop_index(store *s, uint32_t i);
 
 /* Bytes of memory held (for reports). */
 size_t store_memory(const store *s);

@@ -59,6 +59,7 @@
  *    named vector. slice: see flt_slice_of.
  */
 #include "filter/filter.h"
+#include "index/fieldidx.h"
 
 #include <float.h>
 #include <math.h>
@@ -1675,4 +1676,95 @@ uint32_t flt_slice_of(const qv_point_id *id, uint32_t total)
             b[i] = (uint8_t)(id->lo >> (8 * i));
     }
     return (uint32_t)(siphash24(b, n, 0, 0) % (total ? total : 1));
+}
+
+/* ---- the view payload indexes take ------------------------------------------------ */
+
+_Static_assert(sizeof(flt_str) == sizeof(fidx_str), "flt_str and fidx_str share a layout");
+_Static_assert((int)B_LT == (int)FIDX_LT && (int)B_GT == (int)FIDX_GT && (int)B_LTE == (int)FIDX_LTE && (int)B_GTE == (int)FIDX_GTE,
+               "range bound bits agree");
+
+qv_status flt_field_view(const flt_node *n, qv_arena *a, struct fidx_cond *out)
+{
+    if (n->kind != FLT_COND_FIELD)
+        return QV_BAD_INPUT;
+    fidx_test *tv = qv_arena_calloc(a, n->u.field.n_tests ? n->u.field.n_tests : 1, sizeof *tv);
+    if (!tv)
+        return QV_NOMEM;
+    for (uint32_t i = 0; i < n->u.field.n_tests; i++) {
+        const flt_test *t = &n->u.field.tests[i];
+        fidx_test *x = &tv[i];
+        x->kind = t->kind;
+        switch (t->kind) {
+        case FLT_TEST_MATCH_VALUE:
+            x->u.value.type = t->u.value.type;
+            x->u.value.i = t->u.value.i;
+            x->u.value.s = (fidx_str){t->u.value.s.p, t->u.value.s.len};
+            break;
+        case FLT_TEST_MATCH_TEXT:
+        case FLT_TEST_MATCH_PHRASE:
+        case FLT_TEST_MATCH_PREFIX:
+            x->text = (fidx_str){t->u.text.p, t->u.text.len};
+            break;
+        case FLT_TEST_MATCH_TEXT_ANY: {
+            /* The words, and the words joined by spaces (tokenizes the same). */
+            size_t len = 0;
+            for (uint32_t k = 0; k < t->u.words.n; k++)
+                len += t->u.words.tok[k].len + 1;
+            char *joined = qv_arena_alloc(a, len + 1);
+            if (!joined)
+                return QV_NOMEM;
+            size_t at = 0;
+            for (uint32_t k = 0; k < t->u.words.n; k++) {
+                memcpy(joined + at, t->u.words.tok[k].p, t->u.words.tok[k].len);
+                at += t->u.words.tok[k].len;
+                joined[at++] = ' ';
+            }
+            joined[at] = '\0';
+            x->text = (fidx_str){joined, at};
+            x->words.tok = (const fidx_str *)t->u.words.tok;  /* same layout */
+            x->words.n = t->u.words.n;
+            break;
+        }
+        case FLT_TEST_MATCH_ANY:
+        case FLT_TEST_MATCH_EXCEPT:
+            x->u.set.ints = t->u.set.ints;
+            x->u.set.n = t->u.set.n;
+            x->u.set.i = t->u.set.i;
+            x->u.set.s = (const fidx_str *)t->u.set.s;  /* same layout */
+            break;
+        case FLT_TEST_RANGE:
+            x->u.range.has = t->u.range.has;
+            memcpy(x->u.range.b, t->u.range.b, sizeof x->u.range.b);
+            break;
+        case FLT_TEST_DATETIME_RANGE:
+            x->u.trange.has = t->u.trange.has;
+            for (int k = 0; k < 4; k++) {
+                x->u.trange.sec[k] = t->u.trange.b[k].sec;
+                x->u.trange.nsec[k] = t->u.trange.b[k].nsec;
+            }
+            break;
+        case FLT_TEST_GEO_BOUNDING_BOX:
+            x->u.box.tl_lon = t->u.box.tl_lon;
+            x->u.box.tl_lat = t->u.box.tl_lat;
+            x->u.box.br_lon = t->u.box.br_lon;
+            x->u.box.br_lat = t->u.box.br_lat;
+            break;
+        case FLT_TEST_GEO_RADIUS:
+            x->u.circle.lon = t->u.circle.lon;
+            x->u.circle.lat = t->u.circle.lat;
+            x->u.circle.radius = t->u.circle.radius;
+            break;
+        case FLT_TEST_GEO_POLYGON:
+            x->u.ring.n = t->u.poly.rings[0].n;
+            x->u.ring.lon = t->u.poly.rings[0].x;
+            x->u.ring.lat = t->u.poly.rings[0].y;
+            break;
+        default: break;
+        }
+    }
+    out->tests = tv;
+    out->n = n->u.field.n_tests;
+    out->flags = n->u.field.has_count || n->u.field.is_empty >= 0 || n->u.field.is_null >= 0;
+    return QV_OK;
 }

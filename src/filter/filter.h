@@ -130,6 +130,11 @@ void flt_filter_info(const flt_node *n, bool *has_should, uint32_t *min_should_c
 const flt_node *flt_nested_filter(const flt_node *n);
 bool flt_node_match(const flt_node *n, const flt_point *p);
 
+/* The tests of a FLT_COND_FIELD node in the plain form payload indexes
+ * take (fieldidx.h), in arena a. QV_BAD_INPUT for other kinds. */
+struct fidx_cond;
+qv_status flt_field_view(const flt_node *n, qv_arena *a, struct fidx_cond *out);
+
 /* Which of total slices (0..total-1) a point id falls into: SipHash-2-4 with
  * a zero key over 8 little-endian bytes (integer ids) or the 16 UUID bytes,
  * modulo total (total >= 1). */

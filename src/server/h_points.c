@@ -77,6 +77,32 @@ int h_payload_clear(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDA
 int h_vectors_update(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_UPDATE_VECTORS); }
 int h_vectors_delete(rest_req *rq, rest_resp *rs) { return update(rq, rs, QV_UPDATE_DELETE_VECTORS); }
 
+int h_index_create(rest_req *rq, rest_resp *rs)
+{
+    qv_write_opts opts;
+    qv_update_result res;
+    qv_error err;
+    if (write_opts(rq, rs, &opts))
+        return -1;
+    if (qv_index_create(rq->db, coll_name(rq), rq->body, rq->body_len, &opts, &res, &err))
+        return rest_fail_qv(rs, &err, "JSON body");
+    write_result(&rs->w, res.operation_id, res.status);
+    return 0;
+}
+
+int h_index_delete(rest_req *rq, rest_resp *rs)
+{
+    qv_write_opts opts;
+    qv_update_result res;
+    qv_error err;
+    if (write_opts(rq, rs, &opts))
+        return -1;
+    if (qv_index_delete(rq->db, coll_name(rq), rq->params[1], &opts, &res, &err))
+        return rest_fail_qv(rs, &err, "path parameters");
+    write_result(&rs->w, res.operation_id, res.status);
+    return 0;
+}
+
 int h_point_get(rest_req *rq, rest_resp *rs)
 {
     char *json;

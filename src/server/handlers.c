@@ -43,6 +43,8 @@ const rt_route rest_routes[] = {
     {"POST", "/collections/{collection_name}/points/scroll", h_points_scroll, 0},
     {"POST", "/collections/{collection_name}/points/count", h_points_count, 0},
     {"POST", "/collections/{collection_name}/facet", h_points_facet, 0},
+    {"PUT", "/collections/{collection_name}/index", h_index_create, 0},
+    {"DELETE", "/collections/{collection_name}/index/{field_name}", h_index_delete, 0},
     {"GET", "/collections/{collection_name}/points/{id}", h_point_get, 0},
 };
 const size_t rest_n_routes = sizeof rest_routes / sizeof *rest_routes;

@@ -103,5 +103,7 @@ int h_points_retrieve(rest_req *rq, rest_resp *rs);
 int h_points_scroll(rest_req *rq, rest_resp *rs);
 int h_points_count(rest_req *rq, rest_resp *rs);
 int h_points_facet(rest_req *rq, rest_resp *rs);
+int h_index_create(rest_req *rq, rest_resp *rs);
+int h_index_delete(rest_req *rq, rest_resp *rs);
 
 #endif

@@ -1,0 +1,292 @@
+/*
+ * indexes.c — payload indexes of a collection: their definitions (kept in
+ * the config file), building them into the store, and the index API of
+ * quiver.h (PUT/DELETE /collections/{name}/index).
+ *
+ * An index is built under the collection's write lock, from the points as
+ * they are; writes still queued reach it when they are applied (the store
+ * updates every index at each commit), so it never misses one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/db.h"
+#include "core/internal.h"
+#include "json/jtree.h"
+
+void idx_defs_free(idx_def *d, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        free(d[i].field);
+        free(d[i].schema_json);
+    }
+    free(d);
+}
+
+static qv_status bool_param(const jr_value *o, const char *key, bool *out, qv_error *err)
+{
+    const jr_value *v = jr_get(o, key);
+    if (jr_is_null(v))
+        return QV_OK;
+    if (!jr_is_bool(v))
+        return qv_fail(err, QV_BAD_FORMAT, "field_schema.%s: invalid type, expected a boolean", key);
+    *out = v->type == JR_TRUE;
+    return QV_OK;
+}
+
+static qv_status u32_param(const jr_value *o, const char *key, uint32_t *out, qv_error *err)
+{
+    const jr_value *v = jr_get(o, key);
+    uint64_t u;
+    if (jr_is_null(v))
+        return QV_OK;
+    if (!jr_get_u64(v, &u) || u > UINT32_MAX)
+        return qv_fail(err, QV_BAD_FORMAT, "field_schema.%s: invalid type, expected an unsigned integer", key);
+    *out = (uint32_t)u;
+    return QV_OK;
+}
+
+/* field_schema: a type name ("keyword") or its params form ({"type": …}). */
+static qv_status schema_parse(const jr_value *v, fidx_params *p, qv_error *err)
+{
+    const jr_value *t = v && v->type == JR_OBJECT ? jr_get(v, "type") : v;
+    fidx_type type;
+    if (!jr_is(t, JR_STRING))
+        return qv_fail(err, QV_BAD_FORMAT,
+                       "field_schema: expected a type name or an object with `type`");
+    if (!fidx_type_from_name(t->u.str, t->len, &type))
+        return qv_fail(err, QV_BAD_FORMAT,
+                       "field_schema: unknown variant `%.60s`, expected one of `keyword`, `integer`, "
+                       "`float`, `geo`, `text`, `bool`, `datetime`, `uuid`",
+                       t->u.str);
+    fidx_params_default(type, p);
+    if (v->type != JR_OBJECT)
+        return QV_OK;
+    qv_status rc;
+    if ((rc = bool_param(v, "lookup", &p->lookup, err)) || (rc = bool_param(v, "range", &p->range, err)) ||
+        (rc = bool_param(v, "lowercase", &p->lowercase, err)) ||
+        (rc = u32_param(v, "min_token_len", &p->min_token_len, err)) ||
+        (rc = u32_param(v, "max_token_len", &p->max_token_len, err)))
+        return rc;
+    if (type == FIDX_INTEGER && !p->lookup && !p->range)
+        return qv_fail(err, QV_BAD_INPUT,
+                       "the integer index needs at least one of `lookup` and `range`");
+    const jr_value *tok = jr_get(v, "tokenizer");
+    if (!jr_is_null(tok) && !(jr_is(tok, JR_STRING) && strcmp(tok->u.str, "word") == 0))
+        return qv_fail(err, QV_UNSUPPORTED, "field_schema.tokenizer: only `word` is supported by Quiver yet");
+    return QV_OK;
+}
+
+qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err)
+{
+    qv_arena a;
+    qv_arena_init(&a, 1 << 12);
+    jr_value *schema;
+    jr_error je;
+    pl_path key;
+    fidx_params params;
+    fidx *x = NULL;
+    qv_status rc = QV_OK;
+    if (jr_parse(&a, def->schema_json, strlen(def->schema_json), &schema, &je) != 0)
+        rc = qv_fail(err, QV_CORRUPT, "index %s: bad schema", def->field);
+    else if (pl_path_parse(&a, def->field, strlen(def->field), &key, err) != 0 ||
+             (rc = schema_parse(schema, &params, err)))
+        rc = rc ? rc : QV_BAD_FORMAT;
+    else if ((rc = fidx_new(&key, &params, &x)))
+        qv_fail(err, rc, "cannot create the index of %s", def->field);
+    if (rc == QV_OK) {
+        pthread_rwlock_wrlock(&c->lock);
+        rc = store_add_index(&c->st, x, err);
+        pthread_rwlock_unlock(&c->lock);
+    }
+    qv_arena_free(&a);
+    return rc;
+}
+
+/* The next operation id, for index changes (they are not log records: the
+ * definitions live in the config file and the index in memory). */
+static uint64_t take_op_id(qv_collection *c)
+{
+    pthread_mutex_lock(&c->qm);
+    uint64_t id = c->next_seq++;
+    pthread_mutex_unlock(&c->qm);
+    return id;
+}
+
+/* Replace the collection's definitions with defs (n), writing the config
+ * file first. Caller holds the catalog write lock. */
+static qv_status set_defs(qv_db *db, qv_collection *c, idx_def *defs, uint32_t n, qv_error *err)
+{
+    qv_status rc = cat_write_config(c->dir, &c->cfg, defs, n, err);
+    if (rc)
+        return rc;
+    idx_defs_free(c->defs, c->n_defs);
+    c->defs = defs;
+    c->n_defs = n;
+    return QV_OK;
+}
+
+static int find_def(const qv_collection *c, const char *field)
+{
+    for (uint32_t i = 0; i < c->n_defs; i++)
+        if (strcmp(c->defs[i].field, field) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A copy of the definitions without entry skip (-1: none), with room for one more. */
+static idx_def *copy_defs(const qv_collection *c, int skip, uint32_t *n)
+{
+    idx_def *d = calloc(c->n_defs + 1, sizeof *d);
+    if (!d)
+        return NULL;
+    *n = 0;
+    for (uint32_t i = 0; i < c->n_defs; i++) {
+        if ((int)i == skip)
+            continue;
+        d[*n].field = strdup(c->defs[i].field);
+        d[*n].schema_json = strdup(c->defs[i].schema_json);
+        (*n)++;
+        if (!d[*n - 1].field || !d[*n - 1].schema_json) {
+            idx_defs_free(d, *n);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t len,
+                          const qv_write_opts *opts, qv_update_result *res, qv_error *err)
+{
+    qv_arena a;
+    qv_arena_init(&a, 1 << 12);
+    jr_value *root;
+    jr_error je;
+    pl_path key;
+    fidx_params params;
+    qv_status rc;
+    idx_def def = {0};
+    if (jr_parse(&a, json, len, &root, &je) != 0) {
+        rc = qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
+        goto out;
+    }
+    const jr_value *f = jr_get(root, "field_name"), *schema = jr_get(root, "field_schema");
+    if (!jr_is(f, JR_STRING)) {
+        rc = qv_fail(err, QV_BAD_FORMAT, f ? "field_name: invalid type, expected a string"
+                                           : "missing field `field_name`");
+        goto out;
+    }
+    if (jr_is_null(schema)) {
+        rc = qv_fail(err, QV_BAD_INPUT, "field_schema is required: Quiver does not infer index types");
+        goto out;
+    }
+    if (pl_path_parse(&a, f->u.str, f->len, &key, err) != 0) {
+        rc = QV_BAD_FORMAT;
+        goto out;
+    }
+    if ((rc = schema_parse(schema, &params, err)))
+        goto out;
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    jw_tree(&w, schema);
+    def.schema_json = qv_buf_ok(&b) ? qv_buf_detach(&b, NULL) : NULL;
+    qv_buf_free(&b);
+    def.field = strdup(f->u.str);
+    if (!def.field || !def.schema_json) {
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
+        goto out;
+    }
+
+    pthread_rwlock_wrlock(&db->lock);
+    qv_collection *c = cat_resolve(db, name);
+    if (!c) {
+        pthread_rwlock_unlock(&db->lock);
+        rc = qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", name);
+        goto out;
+    }
+    /* Creating an index that exists replaces it, as in Qdrant. */
+    int old = find_def(c, def.field);
+    uint32_t n;
+    idx_def *defs = copy_defs(c, old, &n);
+    if (!defs) {
+        pthread_rwlock_unlock(&db->lock);
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
+        goto out;
+    }
+    defs[n++] = def;
+    def = (idx_def){0};
+    if ((rc = set_defs(db, c, defs, n, err))) {
+        idx_defs_free(defs, n);
+        pthread_rwlock_unlock(&db->lock);
+        goto out;
+    }
+    if (old >= 0) {
+        pthread_rwlock_wrlock(&c->lock);
+        store_drop_index(&c->st, (uint32_t)old);
+        pthread_rwlock_unlock(&c->lock);
+    }
+    rc = coll_build_index(c, &c->defs[c->n_defs - 1], err);
+    *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
+                              .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
+    pthread_rwlock_unlock(&db->lock);
+out:
+    free(def.field);
+    free(def.schema_json);
+    qv_arena_free(&a);
+    return rc;
+}
+
+qv_status qv_index_delete(qv_db *db, const char *name, const char *field, const qv_write_opts *opts,
+                          qv_update_result *res, qv_error *err)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    qv_collection *c = cat_resolve(db, name);
+    qv_status rc = QV_OK;
+    if (!c) {
+        rc = qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", name);
+        goto done;
+    }
+    int i = find_def(c, field);
+    if (i >= 0) {  /* deleting a missing index succeeds, as in Qdrant */
+        uint32_t n;
+        idx_def *defs = copy_defs(c, i, &n);
+        if (!defs) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = set_defs(db, c, defs, n, err))) {
+            idx_defs_free(defs, n);
+            goto done;
+        }
+        pthread_rwlock_wrlock(&c->lock);
+        store_drop_index(&c->st, (uint32_t)i);
+        pthread_rwlock_unlock(&c->lock);
+    }
+    *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
+                              .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
+done:
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+void idx_write_schema(jw *w, qv_collection *c)
+{
+    jw_obj_begin(w);
+    for (uint32_t i = 0; i < c->n_defs && i < c->st.n_idx; i++) {
+        const fidx *x = c->st.idx[i];
+        jw_key(w, c->defs[i].field);
+        jw_obj_begin(w);
+        jw_key(w, "data_type");
+        jw_str(w, fidx_type_name(fidx_get_params(x)->type));
+        if (c->defs[i].schema_json[0] == '{') {
+            jw_key(w, "params");
+            jw_raw(w, c->defs[i].schema_json, strlen(c->defs[i].schema_json));
+        }
+        jw_key(w, "points");
+        jw_uint(w, fidx_points(x));
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
