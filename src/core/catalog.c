@@ -401,19 +401,6 @@ void cat_free(qv_db *db)
 
 /* ---- collections ------------------------------------------------------------ */
 
-/* Parse a JSON document given to the API. */
-static qv_status parse_json_text(const char *json, size_t len, qv_arena *a, const jr_value **root,
-                                 qv_error *err)
-{
-    jr_value *v;
-    jr_error jerr;
-    if (jr_parse(a, json, len, &v, &jerr) != 0)
-        return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", jerr.msg, jerr.line,
-                       jerr.column);
-    *root = v;
-    return QV_OK;
-}
-
 qv_status qv_collection_create(qv_db *db, const char *name, const char *config_json, size_t len,
                                qv_error *err)
 {
@@ -422,7 +409,7 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
         return rc;
     qv_arena a;
     qv_arena_init(&a, 0);
-    const jr_value *root = NULL;
+    jr_value *root = NULL;
     qv_collection *c = coll_new(name);
     char stage[PATH_MAX], final[PATH_MAX], parent[PATH_MAX];
     bool locked = false, staged = false;
@@ -430,7 +417,7 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = parse_json_text(config_json, len, &a, &root, err)) ||
+    if ((rc = qv_parse_request(&a, config_json, len, &root, err)) ||
         (rc = cfg_parse(root, CFG_CREATE, &c->cfg, err)))
         goto fail;
 
@@ -548,8 +535,8 @@ qv_status qv_collection_update(qv_db *db, const char *name, const char *patch_js
 {
     qv_arena a;
     qv_arena_init(&a, 0);
-    const jr_value *root = NULL;
-    qv_status rc = parse_json_text(patch_json, len, &a, &root, err);
+    jr_value *root = NULL;
+    qv_status rc = qv_parse_request(&a, patch_json, len, &root, err);
     if (rc) {
         qv_arena_free(&a);
         return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "json/jr.h"
 #include "util/fsutil.h"
 
 qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
@@ -25,6 +26,15 @@ qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, jr_value **root,
+                           qv_error *err)
+{
+    jr_error je;
+    if (jr_parse(a, json, len, root, &je) != 0)
+        return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
+    return QV_OK;
 }
 
 const char *qv_status_name(qv_status s)

@@ -162,15 +162,12 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
     qv_arena a;
     qv_arena_init(&a, 1 << 12);
     jr_value *root;
-    jr_error je;
     pl_path key;
     fidx_params params;
     qv_status rc;
     idx_def def = {0};
-    if (jr_parse(&a, json, len, &root, &je) != 0) {
-        rc = qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
+    if ((rc = qv_parse_request(&a, json, len, &root, err)))
         goto out;
-    }
     const jr_value *f = jr_get(root, "field_name"), *schema = jr_get(root, "field_schema");
     if (!jr_is(f, JR_STRING)) {
         rc = qv_fail(err, QV_BAD_FORMAT, f ? "field_name: invalid type, expected a string"

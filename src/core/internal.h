@@ -5,11 +5,18 @@
 #define QV_CORE_INTERNAL_H
 
 #include "quiver.h"
+#include "util/arena.h"
 
 /* Fill err (if not NULL) with code and a printf-style message; returns code
  * so that `return qv_fail(err, QV_NOT_FOUND, ...)` reads as one step. */
 qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Parse a JSON request document into arena a; QV_BAD_FORMAT with the
+ * reader's message and position ("expected value at line 1 column 1"). */
+struct jr_value;
+qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, struct jr_value **root,
+                           qv_error *err);
 
 /*
  * A per-thread arena for the temporary memory of one engine call (parse
@@ -18,7 +25,6 @@ qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
  * it when it grew past QV_SCRATCH_KEEP so one huge request does not pin its
  * memory. Freed at thread exit. One user at a time per thread.
  */
-#include "util/arena.h"
 #define QV_SCRATCH_KEEP (16u << 20)
 qv_arena *qv_scratch(void);
 void      qv_scratch_done(qv_arena *a);

@@ -12,14 +12,6 @@
 #include "core/ops.h"
 #include "core/read.h"
 
-static qv_status parse_body(qv_arena *a, const char *json, size_t len, jr_value **root, qv_error *err)
-{
-    jr_error je;
-    if (jr_parse(a, json, len, root, &je) != 0)
-        return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
-    return QV_OK;
-}
-
 qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, const char *json,
                            size_t len, const qv_write_opts *opts, qv_update_result *result,
                            qv_error *err)
@@ -36,7 +28,7 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     jr_value *root;
     op_batch batch;
     qv_buf rec = QV_BUF_INIT;
-    if ((rc = parse_body(a, json, len, &root, err)) ||
+    if ((rc = qv_parse_request(a, json, len, &root, err)) ||
         (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)) ||
         (rc = ops_encode(&batch, &rec, err)))
         goto done;
@@ -109,7 +101,7 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
     rd_select sel = {0};
     qv_point_id *ids = NULL;
     uint32_t n = 0;
-    if ((rc = parse_body(&a, request_json, len, &root, err)))
+    if ((rc = qv_parse_request(&a, request_json, len, &root, err)))
         goto done;
     const jr_value *idv = jr_get(root, "ids");
     if (!jr_is(idv, JR_ARRAY)) {

@@ -20,14 +20,14 @@
 
 static qv_status parse_body(qv_arena *a, const char *json, size_t len, jr_value **root, qv_error *err)
 {
-    jr_error je;
     if (len == 0) {  /* these endpoints take an empty body as {} */
         static jr_value empty = {.type = JR_OBJECT};
         *root = &empty;
         return QV_OK;
     }
-    if (jr_parse(a, json, len, root, &je) != 0)
-        return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
+    qv_status rc = qv_parse_request(a, json, len, root, err);
+    if (rc)
+        return rc;
     if ((*root)->type != JR_OBJECT)
         return qv_fail(err, QV_BAD_FORMAT, "expected a JSON object");
     return QV_OK;

@@ -344,6 +344,18 @@ static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
  *          'T'). Fractions past 9 digits are dropped; second 60 is a leap
  *          second (59 s + 1e9 ns).
  */
+static bool parse_datetime(const char *s, size_t len, flt_time *out);
+
+bool flt_datetime_parse(const char *s, size_t len, int64_t *sec, int64_t *nsec)
+{
+    flt_time t;
+    if (!parse_datetime(s, len, &t))
+        return false;
+    *sec = t.sec;
+    *nsec = t.nsec;
+    return true;
+}
+
 static bool parse_datetime(const char *s, size_t len, flt_time *out)
 {
     const char *q = s, *e = s + len;

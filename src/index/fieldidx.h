@@ -258,8 +258,7 @@ bool      fidx_order_next(fidx_order_it *it, fidx_value *v, uint32_t *slot);
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* filter.c's datetime grammar (DateTimePayloadType::from_str; see
- * filter.c parse_datetime — a copy until filter.h exposes its own). */
+/* filter.c's datetime grammar (flt_datetime_parse). */
 bool fidx_datetime_parse(const char *s, size_t len, int64_t *sec, int64_t *nsec);
 
 /* Qdrant's word tokenizer with text params p: fn gets each token in order
