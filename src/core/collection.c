@@ -101,6 +101,7 @@ qv_collection *coll_new(const char *name)
     atomic_init(&c->refs, 1);
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->qm, NULL);
+    pthread_mutex_init(&c->ddl, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
     return c;
@@ -312,6 +313,7 @@ void coll_destroy(qv_collection *c)
     cfg_free(&c->cfg);
     pthread_rwlock_destroy(&c->lock);
     pthread_mutex_destroy(&c->qm);
+    pthread_mutex_destroy(&c->ddl);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
     free(c->dir);

@@ -48,6 +48,7 @@ typedef struct qv_collection {
     cfg_collection schema;    /* vectors as created; never changes (ops, store) */
     idx_def       *defs;      /* payload indexes (catalog lock; the store's under lock too) */
     uint32_t       n_defs;
+    pthread_mutex_t ddl;      /* index changes of this collection, one at a time */
     atomic_int     refs;
 
     pthread_rwlock_t lock;    /* guards st */
@@ -73,7 +74,8 @@ qv_collection *coll_new(const char *name);
  * dir is the collection's directory. */
 qv_status coll_open(qv_collection *c, const char *dir, qv_error *err);
 
-/* Build the index of def into the store (under the write lock). */
+/* Build the index of def into the store, appended after the others (under
+ * the collection's write lock only). */
 qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err);
 /* payload_schema of collection info: {field: {data_type, params?, points}}.
  * Caller holds the catalog lock and c->lock for reading. */

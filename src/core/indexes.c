@@ -3,9 +3,12 @@
  * the config file), building them into the store, and the index API of
  * quiver.h (PUT/DELETE /collections/{name}/index).
  *
- * An index is built under the collection's write lock, from the points as
- * they are; writes still queued reach it when they are applied (the store
- * updates every index at each commit), so it never misses one.
+ * An index is built under the collection's write lock alone, from the
+ * points as they are; writes still queued reach it when they are applied
+ * (the store updates every index at each commit), so it never misses one.
+ * Then its definition is recorded under the catalog lock, briefly.
+ * defs[i] describes st.idx[i]; index changes of a collection take its ddl
+ * mutex so that the two lists move together.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,38 +199,41 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
         goto out;
     }
 
-    pthread_rwlock_wrlock(&db->lock);
-    qv_collection *c = cat_resolve(db, name);
-    if (!c) {
-        pthread_rwlock_unlock(&db->lock);
-        rc = qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", name);
+    /* Build first, holding only this collection's write lock (readers of
+     * other collections go on); then record the definition under the
+     * catalog lock, briefly. */
+    qv_collection *c;
+    if ((rc = cat_acquire(db, name, &c, err)))
         goto out;
-    }
-    /* Creating an index that exists replaces it, as in Qdrant. */
-    int old = find_def(c, def.field);
-    uint32_t n;
-    idx_def *defs = copy_defs(c, old, &n);
-    if (!defs) {
+    pthread_mutex_lock(&c->ddl);
+    if ((rc = coll_build_index(c, &def, err)) == QV_OK) {
+        pthread_rwlock_wrlock(&db->lock);
+        /* Creating an index that exists replaces it, as in Qdrant. */
+        int old = find_def(c, def.field);
+        uint32_t n;
+        idx_def *defs = copy_defs(c, old, &n);
+        if (!defs) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory");
+        } else {
+            defs[n++] = def;
+            if ((rc = set_defs(db, c, defs, n, err)))
+                idx_defs_free(defs, n);  /* frees def's strings too */
+            def = (idx_def){0};
+        }
         pthread_rwlock_unlock(&db->lock);
-        rc = qv_fail(err, QV_NOMEM, "out of memory");
-        goto out;
-    }
-    defs[n++] = def;
-    def = (idx_def){0};
-    if ((rc = set_defs(db, c, defs, n, err))) {
-        idx_defs_free(defs, n);
-        pthread_rwlock_unlock(&db->lock);
-        goto out;
-    }
-    if (old >= 0) {
+        /* The new index is the store's last; drop it or the one it replaces. */
         pthread_rwlock_wrlock(&c->lock);
-        store_drop_index(&c->st, (uint32_t)old);
+        if (rc)
+            store_drop_index(&c->st, c->st.n_idx - 1);
+        else if (old >= 0)
+            store_drop_index(&c->st, (uint32_t)old);
         pthread_rwlock_unlock(&c->lock);
     }
-    rc = coll_build_index(c, &c->defs[c->n_defs - 1], err);
-    *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
-                              .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
-    pthread_rwlock_unlock(&db->lock);
+    if (rc == QV_OK)
+        *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
+                                  .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
+    pthread_mutex_unlock(&c->ddl);
+    cat_release(c);
 out:
     free(def.field);
     free(def.schema_json);
@@ -238,33 +244,32 @@ out:
 qv_status qv_index_delete(qv_db *db, const char *name, const char *field, const qv_write_opts *opts,
                           qv_update_result *res, qv_error *err)
 {
+    qv_collection *c;
+    qv_status rc = cat_acquire(db, name, &c, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->ddl);
     pthread_rwlock_wrlock(&db->lock);
-    qv_collection *c = cat_resolve(db, name);
-    qv_status rc = QV_OK;
-    if (!c) {
-        rc = qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", name);
-        goto done;
-    }
     int i = find_def(c, field);
     if (i >= 0) {  /* deleting a missing index succeeds, as in Qdrant */
         uint32_t n;
         idx_def *defs = copy_defs(c, i, &n);
-        if (!defs) {
+        if (!defs)
             rc = qv_fail(err, QV_NOMEM, "out of memory");
-            goto done;
-        }
-        if ((rc = set_defs(db, c, defs, n, err))) {
+        else if ((rc = set_defs(db, c, defs, n, err)))
             idx_defs_free(defs, n);
-            goto done;
-        }
+    }
+    pthread_rwlock_unlock(&db->lock);
+    if (rc == QV_OK && i >= 0) {
         pthread_rwlock_wrlock(&c->lock);
         store_drop_index(&c->st, (uint32_t)i);
         pthread_rwlock_unlock(&c->lock);
     }
-    *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
-                              .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
-done:
-    pthread_rwlock_unlock(&db->lock);
+    if (rc == QV_OK)
+        *res = (qv_update_result){.operation_id = take_op_id(c), .n_operations = 1,
+                                  .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
+    pthread_mutex_unlock(&c->ddl);
+    cat_release(c);
     return rc;
 }
 
