@@ -40,6 +40,7 @@ struct qv_http {
     qv_db             *db;
     const qv_settings *settings;
     atomic_int         in_flight;  /* requests between first call and completion */
+    atomic_int         handling;   /* requests suspended for a worker, not yet resumed */
     /* The worker pool: requests whose body is complete wait here. */
     pthread_mutex_t    qm;
     pthread_cond_t     qc;
@@ -248,6 +249,7 @@ static void *worker_main(void *arg)
         handle(h, r);
         r->ready = true;
         MHD_resume_connection(r->conn);  /* MHD calls on_request again to send it */
+        atomic_fetch_sub(&h->handling, 1);
         pthread_mutex_lock(&h->qm);
     }
     pthread_mutex_unlock(&h->qm);
@@ -262,6 +264,7 @@ static enum MHD_Result enqueue(qv_http *h, struct MHD_Connection *conn, const ch
     r->conn = conn;
     r->url = url;
     r->method = method;
+    atomic_fetch_add(&h->handling, 1);
     MHD_suspend_connection(conn);
     pthread_mutex_lock(&h->qm);
     if (h->tail)
@@ -443,8 +446,13 @@ void http_stop(qv_http *h)
     if (!h)
         return;
     MHD_quiesce_daemon(h->daemon);  /* no new connections */
-    /* Requests in flight finish; idle keep-alive connections are closed by
-     * MHD_stop_daemon. Bounded: a stuck client cannot hold shutdown. */
+    /* Every request a worker has must finish and be resumed before MHD may
+     * free its connection: that wait is bounded by the engine, not by
+     * clients. Then requests in flight get a few seconds to be sent (a slow
+     * client cannot hold shutdown); idle keep-alive connections are closed
+     * by MHD_stop_daemon. */
+    while (atomic_load(&h->handling) > 0)
+        usleep(1000);
     for (int i = 0; i < 500 && atomic_load(&h->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(h->daemon);
