@@ -482,17 +482,21 @@ static qv_status parse_columns(parser *p, const jr_value *b, const path *where, 
 }
 
 /* PointInsertOperations: {"points": [PointStruct]} or {"batch": Batch}. */
-static qv_status parse_upsert(parser *p, const jr_value *o, const path *where, op_item *out)
+/* PointsList (upsert: PointStruct with payloads) or UpdateVectors
+ * (PointVectors): {"points": [...], "update_filter"?, "shard_key"?}; an
+ * upsert may come as columns instead ({"batch": Batch}). */
+static qv_status parse_points(parser *p, const jr_value *o, const path *where, bool upsert,
+                              op_item *out)
 {
     path w;
-    out->kind = OP_UPSERT;
+    out->kind = upsert ? OP_UPSERT : OP_UPDATE_VECTORS;
     if (!jr_is_object(o))
-        return bad_shape(p, where, o, "struct PointsList or PointsBatch");
+        return bad_shape(p, where, o, upsert ? "struct PointsList or PointsBatch" : "struct UpdateVectors");
     qv_status rc;
     if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)))
         return rc;
     const jr_value *batch = jr_get(o, "batch");
-    if (!jr_is_null(batch)) {
+    if (upsert && !jr_is_null(batch)) {
         w = STEP(where, "batch");
         return parse_columns(p, batch, &w, out);
     }
@@ -508,34 +512,7 @@ static qv_status parse_upsert(parser *p, const jr_value *o, const path *where, o
     out->n_points = pts->len;
     for (uint32_t i = 0; i < pts->len; i++) {
         w = ITEM(where, "points", i);
-        if ((rc = parse_point(p, &pts->u.items[i], &w, true, &out->points[i])))
-            return rc;
-    }
-    return QV_OK;
-}
-
-static qv_status parse_update_vectors(parser *p, const jr_value *o, const path *where, op_item *out)
-{
-    path w;
-    out->kind = OP_UPDATE_VECTORS;
-    if (!jr_is_object(o))
-        return bad_shape(p, where, o, "struct UpdateVectors");
-    qv_status rc;
-    if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)))
-        return rc;
-    const jr_value *pts = jr_get(o, "points");
-    if (!jr_is(pts, JR_ARRAY))
-        return pts ? bad_shape(p, where, pts, "a list of points") : missing(p, where, "points");
-    w = STEP(where, "points");
-    if ((rc = check_count(p, &w, pts->len)))
-        return rc;
-    out->points = qv_arena_calloc(p->a, pts->len, sizeof *out->points);
-    if (!out->points)
-        return oom(p);
-    out->n_points = pts->len;
-    for (uint32_t i = 0; i < pts->len; i++) {
-        w = ITEM(where, "points", i);
-        if ((rc = parse_point(p, &pts->u.items[i], &w, false, &out->points[i])))
+        if ((rc = parse_point(p, &pts->u.items[i], &w, upsert, &out->points[i])))
             return rc;
     }
     return QV_OK;
@@ -627,7 +604,7 @@ static qv_status parse_op(parser *p, int kind, const jr_value *o, const path *wh
 {
     memset(out, 0, sizeof *out);
     switch (kind) {
-    case QV_UPDATE_UPSERT: return parse_upsert(p, o, where, out);
+    case QV_UPDATE_UPSERT: return parse_points(p, o, where, true, out);
     case QV_UPDATE_DELETE:
         out->kind = OP_DELETE;
         if (!jr_is_object(o))
@@ -641,7 +618,7 @@ static qv_status parse_op(parser *p, int kind, const jr_value *o, const path *wh
         if (!jr_is_object(o))
             return bad_shape(p, where, o, "struct PointsSelector");
         return parse_selector(p, o, where, &out->sel);
-    case QV_UPDATE_UPDATE_VECTORS: return parse_update_vectors(p, o, where, out);
+    case QV_UPDATE_UPDATE_VECTORS: return parse_points(p, o, where, false, out);
     case QV_UPDATE_DELETE_VECTORS: return parse_delete_vectors(p, o, where, out);
     }
     return qv_fail(p->err, QV_INTERNAL, "unknown update kind %d", kind);
