@@ -13,6 +13,8 @@
  */
 #include "index/fieldidx.h"
 
+#include "core/pointid.h"
+
 #include <assert.h>
 #include <locale.h>
 #include <math.h>
@@ -825,6 +827,23 @@ static bool geo_of(const pl_value *v, double *lon, double *lat)
  * point outside -180..180 / -90..90 (kept out of the grid). Values no
  * answered test can match (a string at a float key) are ignored.
  */
+static bool is_uuid_text(const char *p, size_t len)
+{
+    qv_point_id id;
+    return pid_parse_uuid(p, len, &id);
+}
+
+/* Every string of a test is a UUID (a uuid index can answer it). */
+static bool all_uuid_strings(const fidx_test *t)
+{
+    if (t->kind == FLT_TEST_MATCH_VALUE)
+        return t->u.value.type == PL_STRING && is_uuid_text(t->u.value.s.p, t->u.value.s.len);
+    for (uint32_t i = 0; i < t->u.set.n; i++)
+        if (!is_uuid_text(t->u.set.s[i].p, t->u.set.s[i].len))
+            return false;
+    return true;
+}
+
 static void ext_value(fx_ext *c, const pl_value *v)
 {
     fidx *x = c->x;
@@ -832,7 +851,10 @@ static void ext_value(fx_ext *c, const pl_value *v)
     switch (x->p.type) {
     case FIDX_KEYWORD:
     case FIDX_UUID:
-        if (v->type == PL_STRING)
+        /* A uuid index holds UUID strings only (as Qdrant's): other strings
+         * are "others", like numbers. Strings are kept as written, so an
+         * answer equals the scan's string comparison. */
+        if (v->type == PL_STRING && (x->p.type == FIDX_KEYWORD || is_uuid_text(v->s, v->len)))
             push_word(c, v->s, v->len);
         else if (v->type != PL_NULL)
             c->other = true;
@@ -1036,8 +1058,16 @@ static bool contains(const char *h, size_t hn, const char *nd, size_t nn)
 static fidx_answer test_answer(const fidx *x, const fidx_test *t)
 {
     switch (x->p.type) {
-    case FIDX_KEYWORD:
     case FIDX_UUID:
+        /* Strings that are not UUIDs live among the others: only tests
+         * whose strings are all UUIDs are answered. */
+        if (t->kind == FLT_TEST_MATCH_VALUE || t->kind == FLT_TEST_MATCH_ANY ||
+            t->kind == FLT_TEST_MATCH_EXCEPT)
+            return (t->kind == FLT_TEST_MATCH_VALUE || !t->u.set.ints) && all_uuid_strings(t)
+                       ? FIDX_EXACT
+                       : FIDX_NO;
+        return FIDX_NO;
+    case FIDX_KEYWORD:
         switch (t->kind) {
         case FLT_TEST_MATCH_VALUE: return t->u.value.type == PL_STRING ? FIDX_EXACT : FIDX_NO;
         case FLT_TEST_MATCH_ANY:

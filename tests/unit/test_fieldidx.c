@@ -100,6 +100,22 @@ static const char *const STRS[] = {
     "The quick brown fox", "quick QUICK quick", "fox-trot 42", "Ærø ÆRØ", "½ price"};
 #define NSTRS (sizeof STRS / sizeof STRS[0])
 
+/* A uuid index holds UUID strings only: its runs draw mostly from these
+ * (two spellings of one UUID are different strings to a filter). */
+static const char *const UUIDS[] = {
+    "550e8400-e29b-41d4-a716-446655440000", "550E8400-E29B-41D4-A716-446655440000",
+    "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "00000000-0000-0000-0000-000000000000",
+    "6ba7b8109dad11d180b400c04fd430c8"};
+#define NUUIDS (sizeof UUIDS / sizeof UUIDS[0])
+static fidx_type g_type;  /* the type being run */
+
+static const char *pick_str(void)
+{
+    if (g_type == FIDX_UUID && rnd(4))
+        return UUIDS[rnd(NUUIDS)];
+    return STRS[rnd(NSTRS)];
+}
+
 static const char *const NUMS[] = {
     "0", "1", "2", "3", "-1", "-3", "1.5", "-0.0", "0.0", "2.0", "2.5", "-2.5", "1e300",
     "9007199254740993", "9007199254740992", "9223372036854775807", "-9223372036854775808",
@@ -120,7 +136,7 @@ static void gen_scalar(fidx_type type, char *out, size_t size)
     if (r < 6) {
         switch (type) {
         case FIDX_KEYWORD: case FIDX_UUID: case FIDX_TEXT: case FIDX_DATETIME:
-            snprintf(out, size, "\"%s\"", STRS[rnd(NSTRS)]);
+            snprintf(out, size, "\"%s\"", pick_str());
             return;
         case FIDX_INTEGER: case FIDX_FLOAT:
             snprintf(out, size, "%s", NUMS[rnd(NNUMS)]);
@@ -221,7 +237,7 @@ static size_t gen_strset(gcond *g, fidx_test *t, char *out, size_t size)
     uint32_t n = rnd(4);
     size_t k = (size_t)snprintf(out, size, "[");
     for (uint32_t i = 0; i < n; i++) {
-        const char *s = STRS[rnd(NSTRS)];
+        const char *s = pick_str();
         g->strs[i] = (fidx_str){s, strlen(s)};
         k += (size_t)snprintf(out + k, size - k, "%s\"%s\"", i ? "," : "", s);
     }
@@ -303,7 +319,7 @@ static void gen_test(gcond *g, fidx_type type, fidx_test *t, char *out, size_t s
     case FIDX_KEYWORD:
     case FIDX_UUID:
     case FIDX_TEXT: {
-        const char *s = STRS[rnd(NSTRS)];
+        const char *s = pick_str();
         if (type == FIDX_TEXT && r < 6)
             r = r < 3 ? 4 : 5;  /* mostly text / text_any */
         switch (r) {
@@ -674,12 +690,14 @@ static void bv_elem(bvals *b, const pl_value *e)
     v.type = b->type;
     switch (b->type) {
     case FIDX_KEYWORD:
-    case FIDX_UUID:
-        if (e->type != PL_STRING)
+    case FIDX_UUID: {
+        qv_point_id id;  /* a uuid index holds UUID strings only */
+        if (e->type != PL_STRING || (b->type == FIDX_UUID && !pid_parse_uuid(e->s, e->len, &id)))
             return;
         v.s = e->s;
         v.len = e->len;
         break;
+    }
     case FIDX_INTEGER:
         if (e->type != PL_INT)
             return;
@@ -866,6 +884,7 @@ static void world_free(world *w)
 
 static void run_type(fidx_type type, const char *key)
 {
+    g_type = type;
     world w = {type, key, SLOTS, calloc(SLOTS, sizeof(uint8_t *)), calloc(SLOTS, sizeof(size_t)),
                new_index(key, type)};
     bool nested = strcmp(key, "f") != 0;
