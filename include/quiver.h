@@ -211,7 +211,8 @@ typedef struct qv_update_result {
  * at all. A failure while applying (e.g. update_vectors of a missing point)
  * undoes every operation of the request. With opts->wait the call returns
  * after the record is fsynced and applied (QV_COMPLETED) or reports that
- * failure; otherwise once it is queued (QV_ACKNOWLEDGED).
+ * failure; otherwise once the record is written to the log, not yet synced
+ * (QV_ACKNOWLEDGED): it then survives a crash of the process.
  */
 qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, const char *json,
                            size_t len, const qv_write_opts *opts, qv_update_result *result,

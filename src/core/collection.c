@@ -25,6 +25,7 @@ struct wr_item {
     uint32_t  n_ops;
     char     *body;
     size_t    len;
+    bool      logged;    /* written to the log (not yet synced), or failed to be */
     bool      done;
     bool      waited;    /* a request waits for it (and frees it) */
     bool      abandoned; /* that request gave up waiting: the writer frees it */
@@ -172,6 +173,18 @@ static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
     qv_status rc = QV_OK;
     for (wr_item *it = group; it && rc == QV_OK; it = it->next)
         rc = wal_append(c->log, it->seq, it->body, it->len, &err);
+    /* Written: wait=false requests may answer now (a crash of the process
+     * no longer loses them; the machine's still can, until the sync). */
+    pthread_mutex_lock(&c->qm);
+    for (wr_item *it = group; it; it = it->next) {
+        it->logged = true;
+        if (rc) {
+            it->rc = rc;
+            it->err = err;
+        }
+    }
+    pthread_cond_broadcast(&c->done);
+    pthread_mutex_unlock(&c->qm);
     if (rc == QV_OK)
         rc = wal_sync(c->log, &err);
     for (wr_item *it = group; it; it = it->next) {
@@ -242,7 +255,7 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
     it->body = body;
     it->len = len;
     it->n_ops = n_ops;
-    it->waited = opts->wait;
+    it->waited = true;  /* until this request is done with it */
     struct timespec deadline;
     if (opts->wait && opts->timeout) {
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -265,8 +278,20 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
     *res = (qv_update_result){.operation_id = it->seq, .n_operations = n_ops,
                               .status = QV_ACKNOWLEDGED};
     if (!opts->wait) {
-        pthread_mutex_unlock(&c->qm);
-        return QV_OK;
+        /* Acknowledged once written to the log, as Qdrant does. */
+        while (!it->logged)
+            pthread_cond_wait(&c->done, &c->qm);
+        qv_status rc = it->rc;
+        if (rc && err)
+            *err = it->err;
+        if (it->done) {
+            pthread_mutex_unlock(&c->qm);
+            item_free(it);
+        } else {
+            it->abandoned = true;  /* the writer frees it */
+            pthread_mutex_unlock(&c->qm);
+        }
+        return rc;
     }
     int w = 0;
     while (!it->done && w != ETIMEDOUT)

@@ -341,3 +341,24 @@ test('SIGTERM right after acknowledged wait=false writes: they are applied befor
   }
   assert.equal(await s2.stop(), 0, s2.stderr());
 });
+
+test('kill -9 right after acknowledged wait=false writes: they are in the log, so they survive', async () => {
+  // "acknowledged" means written to the write-ahead log (as in Qdrant), not
+  // only queued: a crash of the process cannot lose it.
+  const storage = tempDir();
+  const s1 = await startServer({ storage });
+  const A = api(s1.url);
+  const c = 'acked';
+  await A.create(c, DOT4);
+  const N = 60;
+  for (let i = 0; i < N; i++) {
+    const r = expectOk(await A.send('PUT', c, '/points', { points: [{ id: i, vector: [i, 1, 0, 0], payload: { i } }] }, { query: 'wait=false' }));
+    expectUpdate(r, 'acknowledged');
+  }
+  await s1.kill9();
+  const s2 = await startServer({ storage });
+  const got = await api(s2.url).byId(c, [...Array(N).keys()]);
+  assert.equal(got.size, N, 'every acknowledged write survived kill -9');
+  for (let i = 0; i < N; i++) assert.deepEqual(got.get(String(i)), { id: i, payload: { i }, vector: [i, 1, 0, 0] });
+  assert.equal(await s2.stop(), 0, s2.stderr());
+});
