@@ -1236,35 +1236,7 @@ static bool set_has_int(const flt_test *t, int64_t i)
     return t->u.set.n && bsearch(&i, t->u.set.i, t->u.set.n, sizeof(int64_t), cmp_i64);
 }
 
-static bool as_f64(const pl_value *v, double *d)
-{
-    switch (v->type) {
-    case PL_INT: *d = (double)v->i; return true;
-    case PL_UINT: *d = (double)v->u; return true;
-    case PL_FLOAT: *d = v->d; return true;
-    default: return false;
-    }
-}
 
-/* A geo value: an object with numbers at "lon" and "lat". */
-static bool geo_of(const pl_value *v, double *lon, double *lat)
-{
-    if (v->type != PL_OBJECT)
-        return false;
-    bool hx = false, hy = false;
-    pl_iter it;
-    pl_value m;
-    const char *k;
-    size_t kl;
-    pl_iter_init(&it, v);
-    while (pl_iter_next_member(&it, &k, &kl, &m)) {
-        if (kl == 3 && memcmp(k, "lon", 3) == 0)
-            hx = as_f64(&m, lon);
-        else if (kl == 3 && memcmp(k, "lat", 3) == 0)
-            hy = as_f64(&m, lat);
-    }
-    return hx && hy;
-}
 
 /* geo's Haversine (MEAN_EARTH_RADIUS), origin = the circle's center. */
 static double haversine(double lon0, double lat0, double lon1, double lat1)
@@ -1399,14 +1371,14 @@ static bool test_value(const flt_test *t, const pl_value *v)
         case PL_INT: return !t->u.set.ints || !set_has_int(t, v->i);
         default: return true;  /* u64, float, bool, object, array in an array */
         }
-    case FLT_TEST_RANGE: return as_f64(v, &x) && range_ok(&t->u.range, x);
+    case FLT_TEST_RANGE: return pl_as_f64(v, &x) && range_ok(&t->u.range, x);
     case FLT_TEST_DATETIME_RANGE: {
         flt_time tm;
         return v->type == PL_STRING && parse_datetime(v->s, v->len, &tm) &&
                trange_ok(&t->u.trange, &tm);
     }
     case FLT_TEST_GEO_BOUNDING_BOX: {
-        if (!geo_of(v, &x, &y))
+        if (!pl_geo_point(v, &x, &y))
             return false;
         bool lon_ok = t->u.box.tl_lon > t->u.box.br_lon
                           ? x > t->u.box.tl_lon || x < t->u.box.br_lon  /* crosses 180 */
@@ -1414,9 +1386,9 @@ static bool test_value(const flt_test *t, const pl_value *v)
         return lon_ok && t->u.box.br_lat < y && y < t->u.box.tl_lat;
     }
     case FLT_TEST_GEO_RADIUS:
-        return geo_of(v, &x, &y) &&
+        return pl_geo_point(v, &x, &y) &&
                haversine(t->u.circle.lon, t->u.circle.lat, x, y) < t->u.circle.radius;
-    case FLT_TEST_GEO_POLYGON: return geo_of(v, &x, &y) && polygon_contains(t, x, y);
+    case FLT_TEST_GEO_POLYGON: return pl_geo_point(v, &x, &y) && polygon_contains(t, x, y);
     default: return false;
     }
 }

@@ -789,35 +789,7 @@ static bool push_word(void *ctx, const char *s, size_t len)
     return vec_push(c, id, c->slot);
 }
 
-static bool as_f64(const pl_value *v, double *d)
-{
-    switch (v->type) {
-    case PL_INT: *d = (double)v->i; return true;
-    case PL_UINT: *d = (double)v->u; return true;
-    case PL_FLOAT: *d = v->d; return true;
-    default: return false;
-    }
-}
 
-/* filter.c's geo_of: an object with numbers at "lon" and "lat". */
-static bool geo_of(const pl_value *v, double *lon, double *lat)
-{
-    if (v->type != PL_OBJECT)
-        return false;
-    bool hx = false, hy = false;
-    pl_iter it;
-    pl_value m;
-    const char *k;
-    size_t kl;
-    pl_iter_init(&it, v);
-    while (pl_iter_next_member(&it, &k, &kl, &m)) {
-        if (kl == 3 && memcmp(k, "lon", 3) == 0)
-            hx = as_f64(&m, lon);
-        else if (kl == 3 && memcmp(k, "lat", 3) == 0)
-            hy = as_f64(&m, lat);
-    }
-    return hx && hy;
-}
 
 /*
  * One value (an element of a yielded array, or a yielded non-array). An
@@ -872,7 +844,7 @@ static void ext_value(fx_ext *c, const pl_value *v)
         }
         break;
     case FIDX_FLOAT:
-        if (as_f64(v, &d) && !isnan(d))
+        if (pl_as_f64(v, &d) && !isnan(d))
             vec_push(c, enc_f64(d), c->slot);
         break;
     case FIDX_BOOL:
@@ -886,7 +858,7 @@ static void ext_value(fx_ext *c, const pl_value *v)
         break;
     }
     case FIDX_GEO:
-        if (!geo_of(v, &lon, &lat))
+        if (!pl_geo_point(v, &lon, &lat))
             break;
         if (lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)
             vec_push(c, geo_cell(lat, -90, 180) << GEO_BITS | geo_cell(lon, -180, 360), c->slot);

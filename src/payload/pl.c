@@ -1359,3 +1359,32 @@ void pl_write_json_exclude(jw *w, const uint8_t *blob, size_t len, const pl_path
     (void)len;
     write_selected(w, blob, paths, n, false);
 }
+
+bool pl_as_f64(const pl_value *v, double *d)
+{
+    switch (v->type) {
+    case PL_INT: *d = (double)v->i; return true;
+    case PL_UINT: *d = (double)v->u; return true;
+    case PL_FLOAT: *d = v->d; return true;
+    default: return false;
+    }
+}
+
+bool pl_geo_point(const pl_value *v, double *lon, double *lat)
+{
+    if (v->type != PL_OBJECT)
+        return false;
+    bool hx = false, hy = false;
+    pl_iter it;
+    pl_value m;
+    const char *k;
+    size_t kl;
+    pl_iter_init(&it, v);
+    while (pl_iter_next_member(&it, &k, &kl, &m)) {
+        if (kl == 3 && memcmp(k, "lon", 3) == 0)
+            hx = pl_as_f64(&m, lon);
+        else if (kl == 3 && memcmp(k, "lat", 3) == 0)
+            hy = pl_as_f64(&m, lat);
+    }
+    return hx && hy;
+}

@@ -165,6 +165,12 @@ typedef struct pl_value {
 size_t pl_lookup(const uint8_t *blob, size_t len, const pl_path *path,
                  bool (*fn)(void *ctx, const pl_value *v), void *ctx);
 
+/* A number value as a double (int, u64 or float); false for others. */
+bool pl_as_f64(const pl_value *v, double *d);
+/* A geo point: an object with numbers at "lon" and "lat" (other members
+ * ignored, coordinates not range-checked); false otherwise. */
+bool pl_geo_point(const pl_value *v, double *lon, double *lat);
+
 /* Iterate the elements of an array value / members of an object value
  * (a scalar yields nothing). Keys are not NUL-terminated. */
 typedef struct pl_iter { const uint8_t *p, *end; } pl_iter;

@@ -704,7 +704,7 @@ static void bv_elem(bvals *b, const pl_value *e)
         v.i = e->i;
         break;
     case FIDX_FLOAT:
-        if (!as_f64(e, &v.d))
+        if (!pl_as_f64(e, &v.d))
             return;
         if (v.d == 0)
             v.d = 0;
