@@ -26,6 +26,7 @@ struct wr_item {
     char     *body;
     size_t    len;
     bool      logged;    /* written to the log (not yet synced), or failed to be */
+    bool      log_failed; /* ... failed: rc and err say why */
     bool      done;
     bool      waited;    /* a request waits for it (and frees it) */
     bool      abandoned; /* that request gave up waiting: the writer frees it */
@@ -179,6 +180,7 @@ static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
     for (wr_item *it = group; it; it = it->next) {
         it->logged = true;
         if (rc) {
+            it->log_failed = true;
             it->rc = rc;
             it->err = err;
         }
@@ -281,7 +283,9 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
         /* Acknowledged once written to the log, as Qdrant does. */
         while (!it->logged)
             pthread_cond_wait(&c->done, &c->qm);
-        qv_status rc = it->rc;
+        /* Only the log write is this answer's business: a failure while
+         * applying, later, is not (the record is in the log either way). */
+        qv_status rc = it->log_failed ? it->rc : QV_OK;
         if (rc && err)
             *err = it->err;
         if (it->done) {
