@@ -711,3 +711,31 @@ int bc_run_upload(unsigned port, const bc_body_set *bs, int conns, double *secs)
                connects, started);
     return rc;
 }
+
+int bc_parse_args(int argc, char **argv, const char *name, size_t default_points,
+                  size_t quick_points, int default_conns, bc_args *out)
+{
+    const char *env = getenv("QUIVER_BIN");
+    out->bin = env && *env ? env : "build/quiver";
+    out->points = default_points;
+    out->conns = default_conns;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            out->points = quick_points;
+        } else if (strcmp(argv[i], "--points") == 0 && i + 1 < argc) {
+            if (!(out->points = (size_t)bc_count_arg(argv[++i], 100000000ull)))
+                goto usage;
+        } else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc) {
+            if (!(out->conns = (int)bc_count_arg(argv[++i], MAX_CONNS)))
+                goto usage;
+        } else if (argv[i][0] != '-') {
+            out->bin = argv[i];
+        } else {
+            goto usage;
+        }
+    }
+    return 0;
+usage:
+    fprintf(stderr, "usage: %s [--points N | --quick] [--connections C] [QUIVER_BIN]\n", name);
+    return -1;
+}

@@ -27,6 +27,17 @@ double bc_now(void);  /* monotonic seconds */
 uint64_t bc_splitmix64(uint64_t *s);
 /* A whole decimal in [1, max], or 0. */
 unsigned long long bc_count_arg(const char *s, unsigned long long max);
+
+/* The options every bench takes: [--points N | --quick] [--connections C]
+ * [QUIVER_BIN] (else $QUIVER_BIN, else build/quiver). Prints usage (with
+ * name) and returns -1 on a bad argument. */
+typedef struct bc_args {
+    const char *bin;
+    size_t      points;
+    int         conns;
+} bc_args;
+int bc_parse_args(int argc, char **argv, const char *name, size_t default_points,
+                  size_t quick_points, int default_conns, bc_args *out);
 static inline const char *bc_verdict(bool met) { return met ? "met" : "NOT met"; }
 
 /* --------------------------------------------------------------- server */

@@ -574,35 +574,6 @@ static int verify_filtered(const filtered *plain, const filtered *indexed, size_
 
 /* ----------------------------------------------------------------- main */
 
-static int usage(void)
-{
-    fprintf(stderr, "usage: bench_read [--points N | --quick] [--connections C] [QUIVER_BIN]\n");
-    return 2;
-}
-
-static int parse_args(int argc, char **argv, const char **bin, size_t *points, int *conns)
-{
-    const char *env = getenv("QUIVER_BIN");
-    *bin = env && *env ? env : "build/quiver";
-    *points = DEFAULT_POINTS;
-    *conns = CONNS;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            *points = QUICK_POINTS;
-        } else if (strcmp(argv[i], "--points") == 0 && i + 1 < argc) {
-            if (!(*points = (size_t)bc_count_arg(argv[++i], 100000000ull)))
-                return usage();
-        } else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc) {
-            if (!(*conns = (int)bc_count_arg(argv[++i], MAX_CONNS)))
-                return usage();
-        } else if (argv[i][0] != '-') {
-            *bin = argv[i];
-        } else {
-            return usage();
-        }
-    }
-    return 0;
-}
 
 /* Collection, bodies, upload; the bodies are freed before the reads. */
 static int load(const bc_server *srv, size_t points, int conns)
@@ -703,11 +674,12 @@ static int bench(const bc_server *srv, size_t points, int conns)
 
 int main(int argc, char **argv)
 {
-    const char *bin;
-    size_t points;
-    int conns;
-    if (parse_args(argc, argv, &bin, &points, &conns) != 0)
+    bc_args args;
+    if (bc_parse_args(argc, argv, "bench_read", DEFAULT_POINTS, QUICK_POINTS, CONNS, &args) != 0)
         return 2;
+    const char *bin = args.bin;
+    size_t points = args.points;
+    int conns = args.conns;
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);  /* lines show up as they are measured */
 

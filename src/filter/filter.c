@@ -1209,21 +1209,6 @@ qv_status flt_parse(qv_arena *a, const jr_value *v, const char *what, flt_filter
 
 /* ---- evaluation ------------------------------------------------------------------------- */
 
-static bool contains(const char *h, size_t hn, const char *nd, size_t nn)
-{
-    if (nn == 0)
-        return true;
-    while (hn >= nn) {
-        const char *q = memchr(h, nd[0], hn - nn + 1);
-        if (!q)
-            return false;
-        if (memcmp(q, nd, nn) == 0)
-            return true;
-        hn -= (size_t)(q - h) + 1;
-        h = q + 1;
-    }
-    return false;
-}
 
 static bool set_has_str(const flt_test *t, const char *s, size_t len)
 {
@@ -1347,12 +1332,12 @@ static bool test_value(const flt_test *t, const pl_value *v)
         }
     case FLT_TEST_MATCH_TEXT:
     case FLT_TEST_MATCH_PHRASE:
-        return v->type == PL_STRING && contains(v->s, v->len, t->u.text.p, t->u.text.len);
+        return v->type == PL_STRING && pl_contains(v->s, v->len, t->u.text.p, t->u.text.len);
     case FLT_TEST_MATCH_TEXT_ANY:
         if (v->type != PL_STRING)
             return false;
         for (uint32_t i = 0; i < t->u.words.n; i++)
-            if (contains(v->s, v->len, t->u.words.tok[i].p, t->u.words.tok[i].len))
+            if (pl_contains(v->s, v->len, t->u.words.tok[i].p, t->u.words.tok[i].len))
                 return true;
         return false;
     case FLT_TEST_MATCH_PREFIX:

@@ -1009,22 +1009,6 @@ static bool bsearch_i64(const int64_t *set, uint32_t n, int64_t v)
     return false;
 }
 
-/* filter.c's contains: bytes, "" is in every string. */
-static bool contains(const char *h, size_t hn, const char *nd, size_t nn)
-{
-    if (nn == 0)
-        return true;
-    while (hn >= nn) {
-        const char *q = memchr(h, nd[0], hn - nn + 1);
-        if (!q)
-            return false;
-        if (memcmp(q, nd, nn) == 0)
-            return true;
-        hn -= (size_t)(q - h) + 1;
-        h = q + 1;
-    }
-    return false;
-}
 
 /* What one test gets from x. */
 static fidx_answer test_answer(const fidx *x, const fidx_test *t)
@@ -1453,12 +1437,12 @@ static bool word_passes(const fidx_test *t, const fx_word *wd)
 {
     switch (t->kind) {
     case FLT_TEST_MATCH_TEXT:
-    case FLT_TEST_MATCH_PHRASE: return contains(wd->s, wd->len, t->text.p, t->text.len);
+    case FLT_TEST_MATCH_PHRASE: return pl_contains(wd->s, wd->len, t->text.p, t->text.len);
     case FLT_TEST_MATCH_PREFIX:
         return wd->len >= t->text.len && memcmp(wd->s, t->text.p, t->text.len) == 0;
     case FLT_TEST_MATCH_TEXT_ANY:
         for (uint32_t i = 0; i < t->words.n; i++)
-            if (contains(wd->s, wd->len, t->words.tok[i].p, t->words.tok[i].len))
+            if (pl_contains(wd->s, wd->len, t->words.tok[i].p, t->words.tok[i].len))
                 return true;
         return false;
     case FLT_TEST_MATCH_EXCEPT: return !bsearch_str(t->u.set.s, t->u.set.n, wd->s, wd->len);

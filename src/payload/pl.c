@@ -1388,3 +1388,19 @@ bool pl_geo_point(const pl_value *v, double *lon, double *lat)
     }
     return hx && hy;
 }
+
+bool pl_contains(const char *h, size_t hn, const char *nd, size_t nn)
+{
+    if (nn == 0)
+        return true;
+    while (hn >= nn) {
+        const char *q = memchr(h, nd[0], hn - nn + 1);
+        if (!q)
+            return false;
+        if (memcmp(q, nd, nn) == 0)
+            return true;
+        hn -= (size_t)(q - h) + 1;
+        h = q + 1;
+    }
+    return false;
+}

@@ -165,6 +165,10 @@ typedef struct pl_value {
 size_t pl_lookup(const uint8_t *blob, size_t len, const pl_path *path,
                  bool (*fn)(void *ctx, const pl_value *v), void *ctx);
 
+/* Whether bytes nd occur in bytes h ("" is in every string): the substring
+ * test of match.text and friends without a full-text index. */
+bool pl_contains(const char *h, size_t hn, const char *nd, size_t nn);
+
 /* A number value as a double (int, u64 or float); false for others. */
 bool pl_as_f64(const pl_value *v, double *d);
 /* A geo point: an object with numbers at "lon" and "lat" (other members
