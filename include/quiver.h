@@ -239,8 +239,9 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
  * PUT /collections/{name}/index: {"field_name": key path, "field_schema":
  * "keyword" | "integer" | "float" | "bool" | "geo" | "datetime" | "text" |
  * "uuid" | {"type": …, params}}. Builds the index from the points now in the
- * collection (readers wait meanwhile) and keeps it in step with every later
- * write; the definition survives restarts (the index is rebuilt at open).
+ * collection (writes wait meanwhile, reads go on) and keeps it in step
+ * with every later write; the definition survives restarts (the index is
+ * rebuilt at open).
  * Creating an index on a field that has one replaces it.
  */
 qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t len,

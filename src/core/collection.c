@@ -49,9 +49,11 @@ static qv_status apply_record(qv_collection *c, const void *body, size_t len, qv
     qv_status rc = ops_decode(a, body, len, &batch, err);
     if (rc)
         return rc;
+    pthread_mutex_lock(&c->apply);
     pthread_rwlock_wrlock(&c->lock);
     rc = store_apply(&c->st, &c->schema, &batch, a, err);
     pthread_rwlock_unlock(&c->lock);
+    pthread_mutex_unlock(&c->apply);
     return rc;
 }
 
@@ -104,6 +106,7 @@ qv_collection *coll_new(const char *name)
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->qm, NULL);
     pthread_mutex_init(&c->ddl, NULL);
+    pthread_mutex_init(&c->apply, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
     return c;
@@ -343,6 +346,7 @@ void coll_destroy(qv_collection *c)
     pthread_rwlock_destroy(&c->lock);
     pthread_mutex_destroy(&c->qm);
     pthread_mutex_destroy(&c->ddl);
+    pthread_mutex_destroy(&c->apply);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
     free(c->dir);

@@ -16,9 +16,12 @@
  * Lifetime: the catalog holds one reference; a request holds one while it
  * uses the collection (cat_acquire / cat_release in db.h). The last
  * release frees it.
- * Locks: `lock` guards `st` (readers shared, the writer exclusive); `qm`
- * guards the queue and sequence numbers. Never take the catalog lock while
- * holding either.
+ * Locks: `lock` guards `st` (readers shared, the writer exclusive); `apply`
+ * is held by whoever changes the points (the writer) or needs them to stay
+ * still for long without blocking readers (an index build, which then
+ * reads under the shared lock); `qm` guards the queue and sequence numbers.
+ * Order: catalog, then apply, then lock. Never take the catalog lock while
+ * holding another.
  */
 #ifndef QV_CORE_COLLECTION_H
 #define QV_CORE_COLLECTION_H
@@ -52,6 +55,7 @@ typedef struct qv_collection {
     atomic_int     refs;
 
     pthread_rwlock_t lock;    /* guards st */
+    pthread_mutex_t  apply;   /* held while points change: the writer's apply; an index build */
     store            st;
 
     pthread_mutex_t qm;

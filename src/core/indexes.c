@@ -3,9 +3,10 @@
  * the config file), building them into the store, and the index API of
  * quiver.h (PUT/DELETE /collections/{name}/index).
  *
- * An index is built under the collection's write lock alone, from the
- * points as they are; writes still queued reach it when they are applied
- * (the store updates every index at each commit), so it never misses one.
+ * An index is built while the collection's points stay still (its apply
+ * mutex: the writer waits) but readers go on; writes still queued reach it
+ * when they are applied (the store updates every index at each commit), so
+ * it never misses one.
  * Then its definition is recorded under the catalog lock, briefly.
  * defs[i] describes st.idx[i]; index changes of a collection take its ddl
  * mutex so that the two lists move together.
@@ -99,9 +100,16 @@ qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err)
     else if ((rc = fidx_new(&key, &params, &x)))
         qv_fail(err, rc, "cannot create the index of %s", def->field);
     if (rc == QV_OK) {
-        pthread_rwlock_wrlock(&c->lock);
-        rc = store_add_index(&c->st, x, err);
+        /* Points stay still (apply) while readers go on (shared lock);
+         * only attaching the finished index takes the write lock. */
+        pthread_mutex_lock(&c->apply);
+        pthread_rwlock_rdlock(&c->lock);
+        store_fill_index(&c->st, x);
         pthread_rwlock_unlock(&c->lock);
+        pthread_rwlock_wrlock(&c->lock);
+        rc = store_attach_index(&c->st, x, err);
+        pthread_rwlock_unlock(&c->lock);
+        pthread_mutex_unlock(&c->apply);
     }
     qv_arena_free(&a);
     return rc;

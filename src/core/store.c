@@ -380,7 +380,9 @@ static void index_fill(const store *s, fidx *x)
     }
 }
 
-qv_status store_add_index(store *s, fidx *x, qv_error *err)
+void store_fill_index(const store *s, fidx *x) { index_fill(s, x); }
+
+qv_status store_attach_index(store *s, fidx *x, qv_error *err)
 {
     fidx **p = realloc(s->idx, (s->n_idx + 1) * sizeof *p);
     if (!p) {
@@ -388,7 +390,6 @@ qv_status store_add_index(store *s, fidx *x, qv_error *err)
         return qv_fail(err, QV_NOMEM, "out of memory");
     }
     s->idx = p;
-    index_fill(s, x);
     s->idx[s->n_idx++] = x;
     return QV_OK;
 }

@@ -125,9 +125,12 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err);
 
-/* Take ownership of index x and fill it from every point. Caller holds the
- * write lock. QV_NOMEM leaves the store as it was (x is freed). */
-qv_status store_add_index(store *s, fidx *x, qv_error *err);
+/* Fill a new index x from every point; reads the store only (the caller
+ * keeps writers out, readers may go on). */
+void store_fill_index(const store *s, fidx *x);
+/* Take ownership of x and use it from now on (write lock). QV_NOMEM leaves
+ * the store as it was (x is freed). */
+qv_status store_attach_index(store *s, fidx *x, qv_error *err);
 /* Remove and free index i. */
 void store_drop_index(store *s, uint32_t i);
 
