@@ -28,8 +28,7 @@ struct wr_item {
     bool      logged;    /* written to the log (not yet synced), or failed to be */
     bool      log_failed; /* ... failed: rc and err say why */
     bool      done;
-    bool      waited;    /* a request waits for it (and frees it) */
-    bool      abandoned; /* that request gave up waiting: the writer frees it */
+    bool      abandoned; /* its request is gone (answered or timed out): the writer frees it */
     qv_status rc;
     qv_error  err;
 };
@@ -234,7 +233,7 @@ static void *writer_main(void *arg)
         for (wr_item *it = group, *next; it; it = next) {
             next = it->next;
             it->done = true;
-            if (!it->waited || it->abandoned)
+            if (it->abandoned)  /* else its request frees it */
                 item_free(it);
         }
         pthread_cond_broadcast(&c->done);
@@ -260,7 +259,6 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
     it->body = body;
     it->len = len;
     it->n_ops = n_ops;
-    it->waited = true;  /* until this request is done with it */
     struct timespec deadline;
     if (opts->wait && opts->timeout) {
         clock_gettime(CLOCK_REALTIME, &deadline);
