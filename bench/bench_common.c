@@ -739,3 +739,47 @@ usage:
     fprintf(stderr, "usage: %s [--points N | --quick] [--connections C] [QUIVER_BIN]\n", name);
     return -1;
 }
+
+/* One body: ids [first, first+count). */
+static void build_body(qv_buf *b, uint64_t first, size_t count, bc_point_fn vector,
+                       bc_point_fn payload, size_t *payload_bytes)
+{
+    jw w;
+    jw_init(&w, b);
+    jw_obj_begin(&w);
+    jw_key(&w, "points");
+    jw_arr_begin(&w);
+    for (uint64_t id = first; id < first + count; id++) {
+        jw_obj_begin(&w);
+        jw_key(&w, "id");
+        jw_uint(&w, id);
+        jw_key(&w, "vector");
+        vector(&w, id);
+        jw_key(&w, "payload");
+        size_t at = b->len;
+        payload(&w, id);
+        *payload_bytes += b->len - at;
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+}
+
+int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,
+                    bc_point_fn payload)
+{
+    memset(bs, 0, sizeof *bs);
+    bs->n = (points + batch - 1) / batch;
+    bs->body = calloc(bs->n ? bs->n : 1, sizeof *bs->body);
+    if (!bs->body)
+        return -1;
+    for (size_t i = 0; i < bs->n; i++) {
+        uint64_t first = (uint64_t)i * batch;
+        size_t count = points - first < batch ? points - first : batch;
+        build_body(&bs->body[i], first, count, vector, payload, &bs->payload_bytes);
+        if (!qv_buf_ok(&bs->body[i]))
+            return -1;
+        bs->bytes += bs->body[i].len;
+    }
+    return 0;
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "json/jw.h"
 #include "util/buf.h"
 
 #define MB        1e6
@@ -131,6 +132,14 @@ typedef struct bc_body_set {
 } bc_body_set;
 
 void bc_free_bodies(bc_body_set *bs);
+
+/* What a bench writes for point id: its vector and its payload (JSON). */
+typedef void (*bc_point_fn)(jw *w, uint64_t id);
+
+/* Upsert bodies {"points":[{"id","vector","payload"},…]} for ids 0..points-1,
+ * batch points each. -1 when out of memory. */
+int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,
+                    bc_point_fn payload);
 
 /* Bodies handed out to worker threads, each taken once. */
 typedef struct bc_work_queue {

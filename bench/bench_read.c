@@ -118,47 +118,6 @@ static void write_vector(jw *w, uint64_t id)
     jw_arr_end(w);
 }
 
-/* {"points":[{"id":…,"vector":[…],"payload":{…}},…]} for ids [first, first+count). */
-static void build_body(qv_buf *b, uint64_t first, size_t count, size_t *payload_bytes)
-{
-    jw w;
-    jw_init(&w, b);
-    jw_obj_begin(&w);
-    jw_key(&w, "points");
-    jw_arr_begin(&w);
-    for (uint64_t id = first; id < first + count; id++) {
-        jw_obj_begin(&w);
-        jw_key(&w, "id");
-        jw_uint(&w, id);
-        jw_key(&w, "vector");
-        write_vector(&w, id);
-        jw_key(&w, "payload");
-        size_t at = b->len;
-        write_payload(&w, id);
-        *payload_bytes += b->len - at;
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    jw_obj_end(&w);
-}
-
-static int build_bodies(size_t points, bc_body_set *bs)
-{
-    memset(bs, 0, sizeof *bs);
-    bs->n = (points + BATCH - 1) / BATCH;
-    bs->body = calloc(bs->n ? bs->n : 1, sizeof *bs->body);
-    if (!bs->body)
-        return -1;
-    for (size_t i = 0; i < bs->n; i++) {
-        uint64_t first = (uint64_t)i * BATCH;
-        size_t count = points - first < BATCH ? points - first : BATCH;
-        build_body(&bs->body[i], first, count, &bs->payload_bytes);
-        if (!qv_buf_ok(&bs->body[i]))
-            return -1;
-        bs->bytes += bs->body[i].len;
-    }
-    return 0;
-}
 
 static size_t expected_matches(size_t points)
 {
@@ -582,7 +541,7 @@ static int load(const bc_server *srv, size_t points, int conns)
     qv_buf resp = QV_BUF_INIT;
     double t_up, t0 = bc_now();
     int rc = -1;
-    if (build_bodies(points, &bs) != 0) {
+    if (bc_build_bodies(&bs, points, BATCH, write_vector, write_payload) != 0) {
         fprintf(stderr, "out of memory building the bodies\n");
         goto done;
     }
