@@ -37,6 +37,16 @@ qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, jr_value *
     return QV_OK;
 }
 
+qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err)
+{
+    if (!qv_buf_ok(b)) {
+        qv_buf_free(b);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
+    *json = qv_buf_detach(b, len);
+    return QV_OK;
+}
+
 const char *qv_status_name(qv_status s)
 {
     static const char *const names[] = {

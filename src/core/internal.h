@@ -6,6 +6,7 @@
 
 #include "quiver.h"
 #include "util/arena.h"
+#include "util/buf.h"
 
 /* Fill err (if not NULL) with code and a printf-style message; returns code
  * so that `return qv_fail(err, QV_NOT_FOUND, ...)` reads as one step. */
@@ -17,6 +18,10 @@ qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
 struct jr_value;
 qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, struct jr_value **root,
                            qv_error *err);
+
+/* Hand a finished JSON buffer to the caller (*json malloc'd), or QV_NOMEM
+ * (and free it) if building it ran out of memory. */
+qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err);
 
 /*
  * A per-thread arena for the temporary memory of one engine call (parse

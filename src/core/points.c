@@ -47,17 +47,6 @@ done:
     return rc;
 }
 
-/* Hand a finished JSON buffer to the caller. */
-static qv_status take_json(qv_buf *b, char **json, size_t *len, qv_error *err)
-{
-    if (!qv_buf_ok(b)) {
-        qv_buf_free(b);
-        return qv_fail(err, QV_NOMEM, "out of memory");
-    }
-    *json = qv_buf_detach(b, len);
-    return QV_OK;
-}
-
 qv_status qv_point_get(qv_db *db, const char *name, const char *id_text, char **json, size_t *len,
                        qv_error *err)
 {
@@ -85,7 +74,7 @@ qv_status qv_point_get(qv_db *db, const char *name, const char *id_text, char **
         pid_format(&id, text);
         return qv_fail(err, QV_NOT_FOUND, "No point with id %s found", text);
     }
-    return take_json(&b, json, len, err);
+    return qv_take_json(&b, json, len, err);
 }
 
 qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_json, size_t len,
@@ -135,7 +124,7 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
     }
     pthread_rwlock_unlock(&c->lock);
     jw_arr_end(&w);
-    rc = take_json(&b, json, out_len, err);
+    rc = qv_take_json(&b, json, out_len, err);
 done:
     qv_arena_free(&a);
     cat_release(c);

@@ -74,16 +74,6 @@ static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot)
     return flt_match(f, &fp);
 }
 
-static qv_status finish(qv_buf *b, char **json, size_t *len, qv_error *err)
-{
-    if (!qv_buf_ok(b)) {
-        qv_buf_free(b);
-        return qv_fail(err, QV_NOMEM, "out of memory");
-    }
-    *json = qv_buf_detach(b, len);
-    return QV_OK;
-}
-
 /* ---- planning -------------------------------------------------------------------- */
 
 /*
@@ -246,7 +236,7 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
         qv_buf_free(&b);
         return rc;
     }
-    return finish(&b, json, out_len, err);
+    return qv_take_json(&b, json, out_len, err);
 }
 
 qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json, size_t len,
@@ -265,7 +255,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     qv_point_id from;
     const jr_value *off = NULL;
     if ((rc = parse_body(&a, request_json, len, &root, err)) ||
-(rc = opt_filter(&a, root, &f, err)) ||
+        (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, SCROLL_DEFAULT_LIMIT, &limit, err)) ||
         (rc = rd_parse_with_payload(&a, jr_get(root, "with_payload"), true, &sel, err)) ||
         (rc = rd_parse_with_vector(&a, &c->schema, jr_get(root, "with_vector"), false, &sel, err)))
@@ -340,7 +330,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     else
         jw_null(&w);
     jw_obj_end(&w);
-    rc = finish(&b, json, out_len, err);
+    rc = qv_take_json(&b, json, out_len, err);
 done:
     qv_arena_free(&a);
     cat_release(c);
@@ -361,7 +351,7 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
     jr_value *root;
     flt_filter *f;
     if ((rc = parse_body(&a, request_json, len, &root, err)) ||
-(rc = opt_filter(&a, root, &f, err)))
+        (rc = opt_filter(&a, root, &f, err)))
         goto done;
     const jr_value *exact = jr_get(root, "exact");
     if (!jr_is_null(exact) && !jr_is_bool(exact)) {
@@ -391,7 +381,7 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
     jw_key(&w, "count");
     jw_uint(&w, count);
     jw_obj_end(&w);
-    rc = finish(&b, json, out_len, err);
+    rc = qv_take_json(&b, json, out_len, err);
 done:
     qv_arena_free(&a);
     cat_release(c);
@@ -538,7 +528,7 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
     pl_path key;
     facet_table t = {0};
     if ((rc = parse_body(&a, request_json, len, &root, err)) ||
-(rc = opt_filter(&a, root, &f, err)) ||
+        (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, FACET_DEFAULT_LIMIT, &limit, err)))
         goto done;
     const jr_value *k = jr_get(root, "key");
@@ -602,7 +592,7 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto done;
     }
-    rc = finish(&b, json, out_len, err);
+    rc = qv_take_json(&b, json, out_len, err);
 done:
     free(t.hits);
     qv_arena_free(&a);
