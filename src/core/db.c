@@ -16,18 +16,6 @@
 #include "json/jr.h"
 #include "util/fsutil.h"
 
-qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, jr_value **root,
                            qv_error *err)
 {

@@ -7,11 +7,7 @@
 #include "quiver.h"
 #include "util/arena.h"
 #include "util/buf.h"
-
-/* Fill err (if not NULL) with code and a printf-style message; returns code
- * so that `return qv_fail(err, QV_NOT_FOUND, ...)` reads as one step. */
-qv_status qv_fail(qv_error *err, qv_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#include "util/err.h"
 
 /* Parse a JSON request document into arena a; QV_BAD_FORMAT with the
  * reader's message and position ("expected value at line 1 column 1"). */

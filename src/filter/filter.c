@@ -68,7 +68,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "util/err.h"
 
 /* ---- the tree -------------------------------------------------------------------- */
 

@@ -17,8 +17,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core/internal.h"
 #include "util/crc32c.h"
+#include "util/endian.h"
+#include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -37,43 +38,15 @@ struct wal {
     bool     broken;     /* a write or sync failed and the file's state is unknown */
 };
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static size_t pad8(size_t n) { return (8 - (n & 7)) & 7; }
 
 static void encode_header(uint8_t h[WAL_HEADER_SIZE], uint64_t first_seq)
 {
     memset(h, 0, WAL_HEADER_SIZE);
     memcpy(h, WAL_MAGIC, 8);
-    put_le32(h + 8, WAL_VERSION);
-    put_le64(h + 16, first_seq);
-    put_le32(h + 24, qv_crc32c(0, h, 24));
+    qv_put_le32(h + 8, WAL_VERSION);
+    qv_put_le64(h + 16, first_seq);
+    qv_put_le32(h + 24, qv_crc32c(0, h, 24));
 }
 
 /* Write all of iov at off, looping over short writes and EINTR. iov is
@@ -220,12 +193,12 @@ static qv_status scan(wal *w, wal_reader *r,
                        strerror(errno));
     if (memcmp(p, WAL_MAGIC, 8) != 0)
         return qv_fail(err, QV_CORRUPT, "wal %s: not a write-ahead log (bad magic)", w->path);
-    if (get_le32(p + 24) != qv_crc32c(0, p, 24))
+    if (qv_get_le32(p + 24) != qv_crc32c(0, p, 24))
         return qv_fail(err, QV_CORRUPT, "wal %s: header checksum mismatch", w->path);
-    if (get_le32(p + 8) != WAL_VERSION)
+    if (qv_get_le32(p + 8) != WAL_VERSION)
         return qv_fail(err, QV_CORRUPT, "wal %s: unsupported format version %u (this build reads %u)",
-                       w->path, get_le32(p + 8), WAL_VERSION);
-    uint64_t first_seq = get_le64(p + 16);
+                       w->path, qv_get_le32(p + 8), WAL_VERSION);
+    uint64_t first_seq = qv_get_le64(p + 16);
     if (first_seq == 0)
         return qv_fail(err, QV_CORRUPT, "wal %s: header says first sequence number 0", w->path);
 
@@ -237,7 +210,7 @@ static qv_status scan(wal *w, wal_reader *r,
         }
         if (rd_fill(r, off, WAL_HEAD_SIZE, &p) != 0)
             goto io_fail;
-        uint32_t n = get_le32(p);
+        uint32_t n = qv_get_le32(p);
         if (n > WAL_MAX_RECORD) {
             *reason = "record too large";
             break;
@@ -251,11 +224,11 @@ static qv_status scan(wal *w, wal_reader *r,
         }
         if (rd_fill(r, off, total, &p) != 0)
             goto io_fail;
-        if (get_le32(p + 4) != qv_crc32c(0, p + 8, 8 + (size_t)n)) {
+        if (qv_get_le32(p + 4) != qv_crc32c(0, p + 8, 8 + (size_t)n)) {
             *reason = "checksum mismatch";
             break;
         }
-        uint64_t seq = get_le64(p + 8);
+        uint64_t seq = qv_get_le64(p + 8);
         if (seq <= prev) {
             *reason = "sequence out of order";
             break;
@@ -368,9 +341,9 @@ qv_status wal_append(wal *w, uint64_t seq, const void *body, size_t len, qv_erro
         return qv_fail(err, QV_BAD_INPUT, "wal %s: record of %zu bytes exceeds the limit of %u",
                        w->path, len, WAL_MAX_RECORD);
     uint8_t head[WAL_HEAD_SIZE];
-    put_le64(head + 8, seq);
-    put_le32(head, (uint32_t)len);
-    put_le32(head + 4, qv_crc32c(qv_crc32c(0, head + 8, 8), body, len));
+    qv_put_le64(head + 8, seq);
+    qv_put_le32(head, (uint32_t)len);
+    qv_put_le32(head + 4, qv_crc32c(qv_crc32c(0, head + 8, 8), body, len));
     struct iovec iov[3] = {
         {head, sizeof head},
         {(void *)body, len},
