@@ -157,25 +157,80 @@ done:
 
 /* ---- the writer -------------------------------------------------------------------- */
 
-static void checkpoint(qv_collection *c, qv_arena *a)
+/* Save a checkpoint and start the log over. False if that failed (it is
+ * then retried only after the log grows by another wal_capacity_mb, so a
+ * failing disk is not asked to rewrite every point after each group). */
+static bool checkpoint(qv_collection *c, qv_arena *a)
 {
     qv_error err;
+    if (wal_broken(c->log))
+        return false;  /* applied_seq may cover voided records the log still holds */
     pthread_rwlock_rdlock(&c->lock);
     qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, c->applied_seq, &err);
     pthread_rwlock_unlock(&c->lock);
     if (rc == QV_OK)
         rc = wal_reset(c->log, c->applied_seq + 1, &err);
     if (rc)
-        QV_ERROR("collection %s: checkpoint failed: %s", c->name, err.msg);
+        QV_ERROR("collection %s: checkpoint failed: %s; next attempt once the log grows by "
+                 "another %llu MB", c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+    return rc == QV_OK;
 }
 
-/* Log, sync and apply one group of items; fill in their results. */
+/* Whether a failure to apply a logged record would happen again at replay:
+ * a point that must exist and does not, a payload that does not fit, … —
+ * the record then stays in the log and replay fails it the same way. Out
+ * of memory, I/O or a bug depend on the moment: such a record is voided so
+ * that replay never applies what readers never saw. */
+static bool fails_the_same_at_replay(qv_status rc)
+{
+    return rc != QV_NOMEM && rc != QV_IO && rc != QV_INTERNAL && rc != QV_CORRUPT;
+}
+
+static qv_status log_broken(qv_collection *c, qv_error *err)
+{
+    return qv_fail(err, QV_IO,
+                   "the write-ahead log of collection `%s` failed earlier (see the server log); "
+                   "writes are refused until the server restarts, reads go on",
+                   c->name);
+}
+
+/* Fail every item of group with rc/err (their records never take effect). */
+static void fail_group(wr_item *group, qv_status rc, const qv_error *err)
+{
+    for (wr_item *it = group; it; it = it->next) {
+        it->rc = rc;
+        it->err = *err;
+    }
+}
+
+/*
+ * Log, sync and apply one group of items; fill in their results.
+ * The rule: what readers see is what recovery rebuilds. So a group is
+ * applied only once all of it is durable, and a group that failed to be
+ * logged or synced is cut from the file and voided (wal_void: recovery
+ * skips it even if some of its bytes reach the disk later). After a failed
+ * sync the log is never written again until restart (wal_broken): the
+ * kernel may have dropped its dirty pages, and a later sync that succeeds
+ * would prove nothing.
+ */
 static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
 {
     qv_error err;
     qv_status rc = QV_OK;
+    wr_item *last = group;
+    while (last->next)
+        last = last->next;
+    uint64_t lo = group->seq, hi = last->seq + last->n_ops - 1;
+    wal_pos start = wal_mark(c->log);
+    bool tried = !wal_broken(c->log);  /* some bytes of the group may reach the file */
+    if (!tried)
+        rc = log_broken(c, &err);
     for (wr_item *it = group; it && rc == QV_OK; it = it->next)
         rc = wal_append(c->log, it->seq, it->body, it->len, &err);
+    if (rc && !wal_broken(c->log)) {
+        qv_error e2;  /* a failed cut breaks the log; the void below still holds */
+        wal_rewind(c->log, start, &e2);
+    }
     /* Written: wait=false requests may answer now (a crash of the process
      * no longer loses them; the machine's still can, until the sync). */
     pthread_mutex_lock(&c->qm);
@@ -191,17 +246,31 @@ static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
     pthread_mutex_unlock(&c->qm);
     if (rc == QV_OK)
         rc = wal_sync(c->log, &err);
-    for (wr_item *it = group; it; it = it->next) {
-        if (rc) {  /* not durable: apply nothing */
-            it->rc = rc;
-            it->err = err;
-            continue;
-        }
-        it->rc = apply_record(c, it->body, it->len, a, &it->err);
-        c->applied_seq = it->seq + it->n_ops - 1;
+    if (rc) {
+        /* Parts of the group may be in the file, or reach it later. */
+        qv_error e2;
+        if (tried && wal_void(c->log, lo, hi, &e2))
+            QV_ERROR("collection %s: cannot void operations %llu..%llu after a failed write: "
+                     "%s; they may come back at restart",
+                     c->name, (unsigned long long)lo, (unsigned long long)hi, e2.msg);
+        fail_group(group, rc, &err);
+        c->applied_seq = hi;
+        QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
+                 wal_broken(c->log) ? "; writes are refused until restart" : "");
+        return;
     }
-    if (rc)
-        QV_ERROR("collection %s: write-ahead log failed: %s", c->name, err.msg);
+    for (wr_item *it = group; it; it = it->next) {
+        it->rc = apply_record(c, it->body, it->len, a, &it->err);
+        uint64_t it_hi = it->seq + it->n_ops - 1;
+        c->applied_seq = it_hi;
+        if (it->rc && !fails_the_same_at_replay(it->rc)) {
+            qv_error e2;
+            if (wal_void(c->log, it->seq, it_hi, &e2))
+                QV_ERROR("collection %s: cannot void operation %llu that failed to apply (%s): %s; "
+                         "writes are refused until restart",
+                         c->name, (unsigned long long)it->seq, it->err.msg, e2.msg);
+        }
+    }
 }
 
 static void *writer_main(void *arg)
@@ -209,7 +278,7 @@ static void *writer_main(void *arg)
     qv_collection *c = arg;
     qv_arena a;
     qv_arena_init(&a, 1 << 20);
-    uint64_t cap = c->schema.wal.wal_capacity_mb << 20;
+    uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
     pthread_mutex_lock(&c->qm);
     for (;;) {
         /* Idle for a while: give the scratch memory back. */
@@ -237,9 +306,9 @@ static void *writer_main(void *arg)
                 item_free(it);
         }
         pthread_cond_broadcast(&c->done);
-        if (wal_size(c->log) > cap) {
+        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log)) {
             pthread_mutex_unlock(&c->qm);
-            checkpoint(c, &a);
+            ckpt_at = checkpoint(c, &a) ? cap : wal_size(c->log) + cap;
             pthread_mutex_lock(&c->qm);
         }
     }

@@ -9,9 +9,19 @@
  * write lock, all or nothing (store_apply), and wakes the requests that
  * wait. So everything a reader can see is on disk, and a crash loses only
  * requests that were never acknowledged as completed.
+ * Faults: a group whose append or sync fails answers every item with the
+ * error (500) and is cut from the log and voided (wal_void), so recovery
+ * never brings it back even if its bytes reach the disk later; after a
+ * failed sync the log is broken and the collection refuses writes until
+ * restart while reads go on. A logged record whose apply fails for a
+ * reason replay would not meet again (out of memory, I/O) is voided too.
+ * So what readers saw is what recovery rebuilds. A wait=false write is
+ * answered once appended: if the group's sync then fails it is voided,
+ * as a crash of the machine before the sync would have lost it.
  * When the log outgrows wal_capacity_mb, the writer writes a checkpoint of
  * the store (points.snap) and starts the log over, so recovery (load the
- * checkpoint, replay the log) stays bounded.
+ * checkpoint, replay the log) stays bounded. A checkpoint that fails is
+ * tried again only once the log has grown by another wal_capacity_mb.
  *
  * Lifetime: the catalog holds one reference; a request holds one while it
  * uses the collection (cat_acquire / cat_release in db.h). The last

@@ -20,9 +20,11 @@ qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, jr_value *
                            qv_error *err)
 {
     jr_error je;
-    if (jr_parse(a, json, len, root, &je) != 0)
-        return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
-    return QV_OK;
+    if (jr_parse(a, json, len, root, &je) == 0)
+        return QV_OK;
+    if (je.oom)
+        return qv_fail(err, QV_NOMEM, "out of memory while parsing the request");
+    return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
 }
 
 qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err)

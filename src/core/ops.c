@@ -883,8 +883,9 @@ static qv_status parse_stored_filter(dec *d, const char *text, uint32_t len, flt
     jr_value *root;
     jr_error je;
     if (jr_parse(d->a, text, len, &root, &je) != 0)
-        return qv_fail(err, QV_CORRUPT, "stored filter: %s", je.msg);
-    return flt_parse(d->a, root, "filter", f, err) ? QV_CORRUPT : QV_OK;
+        return qv_fail(err, je.oom ? QV_NOMEM : QV_CORRUPT, "stored filter: %s", je.msg);
+    qv_status rc = flt_parse(d->a, root, "filter", f, err);
+    return rc == QV_OK || rc == QV_NOMEM ? rc : QV_CORRUPT;
 }
 
 static qv_status get_selector(dec *d, op_selector *s, qv_error *err)

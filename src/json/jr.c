@@ -51,6 +51,7 @@ static int fail_idx(jr_parser *P, const char *msg, size_t idx)
         s = nl + 1;
     }
     snprintf(e->msg, sizeof e->msg, "%s", msg);
+    e->oom = false;
     e->line = line;
     e->column = (unsigned)(idx - line_start);
     return -1;
@@ -59,6 +60,18 @@ static int fail_idx(jr_parser *P, const char *msg, size_t idx)
 static int fail(jr_parser *P, const char *msg, const char *at)
 {
     return fail_idx(P, msg, (size_t)(at - P->start) + 1);
+}
+
+/* Out of memory is not the text's fault: no position, and callers answer
+ * it as a server error, not as bad input. */
+static int fail_oom(jr_parser *P)
+{
+    if (P->err) {
+        snprintf(P->err->msg, sizeof P->err->msg, "out of memory");
+        P->err->line = P->err->column = 0;
+        P->err->oom = true;
+    }
+    return -1;
 }
 
 static int fail_eof(jr_parser *P, const char *msg)
@@ -87,7 +100,7 @@ static int grow(char **buf, size_t *cap, size_t need)
 static int push_slow(jr_parser *P, const void *x, size_t n)
 {
     if (grow(&P->stack, &P->stack_cap, P->stack_len + n))
-        return fail(P, "out of memory", P->p);
+        return fail_oom(P);
     memcpy(P->stack + P->stack_len, x, n);
     P->stack_len += n;
     return 0;
@@ -107,7 +120,7 @@ static int sbuf_add(jr_parser *P, const char *s, size_t n)
     if (n == 0)
         return 0;
     if (P->sbuf_cap - P->sbuf_len < n && grow(&P->sbuf, &P->sbuf_cap, P->sbuf_len + n))
-        return fail(P, "out of memory", P->p);
+        return fail_oom(P);
     memcpy(P->sbuf + P->sbuf_len, s, n);
     P->sbuf_len += n;
     return 0;
@@ -121,7 +134,7 @@ static int pop_into_arena(jr_parser *P, size_t base, size_t elem, void **out, ui
         return fail(P, "value too large", P->p);
     void *dst = qv_arena_alloc(P->arena, bytes);
     if (!dst)
-        return fail(P, "out of memory", P->p);
+        return fail_oom(P);
     if (bytes)
         memcpy(dst, P->stack + base, bytes);
     P->stack_len = base;
@@ -343,7 +356,7 @@ static int parse_str(jr_parser *P, const char **out, uint32_t *out_len)
         return fail(P, "value too large", p);
     char *dst = qv_arena_strndup(P->arena, s, len);
     if (!dst)
-        return fail(P, "out of memory", p);
+        return fail_oom(P);
     *out = dst;
     *out_len = (uint32_t)len;
     P->p = p + 1;
@@ -503,7 +516,7 @@ static int parse_number(jr_parser *P, jr_value *v)
     bool ok;
     double d = number_value(s, len, mant, exp10, many, &ok);
     if (!ok)
-        return fail(P, "out of memory", s);
+        return fail_oom(P);
     if (d > DBL_MAX) /* only strtod can overflow */
         return fail(P, "number out of range", p - 1);
     v->u.num = neg ? -d : d;
@@ -658,7 +671,7 @@ int jr_parse(qv_arena *arena, const char *text, size_t len, jr_value **out, jr_e
         if (P.p != P.end) {
             fail(&P, "trailing characters", P.p);
         } else if (!(*out = qv_arena_alloc(arena, sizeof root))) {
-            fail(&P, "out of memory", P.p);
+            fail_oom(&P);
         } else {
             **out = root;
             rc = 0;

@@ -90,6 +90,7 @@ typedef struct jr_error {
     char     msg[128];  /* e.g. "expected `,` or `}`" */
     unsigned line;      /* 1-based */
     unsigned column;    /* 1-based, in bytes */
+    bool     oom;       /* the arena ran out of memory: not the text's fault */
 } jr_error;
 
 /*

@@ -78,10 +78,12 @@ int rest_fail_qv(rest_resp *rs, const qv_error *err, const char *where)
 int rest_body_json(rest_req *rq, rest_resp *rs, jr_value **out)
 {
     jr_error e;
-    if (jr_parse(rq->arena, rq->body, rq->body_len, out, &e) != 0)
-        return rest_fail(rs, 400, "Format error in JSON body: %s at line %u column %u", e.msg,
-                         e.line, e.column);
-    return 0;
+    if (jr_parse(rq->arena, rq->body, rq->body_len, out, &e) == 0)
+        return 0;
+    if (e.oom)
+        return rest_fail(rs, 500, "Service internal error: out of memory while parsing the request");
+    return rest_fail(rs, 400, "Format error in JSON body: %s at line %u column %u", e.msg,
+                     e.line, e.column);
 }
 
 const char *rest_query(rest_req *rq, const char *key)

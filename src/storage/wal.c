@@ -29,14 +29,23 @@
 #define WAL_HEAD_SIZE   16u        /* n, crc, seq */
 #define WAL_READ_CHUNK  (1u << 20) /* recovery reads this much per syscall */
 
+#define VOID_MAGIC   "QVVOID\0\0"
+#define VOID_VERSION 1u
+#define VOID_MAX     65536u  /* ranges; more is damage (each costs a failed write) */
+
 struct wal {
-    int      fd;
-    char    *path;
-    char    *dir;        /* for fsync after create/rename */
-    uint64_t size;       /* bytes of header + good records = where the next one goes */
-    uint64_t last_seq;
-    bool     broken;     /* a write or sync failed and the file's state is unknown */
+    int       fd;
+    char     *path;
+    char     *dir;        /* for fsync after create/rename */
+    char     *void_name;  /* basename of "<path>.void" */
+    uint64_t  size;       /* bytes of header + good records = where the next one goes */
+    uint64_t  last_seq;
+    bool      broken;     /* a write or sync failed and the file's state is unknown */
+    uint32_t  n_void;     /* voided ranges, as in the .void file */
+    wal_range *voids;
 };
+
+wal_io_ops wal_io = {pwritev, fdatasync, fsync, ftruncate};
 
 static size_t pad8(size_t n) { return (8 - (n & 7)) & 7; }
 
@@ -54,7 +63,7 @@ static void encode_header(uint8_t h[WAL_HEADER_SIZE], uint64_t first_seq)
 static int pwritev_all(int fd, struct iovec *iov, int cnt, off_t off)
 {
     while (cnt > 0) {
-        ssize_t n = pwritev(fd, iov, cnt, off);
+        ssize_t n = wal_io.pwritev(fd, iov, cnt, off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -102,7 +111,7 @@ static int create_empty(const char *path, const char *dir, uint64_t first_seq, i
     int f = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f < 0)
         goto fail;
-    if (pwritev_all(f, &iov, 1, 0) != 0 || fsync(f) != 0 || rename(tmp, path) != 0)
+    if (pwritev_all(f, &iov, 1, 0) != 0 || wal_io.fsync(f) != 0 || rename(tmp, path) != 0)
         goto fail;
     free(tmp);
     *fd = f;
@@ -115,6 +124,88 @@ fail:;
     free(tmp);
     errno = e;
     return -1;
+}
+
+/* ---- voided records ---------------------------------------------------------- */
+
+static bool voided(const wal *w, uint64_t seq)
+{
+    for (uint32_t i = 0; i < w->n_void; i++)
+        if (seq >= w->voids[i].lo && seq <= w->voids[i].hi)
+            return true;
+    return false;
+}
+
+/* Read "<path>.void" if it exists. */
+static qv_status load_voids(wal *w, qv_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", w->dir, w->void_name);
+    char *data;
+    size_t len;
+    if (qv_read_file(path, 20 + 16 * (size_t)VOID_MAX, &data, &len) != 0) {
+        if (errno == ENOENT)
+            return QV_OK;
+        return qv_fail(err, errno == ENOMEM ? QV_NOMEM : QV_IO, "wal %s: read: %s", path,
+                       strerror(errno));
+    }
+    qv_status rc = QV_OK;
+    uint32_t n = len >= 20 ? qv_get_le32(data + 12) : 0;
+    if (len < 20 || memcmp(data, VOID_MAGIC, 8) != 0 || qv_get_le32(data + 8) != VOID_VERSION ||
+        n > VOID_MAX || len != 20 + 16 * (size_t)n ||
+        qv_get_le32(data + len - 4) != qv_crc32c(0, data, len - 4)) {
+        rc = qv_fail(err, QV_CORRUPT, "wal %s: damaged list of voided records", path);
+        goto done;
+    }
+    if (n && !(w->voids = malloc(n * sizeof *w->voids))) {
+        rc = qv_fail(err, QV_NOMEM, "wal %s: out of memory", path);
+        goto done;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        w->voids[i].lo = qv_get_le64(data + 16 + 16 * (size_t)i);
+        w->voids[i].hi = qv_get_le64(data + 24 + 16 * (size_t)i);
+    }
+    w->n_void = n;
+done:
+    free(data);
+    return rc;
+}
+
+qv_status wal_void(wal *w, uint64_t lo, uint64_t hi, qv_error *err)
+{
+    if (lo > hi || w->n_void >= VOID_MAX)
+        return qv_fail(err, QV_INTERNAL, "wal %s: cannot void records %llu..%llu", w->path,
+                       (unsigned long long)lo, (unsigned long long)hi);
+    wal_range *nv = realloc(w->voids, (w->n_void + 1) * sizeof *nv);
+    size_t len = 20 + 16 * (size_t)(w->n_void + 1);
+    uint8_t *b = malloc(len);
+    if (!nv || !b) {
+        if (nv)
+            w->voids = nv;
+        free(b);
+        w->broken = true;
+        return qv_fail(err, QV_NOMEM, "wal %s: out of memory", w->path);
+    }
+    w->voids = nv;
+    nv[w->n_void] = (wal_range){lo, hi};
+    memcpy(b, VOID_MAGIC, 8);
+    qv_put_le32(b + 8, VOID_VERSION);
+    qv_put_le32(b + 12, w->n_void + 1);
+    for (uint32_t i = 0; i <= w->n_void; i++) {
+        qv_put_le64(b + 16 + 16 * (size_t)i, nv[i].lo);
+        qv_put_le64(b + 24 + 16 * (size_t)i, nv[i].hi);
+    }
+    qv_put_le32(b + len - 4, qv_crc32c(0, b, len - 4));
+    int rc = qv_write_file_atomic(w->dir, w->void_name, b, len);
+    int e = errno;
+    free(b);
+    if (rc != 0) {
+        /* Replay would apply what must not take effect: append nothing more. */
+        w->broken = true;
+        return qv_fail(err, QV_IO, "wal %s/%s: write: %s", w->dir, w->void_name, strerror(e));
+    }
+    w->n_void++;
+    return QV_OK;
 }
 
 /* ---- recovery ------------------------------------------------------------ */
@@ -233,7 +324,7 @@ static qv_status scan(wal *w, wal_reader *r,
             *reason = "sequence out of order";
             break;
         }
-        if (replay && replay(ctx, seq, p + WAL_HEAD_SIZE, n) != 0)
+        if (replay && !voided(w, seq) && replay(ctx, seq, p + WAL_HEAD_SIZE, n) != 0)
             return qv_fail(err, QV_CORRUPT, "wal %s: replay refused record %llu at offset %llu",
                            w->path, (unsigned long long)seq, (unsigned long long)off);
         prev = seq;
@@ -270,6 +361,15 @@ qv_status wal_open(const char *path, uint64_t first_seq,
         strcpy(w->dir, ".");
     else
         slash[slash == w->dir] = '\0';  /* "/wal.log" → "/" */
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (!(w->void_name = malloc(strlen(base) + 6))) {
+        rc = qv_fail(err, QV_NOMEM, "wal %s: out of memory", path);
+        goto fail;
+    }
+    strcpy(w->void_name, base);
+    strcat(w->void_name, ".void");
+    if ((rc = load_voids(w, err)) != QV_OK)
+        goto fail;
 
     w->fd = open(path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0 && errno == ENOENT) {
@@ -308,7 +408,7 @@ qv_status wal_open(const char *path, uint64_t first_seq,
          * Damage inside synced records cannot be repaired here either way,
          * and keeping it would hide every new record behind it from the
          * next recovery. */
-        if (ftruncate(w->fd, (off_t)end) != 0 || fsync(w->fd) != 0) {
+        if (wal_io.ftruncate(w->fd, (off_t)end) != 0 || wal_io.fsync(w->fd) != 0) {
             rc = qv_fail(err, QV_IO, "wal %s: cut torn tail at offset %llu: %s", path,
                          (unsigned long long)end, strerror(errno));
             goto fail;
@@ -355,7 +455,7 @@ qv_status wal_append(wal *w, uint64_t seq, const void *body, size_t len, qv_erro
          * even that fails, the next append would land before a stale tail
          * we cannot vouch for, so refuse until reopened (recovery sorts it
          * out). */
-        if (ftruncate(w->fd, (off_t)w->size) != 0)
+        if (wal_io.ftruncate(w->fd, (off_t)w->size) != 0)
             w->broken = true;
         return qv_fail(err, QV_IO, "wal %s: write at offset %llu: %s", w->path,
                        (unsigned long long)w->size, strerror(e));
@@ -370,7 +470,7 @@ qv_status wal_sync(wal *w, qv_error *err)
     if (w->broken)
         return qv_fail(err, QV_IO, "wal %s: unusable after an earlier I/O failure; reopen it",
                        w->path);
-    if (fdatasync(w->fd) != 0) {
+    if (wal_io.fdatasync(w->fd) != 0) {
         /* Linux may drop the dirty pages and clear the error after a failed
          * writeback, so a later fdatasync could succeed without the data
          * being on disk. Only a reopen (which rereads what is really there)
@@ -397,15 +497,47 @@ qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err)
         w->size = WAL_HEADER_SIZE;
         w->last_seq = first_seq - 1;
         /* A rename that may not survive a crash: make the caller reopen
-         * rather than append records that could land in a vanished file. */
-        w->broken = rc != 0;
+         * rather than append records that could land in a vanished file.
+         * An earlier failure stays: only a reopen may clear it. */
+        w->broken = w->broken || rc != 0;
     }
     if (rc != 0)
         return qv_fail(err, QV_IO, "wal %s: reset: %s", w->path, strerror(e));
+    if (w->n_void) {
+        /* Every voided record is below first_seq now, so the list is moot;
+         * a failed unlink leaves ranges that can never match again. */
+        char vp[4096];
+        snprintf(vp, sizeof vp, "%s/%s", w->dir, w->void_name);
+        unlink(vp);
+        free(w->voids);
+        w->voids = NULL;
+        w->n_void = 0;
+    }
     return QV_OK;
 }
 
 uint64_t wal_size(const wal *w) { return w->size; }
+
+bool wal_broken(const wal *w) { return w->broken; }
+
+wal_pos wal_mark(const wal *w) { return (wal_pos){w->size, w->last_seq}; }
+
+qv_status wal_rewind(wal *w, wal_pos pos, qv_error *err)
+{
+    if (pos.size > w->size || pos.last_seq > w->last_seq)
+        return qv_fail(err, QV_INTERNAL, "wal %s: rewind past the end", w->path);
+    /* Appends write at w->size, so the next record overwrites what was cut
+     * even when the truncate itself fails, but then stale bytes may follow
+     * it: refuse until reopened. */
+    w->size = pos.size;
+    w->last_seq = pos.last_seq;
+    if (wal_io.ftruncate(w->fd, (off_t)pos.size) != 0) {
+        w->broken = true;
+        return qv_fail(err, QV_IO, "wal %s: truncate to %llu: %s", w->path,
+                       (unsigned long long)pos.size, strerror(errno));
+    }
+    return QV_OK;
+}
 
 void wal_close(wal *w)
 {
@@ -415,5 +547,7 @@ void wal_close(wal *w)
         close(w->fd);
     free(w->path);
     free(w->dir);
+    free(w->void_name);
+    free(w->voids);
     free(w);
 }

@@ -36,19 +36,23 @@
  * wal_reset, is complete and durable (header written to "<path>.tmp",
  * fsynced, renamed, directory fsynced): a crash never leaves a torn header.
  * Errors: QV_IO means the disk failed. A failed wal_append undoes its
- * partial write, and the log stays usable (retry or go on); if it cannot
- * undo it, after a failed wal_sync (Linux may drop unwritten pages and
- * report success next time), or after a wal_reset whose rename could not be
- * made durable, the log refuses every append and sync with
- * QV_IO until it is closed and reopened, which rereads what really is on
- * disk.
+ * partial write, and the log stays usable (retry or go on). The log is
+ * broken — it refuses every append and sync with QV_IO until it is closed
+ * and reopened, which rereads what really is on disk — when that undo
+ * fails, after a failed wal_sync (Linux may drop unwritten pages and
+ * report success next time, so a sync is never retried on the same file),
+ * after a wal_reset whose rename could not be made durable, and after a
+ * wal_void that could not be made durable. wal_reset never clears it.
  * Threading: a wal is used by one thread at a time (the collection's writer).
  */
 #ifndef QV_STORAGE_WAL_H
 #define QV_STORAGE_WAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include "quiver.h"
 
@@ -98,5 +102,57 @@ uint64_t wal_size(const wal *w);
 
 /* Close (no sync). NULL is a no-op. */
 void wal_close(wal *w);
+
+/* Whether the log refuses appends (an earlier write, sync or reset failed);
+ * only closing and reopening it clears that. */
+bool wal_broken(const wal *w);
+
+/* A place in the log to come back to: take it before appending a commit
+ * group, rewind to it when the group cannot be logged whole. */
+typedef struct wal_pos {
+    uint64_t size, last_seq;
+} wal_pos;
+wal_pos   wal_mark(const wal *w);
+/* Cut every record appended after pos (ftruncate). If the cut fails the
+ * log is broken (QV_IO). */
+qv_status wal_rewind(wal *w, wal_pos pos, qv_error *err);
+
+/*
+ * Void records lo..hi: they stay in the file but replay never passes them
+ * on. For records that are (or may be) on disk yet must not take effect: a
+ * group whose fdatasync failed (its bytes may still reach the disk later),
+ * a record whose apply failed for a reason replay would not meet again (out
+ * of memory). The list lives in "<path>.void", replaced atomically and
+ * durably on each call (temp, fsync, rename, fsync dir) — a file of its
+ * own, so a log file whose writeback failed is never trusted with it.
+ * wal_reset empties it (every voided record is then below first_seq).
+ * Format (little-endian; docs/FORMAT.md):
+ *     OFFSET SIZE DESCRIPTION
+ *     0      8    magic "QVVOID\0\0"
+ *     8      4    version (1)
+ *     12     4    n: ranges
+ *     16     16*n ranges: u64 lo, u64 hi (inclusive)
+ *     16+16n 4    CRC32C of every byte before it
+ * A damaged list makes wal_open fail with QV_CORRUPT: replaying records
+ * that were voided would resurrect writes answered as failed.
+ * Errors: QV_IO if the list could not be made durable, QV_NOMEM (the range
+ * is then not voided and the log is broken: nothing more is appended to a
+ * log whose replay would apply something it must not), QV_INTERNAL for
+ * lo > hi.
+ */
+typedef struct wal_range {
+    uint64_t lo, hi;
+} wal_range;
+qv_status wal_void(wal *w, uint64_t lo, uint64_t hi, qv_error *err);
+
+/* The system calls the log makes, replaceable by tests to inject faults
+ * (short writes, ENOSPC, EIO on write and sync, failed truncates). */
+typedef struct wal_io_ops {
+    ssize_t (*pwritev)(int fd, const struct iovec *iov, int cnt, off_t off);
+    int (*fdatasync)(int fd);
+    int (*fsync)(int fd);
+    int (*ftruncate)(int fd, off_t len);
+} wal_io_ops;
+extern wal_io_ops wal_io;
 
 #endif

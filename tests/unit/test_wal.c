@@ -692,6 +692,73 @@ static void wal_open_reports_io_errors(void **state)
     assert_non_null(strstr(err.msg, strerror(ENOENT)));
 }
 
+/* Voided records stay in the file but never reach replay, across reopens;
+ * rewind cuts what was appended after a mark; reset empties the list. */
+static void wal_void_and_rewind(void **state)
+{
+    tmpdir *t = *state;
+    wal *w;
+    qv_error err;
+    assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, NULL, &err), QV_OK);
+    for (uint64_t q = 1; q <= 6; q++)
+        assert_int_equal(wal_append(w, q, &q, sizeof q, &err), QV_OK);
+    assert_int_equal(wal_void(w, 2, 3, &err), QV_OK);
+    assert_int_equal(wal_void(w, 5, 5, &err), QV_OK);
+    assert_int_equal(wal_void(w, 4, 3, &err), QV_INTERNAL);
+    wal_pos mark = wal_mark(w);
+    assert_int_equal(wal_append(w, 7, "x", 1, &err), QV_OK);
+    assert_int_equal(wal_rewind(w, mark, &err), QV_OK);
+    assert_int_equal(file_size(t->path), mark.size);
+    assert_false(wal_broken(w));
+    wal_close(w);
+
+    seen s = {0};
+    uint64_t last;
+    assert_int_equal(wal_open(t->path, 1, collect, &s, &w, &last, &err), QV_OK);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.seq[0], 1);
+    assert_int_equal(s.seq[1], 4);
+    assert_int_equal(s.seq[2], 6);
+    assert_int_equal(last, 6);  /* voided records still hold their numbers */
+    seen_free(&s);
+    assert_int_equal(wal_reset(w, 7, &err), QV_OK);
+    wal_close(w);
+    char vp[160];
+    snprintf(vp, sizeof vp, "%s.void", t->path);
+    assert_int_equal(access(vp, F_OK), -1);
+    assert_int_equal(wal_open(t->path, 1, collect, &s, &w, NULL, &err), QV_OK);
+    assert_int_equal(s.n, 0);
+    wal_close(w);
+}
+
+/* A damaged list of voided records refuses the open: replaying them would
+ * resurrect writes answered as failed. */
+static void wal_refuses_a_damaged_void_list(void **state)
+{
+    tmpdir *t = *state;
+    wal *w;
+    qv_error err;
+    assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, NULL, &err), QV_OK);
+    assert_int_equal(wal_append(w, 1, "a", 1, &err), QV_OK);
+    assert_int_equal(wal_void(w, 1, 1, &err), QV_OK);
+    wal_close(w);
+    char vp[160];
+    snprintf(vp, sizeof vp, "%s.void", t->path);
+    size_t len;
+    uint8_t *f = read_all(vp, &len);
+    assert_int_equal(len, 36);
+    assert_memory_equal(f, "QVVOID\0\0", 8);
+    f[20] ^= 1;  /* a bit of the range */
+    FILE *o = fopen(vp, "wb");
+    assert_non_null(o);
+    assert_int_equal(fwrite(f, 1, len, o), len);
+    fclose(o);
+    free(f);
+    assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, NULL, &err), QV_CORRUPT);
+    assert_non_null(strstr(err.msg, "voided"));
+    unlink(vp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +773,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_append_checks_its_input, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_append_undoes_a_failed_write, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_reset_starts_an_empty_log, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(wal_void_and_rewind, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(wal_refuses_a_damaged_void_list, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_open_fails_when_replay_refuses, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(wal_open_reports_io_errors),
     };
