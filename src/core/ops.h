@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "core/pointid.h"
+#include "json/jpid.h"
 #include "filter/filter.h"
 #include "json/jr.h"
 #include "quiver.h"

@@ -40,7 +40,7 @@
 
 #include "core/config.h"
 #include "core/ops.h"
-#include "core/pointid.h"
+#include "json/jpid.h"
 #include "index/fieldidx.h"
 #include "index/idtree.h"
 #include "quiver.h"

@@ -59,6 +59,7 @@
  *    named vector. slice: see flt_slice_of.
  */
 #include "filter/filter.h"
+#include "json/jpid.h"
 #include "index/fieldidx.h"
 
 #include <float.h>

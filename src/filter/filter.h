@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/pointid.h"
+#include "util/pointid.h"
 #include "json/jr.h"
 #include "payload/pl.h"
 #include "quiver.h"

@@ -13,7 +13,7 @@
  */
 #include "index/fieldidx.h"
 
-#include "core/pointid.h"
+#include "util/pointid.h"
 
 #include <assert.h>
 #include <locale.h>

@@ -55,7 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/pointid.h"
+#include "util/pointid.h"
 #include "quiver.h"
 
 #define IDT_CAP 128  /* keys per node */

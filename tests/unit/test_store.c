@@ -12,7 +12,7 @@
 
 #include "core/config.h"
 #include "core/ops.h"
-#include "core/pointid.h"
+#include "json/jpid.h"
 #include "core/store.h"
 #include "json/jr.h"
 #include "json/jw.h"

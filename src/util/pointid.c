@@ -1,5 +1,7 @@
 /* pointid.c — see pointid.h. */
-#include "core/pointid.h"
+#include "util/pointid.h"
+
+#include <strings.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,19 +49,6 @@ bool pid_parse_uuid(const char *s, size_t len, qv_point_id *out)
     return true;
 }
 
-bool pid_from_json(const jr_value *v, qv_point_id *out)
-{
-    if (v->type == JR_STRING)
-        return pid_parse_uuid(v->u.str, v->len, out);
-    uint64_t u;
-    if (!jr_get_u64(v, &u))
-        return false;
-    out->hi = 0;
-    out->lo = u;
-    out->uuid = 0;
-    return true;
-}
-
 bool pid_from_text(const char *s, qv_point_id *out)
 {
     size_t len = strlen(s);
@@ -88,17 +77,6 @@ int pid_format(const qv_point_id *id, char *dst)
     }
     dst[n] = '\0';
     return n;
-}
-
-void pid_write(jw *w, const qv_point_id *id)
-{
-    if (!id->uuid) {
-        jw_uint(w, id->lo);
-        return;
-    }
-    char buf[PID_TEXT_MAX];
-    int n = pid_format(id, buf);
-    jw_strn(w, buf, (size_t)n);
 }
 
 int pid_cmp(const qv_point_id *a, const qv_point_id *b)

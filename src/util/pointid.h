@@ -1,5 +1,6 @@
 /*
- * pointid.h — point ids: an unsigned 64-bit integer or a UUID.
+ * pointid.h — point ids: an unsigned 64-bit integer or a UUID (no JSON here:
+ * core/pointid.h reads and writes them as JSON values).
  *
  * Text forms accepted for UUIDs (as Qdrant, via the uuid crate): 32 hex
  * digits, hyphenated 8-4-4-4-12, braced {…}, and urn:uuid:…, any case.
@@ -7,15 +8,12 @@
  * id, as in Qdrant.
  * Order (for scrolling): integers ascending, then UUIDs by their bytes.
  */
-#ifndef QV_CORE_POINTID_H
-#define QV_CORE_POINTID_H
+#ifndef QV_UTIL_POINTID_H
+#define QV_UTIL_POINTID_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "json/jr.h"
-#include "json/jw.h"
 
 typedef struct qv_point_id {
     uint64_t hi;    /* UUID bytes 0..7 (big-endian value); 0 for integers */
@@ -27,14 +25,10 @@ typedef struct qv_point_id {
 
 /* Parse a UUID text form; false if it is not one. */
 bool pid_parse_uuid(const char *s, size_t len, qv_point_id *out);
-/* A JSON id: a non-negative integer or a UUID string. */
-bool pid_from_json(const jr_value *v, qv_point_id *out);
 /* Text of a path parameter: digits (u64) or a UUID. */
 bool pid_from_text(const char *s, qv_point_id *out);
 /* Canonical text into dst (PID_TEXT_MAX bytes); returns the length. */
 int  pid_format(const qv_point_id *id, char *dst);
-/* As a JSON value: a number for integers, a string for UUIDs. */
-void pid_write(jw *w, const qv_point_id *id);
 
 static inline bool pid_equal(const qv_point_id *a, const qv_point_id *b)
 {
