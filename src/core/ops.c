@@ -11,6 +11,7 @@
 
 #include "core/internal.h"
 #include "json/jtree.h"
+#include "util/endian.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
@@ -699,9 +700,13 @@ qv_status ops_parse(qv_arena *a, const cfg_collection *cfg, int kind, const jr_v
 
 static void put(qv_buf *b, const void *p, size_t n) { qv_buf_append(b, p, n); }
 static void put_u8(qv_buf *b, uint8_t v) { put(b, &v, 1); }
-static void put_u16(qv_buf *b, uint16_t v) { put(b, &v, 2); }  /* x86-64: little-endian */
-static void put_u32(qv_buf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(qv_buf *b, uint64_t v) { put(b, &v, 8); }
+static void put_u16(qv_buf *b, uint16_t v) { uint8_t x[2]; qv_put_le16(x, v); put(b, x, 2); }
+static void put_u32(qv_buf *b, uint32_t v) { uint8_t x[4]; qv_put_le32(x, v); put(b, x, 4); }
+static void put_u64(qv_buf *b, uint64_t v) { uint8_t x[8]; qv_put_le64(x, v); put(b, x, 8); }
+/* Vector values and sparse indices go in as whole arrays: that is their
+ * little-endian form only on a little-endian host. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "ops.c copies float and u32 arrays as they are in memory");
 
 static void put_id(qv_buf *b, const qv_point_id *id)
 {
@@ -828,20 +833,21 @@ static bool need(dec *d, size_t n)
     return true;
 }
 
-#define GET_FN(name, T)                  \
+#define GET_FN(name, T, load)            \
     static T name(dec *d)                \
     {                                    \
         T v = 0;                         \
         if (need(d, sizeof v)) {         \
-            memcpy(&v, d->p, sizeof v);  \
+            v = load(d->p);              \
             d->p += sizeof v;            \
         }                                \
         return v;                        \
     }
-GET_FN(get_u8, uint8_t)
-GET_FN(get_u16, uint16_t)
-GET_FN(get_u32, uint32_t)
-GET_FN(get_u64, uint64_t)
+static inline uint8_t get_byte(const void *p) { return *(const uint8_t *)p; }
+GET_FN(get_u8, uint8_t, get_byte)
+GET_FN(get_u16, uint16_t, qv_get_le16)
+GET_FN(get_u32, uint32_t, qv_get_le32)
+GET_FN(get_u64, uint64_t, qv_get_le64)
 
 /* n bytes copied into the arena (aligned for floats and ints). */
 static void *get_copy(dec *d, size_t n)

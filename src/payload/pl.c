@@ -53,6 +53,8 @@
 #include <string.h>
 #include <wctype.h>
 
+#include "util/endian.h"
+
 enum {
     T_NULL = 0x00,
     T_FALSE = 0x01,
@@ -118,12 +120,6 @@ static inline uint64_t get_varint(const uint8_t **pp)
     return v;
 }
 
-static inline uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8); /* x86-64: little-endian */
-    return v;
-}
 
 /* Room for n more bytes at the end of b; NULL once b is out of memory (the
  * buffer then drops everything and the caller reports QV_NOMEM at the end). */
@@ -183,7 +179,7 @@ static void w_uint(qv_buf *b, uint64_t v)
     uint8_t *p = room(b, 9);
     if (p) {
         *p = T_UINT;
-        memcpy(p + 1, &v, 8);
+        qv_put_le64(p + 1, v);
         b->len += 9;
     }
 }
@@ -202,11 +198,13 @@ static void w_f64(qv_buf *b, double d)
     } else if (fabs(d) <= FLT_MAX && (double)(float)d == d) {
         float f = (float)d;
         *p = T_F32;
-        memcpy(p + 1, &f, 4);
+        qv_put_lef32(p + 1, f);
         b->len += 5;
     } else {
         *p = T_F64;
-        memcpy(p + 1, &d, 8);
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        qv_put_le64(p + 1, bits);
         b->len += 9;
     }
 }
@@ -349,14 +347,13 @@ static const uint8_t *decode(const uint8_t *p, pl_value *v)
     case T_TRUE: v->type = PL_TRUE; break;
     case T_F64:
         v->type = PL_FLOAT;
-        memcpy(&v->d, p, 8);
+        uint64_t bits = qv_get_le64(p);
+        memcpy(&v->d, &bits, 8);
         p += 8;
         break;
     case T_F32: {
-        float f;
-        memcpy(&f, p, 4);
         v->type = PL_FLOAT;
-        v->d = f;
+        v->d = qv_get_lef32(p);
         p += 4;
         break;
     }
@@ -370,7 +367,7 @@ static const uint8_t *decode(const uint8_t *p, pl_value *v)
         break;
     case T_UINT:
         v->type = PL_UINT;
-        v->u = get_le64(p);
+        v->u = qv_get_le64(p);
         p += 8;
         break;
     default: { /* T_STR */
