@@ -821,6 +821,7 @@ qv_status ops_encode(const op_batch *batch, qv_buf *out, qv_error *err)
 typedef struct dec {
     const uint8_t *p, *end;
     bool           bad;
+    bool           oom;   /* bad because the arena ran out, not the bytes */
     qv_arena      *a;
 } dec;
 
@@ -856,7 +857,7 @@ static void *get_copy(dec *d, size_t n)
         return NULL;
     void *dst = qv_arena_alloc(d->a, n ? n : 1);
     if (!dst) {
-        d->bad = true;
+        d->bad = d->oom = true;
         return NULL;
     }
     memcpy(dst, d->p, n);
@@ -871,7 +872,7 @@ static const char *get_text(dec *d, uint32_t *len)
         return NULL;
     char *s = qv_arena_strndup(d->a, (const char *)d->p, *len);
     if (!s)
-        d->bad = true;
+        d->bad = d->oom = true;
     d->p += *len;
     return s;
 }
@@ -1036,9 +1037,10 @@ qv_status ops_decode(qv_arena *a, const void *body, size_t len, op_batch *batch,
             return qv_fail(err, QV_CORRUPT, "record: operation %u truncated", i);
         dec sub = {.p = d.p, .end = d.p + olen, .a = a};
         qv_status rc = get_op_body(&sub, o, flags, err);
+        if (rc == QV_NOMEM || sub.oom)
+            return qv_fail(err, QV_NOMEM, "out of memory decoding operation %u of a record", i);
         if (rc || sub.bad || sub.p != sub.end)
-            return qv_fail(err, rc == QV_NOMEM ? QV_NOMEM : QV_CORRUPT,
-                           "record: operation %u is malformed", i);
+            return qv_fail(err, QV_CORRUPT, "record: operation %u is malformed", i);
         d.p += olen;
     }
     if (d.p != d.end)
