@@ -6,9 +6,12 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 ARGS       ?=
-FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?= jr filter ops wal store
+# Seconds per fuzz target: 5 targets, ~20 s in `make test`.
+FUZZ_SECONDS ?= 4
+FUZZ_MAX_LEN ?= 4096
 
-.PHONY: all build run test unit api asan fuzz bench deps test-deps clean
+.PHONY: all build run test unit api asan fuzz fuzz-seeds bench deps test-deps clean
 
 all: build
 
@@ -42,15 +45,30 @@ asan: test-deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	cd tests/api && ASAN_OPTIONS=detect_leaks=1 QUIVER_BIN=$(abspath $(ASAN_BUILD)/quiver) node --test --test-concurrency=2 *.test.mjs
 
+# libFuzzer targets (fuzz/README.md): each runs FUZZ_SECONDS from its
+# committed corpus fuzz/<corpus> plus a scratch corpus in the build dir, and
+# a finding fails the run with its log. Run longer or fewer, e.g.
+#   make fuzz FUZZ_SECONDS=1800 FUZZ_TARGETS=wal
 fuzz: test-deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQV_FUZZ=ON -DQV_TESTS=OFF -DCMAKE_C_COMPILER=clang
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_jr
-	mkdir -p $(FUZZ_BUILD)/corpus
-	@echo "fuzz: JSON reader for $(FUZZ_SECONDS)s"
-	@$(FUZZ_BUILD)/fuzz_jr -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    $(FUZZ_BUILD)/corpus fuzz/corpus > $(FUZZ_BUILD)/fuzz.log 2>&1 \
-	  || { cat $(FUZZ_BUILD)/fuzz.log; exit 1; }
-	@grep -E '^Done [0-9]+ runs' $(FUZZ_BUILD)/fuzz.log
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  corpus=fuzz/corpus_$$t; [ $$t = jr ] && corpus=fuzz/corpus; \
+	  dict=; [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
+	  mkdir -p $(FUZZ_BUILD)/corpus_$$t $(FUZZ_BUILD)/crash_$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) $$dict \
+	      -artifact_prefix=$(FUZZ_BUILD)/crash_$$t/ $(FUZZ_BUILD)/corpus_$$t $$corpus \
+	      > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1 \
+	    || { cat $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz: $$t found a bug; input in $(FUZZ_BUILD)/crash_$$t/"; exit 1; }; \
+	  grep -E '^Done [0-9]+ runs' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
+
+# Rewrite the binary seed corpora through the real encoders (after a format change).
+fuzz-seeds: test-deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQV_FUZZ=ON -DQV_TESTS=OFF -DCMAKE_C_COMPILER=clang
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_mkseeds
+	$(FUZZ_BUILD)/fuzz_mkseeds fuzz
 
 bench: build
 	bench/run
