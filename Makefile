@@ -10,6 +10,9 @@ FUZZ_TARGETS ?= jr filter ops wal store
 # Seconds per fuzz target: 5 targets, ~20 s in `make test`.
 FUZZ_SECONDS ?= 4
 FUZZ_MAX_LEN ?= 4096
+# Inputs are at most a few KB: an allocation past this is a size taken from
+# the input without a check.
+FUZZ_FLAGS   ?= -malloc_limit_mb=64
 
 .PHONY: all build run test unit api asan fuzz fuzz-seeds bench deps test-deps clean
 
@@ -57,7 +60,7 @@ fuzz: test-deps
 	  dict=; [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$t $(FUZZ_BUILD)/crash_$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) $$dict \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) $(FUZZ_FLAGS) $$dict \
 	      -artifact_prefix=$(FUZZ_BUILD)/crash_$$t/ $(FUZZ_BUILD)/corpus_$$t $$corpus \
 	      > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1 \
 	    || { cat $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz: $$t found a bug; input in $(FUZZ_BUILD)/crash_$$t/"; exit 1; }; \

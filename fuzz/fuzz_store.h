@@ -50,6 +50,9 @@ static inline uint64_t fuzz_digest(const store *s)
         live++;
         if (store_find(s, &s->ids[slot]) != (int64_t)slot)
             fuzz_die("a live slot's id does not map back to it");
+        /* pointid.h: a UUID flag of 0 or 1, and integers have hi 0. */
+        if (s->ids[slot].uuid > 1 || (!s->ids[slot].uuid && s->ids[slot].hi))
+            fuzz_die("a stored point id is not one the API can name");
         const uint8_t *blob;
         size_t len;
         uint32_t c = qv_crc32c(0, &s->ids[slot].uuid, 1);

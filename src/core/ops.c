@@ -882,6 +882,8 @@ static void get_id(dec *d, qv_point_id *id)
     id->uuid = get_u8(d);
     id->hi = get_u64(d);
     id->lo = get_u64(d);
+    if (!pid_valid(id))
+        d->bad = true;
 }
 
 static qv_status parse_stored_filter(dec *d, const char *text, uint32_t len, flt_filter **f,
@@ -912,7 +914,7 @@ static qv_status get_selector(dec *d, op_selector *s, qv_error *err)
         return qv_fail(err, QV_NOMEM, "out of memory");
     for (uint32_t i = 0; i < s->n_ids; i++)
         get_id(d, &s->ids[i]);
-    return QV_OK;
+    return d->bad ? QV_CORRUPT : QV_OK;
 }
 
 static void get_vector(dec *d, op_vector *v)

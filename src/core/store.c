@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -824,6 +825,7 @@ typedef struct bio {
     size_t   len, pos;  /* writer: len used; reader: len filled, pos read */
     uint32_t crc;
     bool     failed;
+    uint64_t left;      /* reader: bytes of the file not yet taken by bio_get */
 } bio;
 
 static void bio_flush(bio *b)
@@ -950,10 +952,17 @@ static bool bio_get(bio *b, void *dst, size_t n)
         out += k;
         n -= k;
     }
-    if (!b->failed)
+    if (!b->failed) {
         b->crc = qv_crc32c(b->crc, dst, want);
+        b->left -= want < b->left ? want : b->left;
+    }
     return !b->failed;
 }
+
+/* Whether the rest of the file can hold n more bytes: checked before
+ * allocating for a length read from the file, so damage cannot make the
+ * load allocate more than the file's size. */
+static bool bio_has(const bio *b, uint64_t n) { return n <= b->left; }
 
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err)
@@ -969,6 +978,12 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     qv_arena_init(&a, 1 << 16);
     uint8_t *blob = NULL;
     uint32_t blob_cap = 0;
+    struct stat st;
+    if (fstat(b.fd, &st) != 0) {
+        rc = qv_fail(err, QV_IO, "cannot stat %s: %s", path, strerror(errno));
+        goto done;
+    }
+    b.left = (uint64_t)st.st_size;
     if (!b.buf) {
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto done;
@@ -997,8 +1012,14 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         uint32_t len;
         qv_arena_reset(&a);
         if (!bio_get(&b, &id.uuid, 1) || !bio_get(&b, &id.hi, 8) || !bio_get(&b, &id.lo, 8) ||
-            !bio_get(&b, &len, 4) || len > (1u << 30))
+            !pid_valid(&id) || !bio_get(&b, &len, 4) || len > (1u << 30))
             goto truncated;
+        if (!bio_has(&b, len)) {
+            rc = qv_fail(err, QV_CORRUPT,
+                         "%s: point %llu claims a payload of %u bytes, more than the file holds", path,
+                         (unsigned long long)i, len);
+            break;
+        }
         if (len > blob_cap) {
             uint8_t *p = realloc(blob, len);
             if (!p) {
@@ -1031,6 +1052,12 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
                 continue;
             if (nnz > OPS_MAX_SPARSE_NNZ)
                 goto truncated;
+            if (!bio_has(&b, (uint64_t)nnz * 8)) {
+                rc = qv_fail(err, QV_CORRUPT,
+                             "%s: point %llu claims a sparse vector of %u values, more than the file holds",
+                             path, (unsigned long long)i, nnz);
+                break;
+            }
             st_sparse_vec *sv = malloc(sizeof *sv + (size_t)nnz * 8);
             if (!sv) {
                 rc = qv_fail(err, QV_NOMEM, "out of memory");

@@ -34,6 +34,12 @@ static inline bool pid_equal(const qv_point_id *a, const qv_point_id *b)
 {
     return a->lo == b->lo && a->hi == b->hi && a->uuid == b->uuid;
 }
+/* Whether id is one the API can name (uuid 0 or 1, integers with hi 0):
+ * ids decoded from files must be, or two ids would print the same. */
+static inline bool pid_valid(const qv_point_id *id)
+{
+    return id->uuid == 1 || (id->uuid == 0 && id->hi == 0);
+}
 /* <0, 0, >0 in scroll order. */
 int pid_cmp(const qv_point_id *a, const qv_point_id *b);
 uint64_t pid_hash(const qv_point_id *id);

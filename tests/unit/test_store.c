@@ -16,6 +16,7 @@
 #include "core/store.h"
 #include "json/jr.h"
 #include "json/jw.h"
+#include "util/crc32c.h"
 #include "util/fsutil.h"
 
 /* ---- ids ---- */
@@ -361,6 +362,115 @@ static void record_decoding_rejects_damage(void **state)
     fx_free(&f);
 }
 
+/* Overwrite n bytes at off of a checkpoint and fix its CRC, so that only
+ * the patched field is wrong. */
+static void patch_snap(const char *path, long off, const void *bytes, size_t n)
+{
+    char *data;
+    size_t len;
+    assert_int_equal(qv_read_file(path, 1 << 20, &data, &len), 0);
+    assert_true(len >= 8 && (size_t)off + n <= len - 8);
+    memcpy(data + off, bytes, n);
+    uint32_t crc = qv_crc32c(0, data, len - 8);
+    memcpy(data + len - 8, &crc, 4);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    free(data);
+}
+
+static qv_status load_again(fixture *g, const char *path, qv_error *err)
+{
+    uint64_t seq;
+    store_free(&g->st);
+    assert_int_equal(store_init(&g->st, &g->cfg, err), QV_OK);
+    return store_load(&g->st, &g->cfg, path, &seq, err);
+}
+
+/* Found by fuzz_store: lengths read from a damaged checkpoint were
+ * allocated before checking that the file holds that many bytes (a 4-byte
+ * field could make the load allocate 1 GiB), and ids that no request can
+ * name (UUID flag 2, an integer with high bits) were loaded. */
+static void checkpoint_refuses_impossible_fields(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, NAMED);
+    fx_init(&g, NAMED);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":7,\"vector\":{\"a\":[1,2],\"s\":{\"indices\":[3],"
+                         "\"values\":[1]}},\"payload\":{\"k\":\"v\"}}]}", &err), QV_OK);
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    /* Layout (store.h): 40-byte header, 2 dims, then the point: id at 48,
+     * payload length at 65, payload, dense a (1 + 8), dense b (1), nnz. */
+    char *data;
+    size_t len;
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
+    assert_int_equal(qv_read_file(path, 1 << 20, &data, &len), 0);
+    uint32_t plen;
+    memcpy(&plen, data + 65, 4);
+    free(data);
+    long nnz_at = 65 + 4 + (long)plen + 9 + 1;
+    assert_int_equal(load_again(&g, path, &err), QV_OK);  /* the layout is as assumed */
+
+    uint32_t big = 1u << 30;
+    patch_snap(path, 65, &big, 4);
+    assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    assert_non_null(strstr(err.msg, "more than the file holds"));
+
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
+    uint32_t nnz = 1000000;
+    patch_snap(path, nnz_at, &nnz, 4);
+    assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    assert_non_null(strstr(err.msg, "more than the file holds"));
+
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
+    patch_snap(path, 48, "\2", 1);
+    assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
+    patch_snap(path, 49, "\1", 1);  /* integer id with hi = 1 */
+    assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
+}
+
+/* A delete record naming one id, with the id's three fields given. */
+static size_t delete_record(uint8_t *rec, uint8_t uuid, uint64_t hi, uint64_t lo)
+{
+    uint32_t n_ops = 1, body = 1 + 4 + 17, n_ids = 1;
+    uint8_t *p = rec;
+    memcpy(p, &n_ops, 4), p += 4;
+    *p++ = OP_DELETE, *p++ = 0, *p++ = 0, *p++ = 0;
+    memcpy(p, &body, 4), p += 4;
+    *p++ = 0;  /* by ids */
+    memcpy(p, &n_ids, 4), p += 4;
+    *p++ = uuid;
+    memcpy(p, &hi, 8), p += 8;
+    memcpy(p, &lo, 8), p += 8;
+    return (size_t)(p - rec);
+}
+
+/* Found by fuzz_ops: a record could carry ids no request can name (UUID
+ * flag other than 0/1, an integer with high bits set); applied, they made
+ * points that print like other points and can never be addressed. */
+static void record_decoding_rejects_impossible_ids(void **state)
+{
+    fixture f;
+    qv_error err;
+    op_batch d;
+    uint8_t rec[64];
+    fx_init(&f, NAMED);
+    assert_int_equal(ops_decode(&f.a, rec, delete_record(rec, 0, 0, 5), &d, &err), QV_OK);
+    assert_int_equal(ops_decode(&f.a, rec, delete_record(rec, 1, 77, 5), &d, &err), QV_OK);
+    assert_int_equal(ops_decode(&f.a, rec, delete_record(rec, 2, 0, 5), &d, &err), QV_CORRUPT);
+    assert_int_equal(ops_decode(&f.a, rec, delete_record(rec, 0, 1, 5), &d, &err), QV_CORRUPT);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +481,8 @@ int main(void)
         cmocka_unit_test(id_map_under_churn),
         cmocka_unit_test(checkpoint_round_trip),
         cmocka_unit_test(record_decoding_rejects_damage),
+        cmocka_unit_test(checkpoint_refuses_impossible_fields),
+        cmocka_unit_test(record_decoding_rejects_impossible_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
