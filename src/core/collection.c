@@ -14,6 +14,7 @@
 
 #include "core/internal.h"
 #include "core/ops.h"
+#include "util/endian.h"
 #include "util/log.h"
 
 #define WAL_FILE  "wal.log"
@@ -71,8 +72,9 @@ static int replay_one(void *ctx, uint64_t seq, const void *body, size_t len)
     qv_error err;
     if (len < 4)
         return -1;
-    uint32_t n_ops;
-    memcpy(&n_ops, body, 4);
+    uint32_t n_ops = qv_get_le32(body);
+    if (n_ops > OPS_MAX_OPERATIONS || seq > UINT64_MAX - OPS_MAX_OPERATIONS)
+        return -1;  /* no request makes such a record: damage that passed the CRC */
     uint64_t last = seq + (n_ops ? n_ops - 1 : 0);
     if (last > r->c->applied_seq)
         r->c->applied_seq = last;
