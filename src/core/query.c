@@ -14,6 +14,7 @@
 #include "core/internal.h"
 #include "core/read.h"
 #include "index/idtree.h"
+#include "util/datetime.h"
 
 #define SCROLL_DEFAULT_LIMIT 10
 #define FACET_DEFAULT_LIMIT  10
@@ -206,7 +207,7 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
                      "which payload schemas support Range conditions",
                      key->u.str);
     } else if (has_start && fidx_get_params(x)->type == FIDX_DATETIME) {
-        if (!jr_is(start, JR_STRING) || !fidx_datetime_parse(start->u.str, start->len, &from.sec, &from.nsec))
+        if (!jr_is(start, JR_STRING) || !qv_datetime_parse(start->u.str, start->len, &from.sec, &from.nsec))
             rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a datetime");
     } else if (has_start && !jr_get_f64(start, &from.num)) {
         rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a number");

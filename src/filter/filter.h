@@ -135,10 +135,6 @@ bool flt_node_match(const flt_node *n, const flt_point *p);
 struct fidx_cond;
 qv_status flt_field_view(const flt_node *n, qv_arena *a, struct fidx_cond *out);
 
-/* Qdrant's datetime grammar (RFC 3339 and its lax forms) to UTC seconds and
- * nanoseconds; false if s is not a datetime. Shared with payload indexes. */
-bool flt_datetime_parse(const char *s, size_t len, int64_t *sec, int64_t *nsec);
-
 /* Which of total slices (0..total-1) a point id falls into: SipHash-2-4 with
  * a zero key over 8 little-endian bytes (integer ids) or the 16 UUID bytes,
  * modulo total (total >= 1). */

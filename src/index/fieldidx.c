@@ -13,6 +13,7 @@
  */
 #include "index/fieldidx.h"
 
+#include "util/datetime.h"
 #include "util/pointid.h"
 
 #include <assert.h>
@@ -461,15 +462,10 @@ typedef struct fx_time {
     int64_t nsec;
 } fx_time;
 
-/* One grammar for the whole engine: filter.c's. */
+/* One grammar for the whole engine (util/datetime.h). */
 static bool parse_datetime(const char *s, size_t len, fx_time *out)
 {
-    return flt_datetime_parse(s, len, &out->sec, &out->nsec);
-}
-
-bool fidx_datetime_parse(const char *s, size_t len, int64_t *sec, int64_t *nsec)
-{
-    return flt_datetime_parse(s, len, sec, nsec);
+    return qv_datetime_parse(s, len, &out->sec, &out->nsec);
 }
 
 /* ---- the index ------------------------------------------------------------------------ */

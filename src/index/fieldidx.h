@@ -9,7 +9,7 @@
  * iterates it), anything else itself. Per type, a value is indexed when it
  * is: keyword/uuid/text a string; integer an i64 (PL_INT); float any number
  * (int, u64, float, as f64; -0.0 as 0.0); bool true/false; datetime a
- * string that parses as filter.c's datetimes; geo an object with numbers
+ * string that parses as a datetime (util/datetime.h); geo an object with numbers
  * at lon (-180..180) and lat (-90..90). Every other non-null value makes
  * its point an "other" of the index (a bit per slot): such points are not
  * indexed but the answers account for them (see fidx_select).
@@ -257,9 +257,6 @@ qv_status fidx_order_seek(const fidx *x, bool desc, const fidx_start *start, fid
 bool      fidx_order_next(fidx_order_it *it, fidx_value *v, uint32_t *slot);
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-/* filter.c's datetime grammar (flt_datetime_parse). */
-bool fidx_datetime_parse(const char *s, size_t len, int64_t *sec, int64_t *nsec);
 
 /* Qdrant's word tokenizer with text params p: fn gets each token in order
  * (lowercased per p; not NUL-terminated; repeats repeated; valid during

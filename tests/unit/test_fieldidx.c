@@ -288,7 +288,7 @@ static void gen_range(gcond *g, fidx_test *t, bool dt, char *out, size_t size)
             continue;
         if (dt) {
             const char *s = TBOUNDS[rnd(sizeof TBOUNDS / sizeof TBOUNDS[0])];
-            assert_true(fidx_datetime_parse(s, strlen(s), &t->u.trange.sec[b], &t->u.trange.nsec[b]));
+            assert_true(qv_datetime_parse(s, strlen(s), &t->u.trange.sec[b], &t->u.trange.nsec[b]));
             t->u.trange.has |= 1u << b;
             k += (size_t)snprintf(out + k, size - k, "%s\"%s\": \"%s\"", first ? "" : ",",
                                   BOUND_NAMES[b], s);
@@ -715,7 +715,7 @@ static void bv_elem(bvals *b, const pl_value *e)
         v.i = e->type == PL_TRUE;
         break;
     case FIDX_DATETIME:
-        if (e->type != PL_STRING || !fidx_datetime_parse(e->s, e->len, &v.sec, &v.nsec))
+        if (e->type != PL_STRING || !qv_datetime_parse(e->s, e->len, &v.sec, &v.nsec))
             return;
         break;
     default: return;
@@ -819,7 +819,7 @@ static void check_values(world *w)
             if (has_start) {
                 st.num = BOUNDS[rnd(sizeof BOUNDS / sizeof BOUNDS[0])];
                 const char *s = TBOUNDS[rnd(sizeof TBOUNDS / sizeof TBOUNDS[0])];
-                assert_true(fidx_datetime_parse(s, strlen(s), &st.sec, &st.nsec));
+                assert_true(qv_datetime_parse(s, strlen(s), &st.sec, &st.nsec));
             }
             /* expected: the brute list filtered by start, in order */
             fidx_order_it it;

@@ -13,6 +13,7 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/datetime.h"
 #include "util/fsutil.h"
 
 static void arena_aligns_and_grows(void **state)
@@ -85,12 +86,42 @@ static void files_replace_atomically(void **state)
     assert_int_equal(qv_rm_rf(dir), 0);  /* missing is fine */
 }
 
+/* The grammar's corners are in test_filter (datetime range); here the
+ * arithmetic and the contract on failure. */
+static void datetimes_parse_to_utc(void **state)
+{
+    (void)state;
+    static const struct { const char *s; int64_t sec, nsec; } ok[] = {
+        {"1970-01-01T00:00:00Z", 0, 0},
+        {"2014-01-01T00:00:00Z", 1388534400, 0},
+        {"2014-01-01 01:30:00+01:30", 1388534400, 0},
+        {"2014-01-01", 1388534400, 0},
+        {"1969-12-31T23:59:59.5Z", -1, 500000000},
+        {"2016-12-31T23:59:60Z", 1483228799, 1000000000},  /* leap second */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t sec = 7, nsec = 7;
+        assert_true(qv_datetime_parse(ok[i].s, strlen(ok[i].s), &sec, &nsec));
+        assert_int_equal(sec, ok[i].sec);
+        assert_int_equal(nsec, ok[i].nsec);
+    }
+    static const char *const bad[] = {"", "2014-02-30", "2014-01-01T24:00", "2014-01-01t00:00:00",
+                                      "2014-01-01T00:00:00BAD", "5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t sec = 7, nsec = 7;
+        assert_false(qv_datetime_parse(bad[i], strlen(bad[i]), &sec, &nsec));
+        assert_int_equal(sec, 7);  /* untouched */
+        assert_int_equal(nsec, 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arena_aligns_and_grows),
         cmocka_unit_test(buf_appends_and_detaches),
         cmocka_unit_test(files_replace_atomically),
+        cmocka_unit_test(datetimes_parse_to_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
