@@ -119,7 +119,7 @@ static bool plan_visit(void *ctx, const flt_cond *fc)
             continue;
         fidx_cond cond;
         uint64_t est;
-        if (flt_field_view(fc->node, w->a, &cond) != QV_OK)
+        if (flt_field_view(fc->node, &cond) != QV_OK)
             continue;
         fidx_answer ans = fidx_plan(x, &cond, &est);
         if (ans != FIDX_NO && (!w->best || est < w->best_estimate)) {

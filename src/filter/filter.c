@@ -60,7 +60,6 @@
  */
 #include "filter/filter.h"
 #include "json/jpid.h"
-#include "index/fieldidx.h"
 
 #include <float.h>
 #include <math.h>
@@ -74,75 +73,22 @@
 
 /* ---- the tree -------------------------------------------------------------------- */
 
-typedef struct flt_str {
-    const char *p;
-    size_t      len;
-} flt_str;
+/* The tests of a field condition are index/cond.h's plain form, so an index
+ * takes them as they are (flt_field_view). */
+typedef fidx_str    flt_str;
+typedef fidx_time   flt_time;
+typedef fidx_range  flt_range;
+typedef fidx_trange flt_trange;
+typedef fidx_ring   flt_ring;
+typedef fidx_test   flt_test;
 
-/* A point in time, UTC: seconds since 1970-01-01 and nanoseconds (1e9 and
- * more inside a leap second, as chrono keeps it). Compared as a pair. */
-typedef struct flt_time {
-    int64_t sec;
-    int64_t nsec;
-} flt_time;
-
-enum { B_LT = 1, B_GT = 2, B_LTE = 4, B_GTE = 8 };
+enum { B_LT = FIDX_LT, B_GT = FIDX_GT, B_LTE = FIDX_LTE, B_GTE = FIDX_GTE };
 static const char *const bound_names[4] = {"lt", "gt", "lte", "gte"};
-
-typedef struct flt_range {
-    unsigned has;  /* B_* */
-    double   b[4]; /* lt, gt, lte, gte */
-} flt_range;
-
-typedef struct flt_trange {
-    unsigned has;
-    flt_time b[4];
-} flt_trange;
 
 typedef struct flt_count {
     unsigned has;
     uint64_t b[4];
 } flt_count;
-
-/* A closed ring of a polygon: x = lon, y = lat; pt[n - 1] == pt[0]. */
-typedef struct flt_ring {
-    uint32_t n;
-    double  *x, *y;
-} flt_ring;
-
-typedef struct flt_test {
-    flt_test_kind kind;
-    union {
-        struct {
-            pl_type type;  /* PL_STRING, PL_INT, PL_TRUE, PL_FALSE */
-            int64_t i;
-            flt_str s;
-        } value;
-        flt_str text;  /* TEXT, PHRASE, PREFIX */
-        struct {
-            flt_str *tok;
-            uint32_t n;
-        } words;       /* TEXT_ANY */
-        struct {
-            bool     ints; /* AnyVariants::Integers; else Strings (also for []) */
-            uint32_t n;
-            int64_t *i;    /* sorted */
-            flt_str *s;    /* sorted bytewise */
-        } set;         /* ANY, EXCEPT */
-        flt_range  range;
-        flt_trange trange;
-        struct {
-            double tl_lon, tl_lat, br_lon, br_lat;
-        } box;
-        struct {
-            double lon, lat, radius;
-        } circle;
-        struct {
-            flt_ring *rings; /* [0] exterior, then the holes */
-            uint32_t  n;
-        } poly;
-    } u;
-} flt_test;
 
 struct flt_node {
     flt_cond_kind kind;
@@ -455,9 +401,9 @@ static qv_status parse_match(parser *p, const jr_value *m, const char *where, fl
         if (!jr_is(v = jr_get(m, texts[k].name), JR_STRING))
             continue;
         t->kind = texts[k].kind;
-        if (!copy_str(p, v, &t->u.text))
+        if (!copy_str(p, v, &t->text))
             return oom(p);
-        return t->kind == FLT_TEST_MATCH_TEXT_ANY ? split_words(p, &t->u.text, t) : QV_OK;
+        return t->kind == FLT_TEST_MATCH_TEXT_ANY ? split_words(p, &t->text, t) : QV_OK;
     }
     if ((v = jr_get(m, "any"))) {
         t->kind = FLT_TEST_MATCH_ANY;
@@ -1180,7 +1126,7 @@ static bool test_value(const flt_test *t, const pl_value *v)
         }
     case FLT_TEST_MATCH_TEXT:
     case FLT_TEST_MATCH_PHRASE:
-        return v->type == PL_STRING && pl_contains(v->s, v->len, t->u.text.p, t->u.text.len);
+        return v->type == PL_STRING && pl_contains(v->s, v->len, t->text.p, t->text.len);
     case FLT_TEST_MATCH_TEXT_ANY:
         if (v->type != PL_STRING)
             return false;
@@ -1189,8 +1135,8 @@ static bool test_value(const flt_test *t, const pl_value *v)
                 return true;
         return false;
     case FLT_TEST_MATCH_PREFIX:
-        return v->type == PL_STRING && v->len >= t->u.text.len &&
-               memcmp(v->s, t->u.text.p, t->u.text.len) == 0;
+        return v->type == PL_STRING && v->len >= t->text.len &&
+               memcmp(v->s, t->text.p, t->text.len) == 0;
     case FLT_TEST_MATCH_ANY:
         if (v->type == PL_STRING)
             return !t->u.set.ints && set_has_str(t, v->s, v->len);
@@ -1497,90 +1443,11 @@ uint32_t flt_slice_of(const qv_point_id *id, uint32_t total)
 
 /* ---- the view payload indexes take ------------------------------------------------ */
 
-_Static_assert(sizeof(flt_str) == sizeof(fidx_str), "flt_str and fidx_str share a layout");
-_Static_assert((int)B_LT == (int)FIDX_LT && (int)B_GT == (int)FIDX_GT && (int)B_LTE == (int)FIDX_LTE && (int)B_GTE == (int)FIDX_GTE,
-               "range bound bits agree");
-
-qv_status flt_field_view(const flt_node *n, qv_arena *a, struct fidx_cond *out)
+qv_status flt_field_view(const flt_node *n, fidx_cond *out)
 {
     if (n->kind != FLT_COND_FIELD)
         return QV_BAD_INPUT;
-    fidx_test *tv = qv_arena_calloc(a, n->u.field.n_tests ? n->u.field.n_tests : 1, sizeof *tv);
-    if (!tv)
-        return QV_NOMEM;
-    for (uint32_t i = 0; i < n->u.field.n_tests; i++) {
-        const flt_test *t = &n->u.field.tests[i];
-        fidx_test *x = &tv[i];
-        x->kind = t->kind;
-        switch (t->kind) {
-        case FLT_TEST_MATCH_VALUE:
-            x->u.value.type = t->u.value.type;
-            x->u.value.i = t->u.value.i;
-            x->u.value.s = (fidx_str){t->u.value.s.p, t->u.value.s.len};
-            break;
-        case FLT_TEST_MATCH_TEXT:
-        case FLT_TEST_MATCH_PHRASE:
-        case FLT_TEST_MATCH_PREFIX:
-            x->text = (fidx_str){t->u.text.p, t->u.text.len};
-            break;
-        case FLT_TEST_MATCH_TEXT_ANY: {
-            /* The words, and the words joined by spaces (tokenizes the same). */
-            size_t len = 0;
-            for (uint32_t k = 0; k < t->u.words.n; k++)
-                len += t->u.words.tok[k].len + 1;
-            char *joined = qv_arena_alloc(a, len + 1);
-            if (!joined)
-                return QV_NOMEM;
-            size_t at = 0;
-            for (uint32_t k = 0; k < t->u.words.n; k++) {
-                memcpy(joined + at, t->u.words.tok[k].p, t->u.words.tok[k].len);
-                at += t->u.words.tok[k].len;
-                joined[at++] = ' ';
-            }
-            joined[at] = '\0';
-            x->text = (fidx_str){joined, at};
-            x->words.tok = (const fidx_str *)t->u.words.tok;  /* same layout */
-            x->words.n = t->u.words.n;
-            break;
-        }
-        case FLT_TEST_MATCH_ANY:
-        case FLT_TEST_MATCH_EXCEPT:
-            x->u.set.ints = t->u.set.ints;
-            x->u.set.n = t->u.set.n;
-            x->u.set.i = t->u.set.i;
-            x->u.set.s = (const fidx_str *)t->u.set.s;  /* same layout */
-            break;
-        case FLT_TEST_RANGE:
-            x->u.range.has = t->u.range.has;
-            memcpy(x->u.range.b, t->u.range.b, sizeof x->u.range.b);
-            break;
-        case FLT_TEST_DATETIME_RANGE:
-            x->u.trange.has = t->u.trange.has;
-            for (int k = 0; k < 4; k++) {
-                x->u.trange.sec[k] = t->u.trange.b[k].sec;
-                x->u.trange.nsec[k] = t->u.trange.b[k].nsec;
-            }
-            break;
-        case FLT_TEST_GEO_BOUNDING_BOX:
-            x->u.box.tl_lon = t->u.box.tl_lon;
-            x->u.box.tl_lat = t->u.box.tl_lat;
-            x->u.box.br_lon = t->u.box.br_lon;
-            x->u.box.br_lat = t->u.box.br_lat;
-            break;
-        case FLT_TEST_GEO_RADIUS:
-            x->u.circle.lon = t->u.circle.lon;
-            x->u.circle.lat = t->u.circle.lat;
-            x->u.circle.radius = t->u.circle.radius;
-            break;
-        case FLT_TEST_GEO_POLYGON:
-            x->u.ring.n = t->u.poly.rings[0].n;
-            x->u.ring.lon = t->u.poly.rings[0].x;
-            x->u.ring.lat = t->u.poly.rings[0].y;
-            break;
-        default: break;
-        }
-    }
-    out->tests = tv;
+    out->tests = n->u.field.tests;
     out->n = n->u.field.n_tests;
     out->flags = n->u.field.has_count || n->u.field.is_empty >= 0 || n->u.field.is_null >= 0;
     return QV_OK;

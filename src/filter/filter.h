@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "util/pointid.h"
+#include "index/cond.h"
 #include "json/jr.h"
 #include "payload/pl.h"
 #include "quiver.h"
@@ -92,24 +93,7 @@ typedef enum flt_cond_kind {
     FLT_COND_NESTED,      /* key: the array; its filter: flt_nested_filter */
 } flt_cond_kind;
 
-/* Tests of a field condition, as bits (1u << FLT_TEST_...) of flt_cond.tests. */
-typedef enum flt_test_kind {
-    FLT_TEST_MATCH_VALUE,
-    FLT_TEST_MATCH_TEXT,
-    FLT_TEST_MATCH_TEXT_ANY,
-    FLT_TEST_MATCH_PHRASE,
-    FLT_TEST_MATCH_PREFIX,
-    FLT_TEST_MATCH_ANY,
-    FLT_TEST_MATCH_EXCEPT,
-    FLT_TEST_RANGE,           /* numbers */
-    FLT_TEST_DATETIME_RANGE,
-    FLT_TEST_GEO_BOUNDING_BOX,
-    FLT_TEST_GEO_RADIUS,
-    FLT_TEST_GEO_POLYGON,
-    FLT_TEST_VALUES_COUNT,
-    FLT_TEST_IS_EMPTY,        /* "is_empty": true/false inside a field condition */
-    FLT_TEST_IS_NULL,
-} flt_test_kind;
+/* Tests of a field condition: flt_test_kind in index/cond.h. */
 
 typedef struct flt_cond {
     flt_clause      clause;
@@ -130,10 +114,10 @@ void flt_filter_info(const flt_node *n, bool *has_should, uint32_t *min_should_c
 const flt_node *flt_nested_filter(const flt_node *n);
 bool flt_node_match(const flt_node *n, const flt_point *p);
 
-/* The tests of a FLT_COND_FIELD node in the plain form payload indexes
- * take (fieldidx.h), in arena a. QV_BAD_INPUT for other kinds. */
-struct fidx_cond;
-qv_status flt_field_view(const flt_node *n, qv_arena *a, struct fidx_cond *out);
+/* The tests of a FLT_COND_FIELD node as payload indexes take them
+ * (index/cond.h): out points into the filter, nothing is copied. O(1).
+ * QV_BAD_INPUT for other kinds. */
+qv_status flt_field_view(const flt_node *n, fidx_cond *out);
 
 /* Which of total slices (0..total-1) a point id falls into: SipHash-2-4 with
  * a zero key over 8 little-endian bytes (integer ids) or the 16 UUID bytes,

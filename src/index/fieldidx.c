@@ -1246,7 +1246,7 @@ static fx_range time_range(const fidx_test *t)
     for (int k = 0; k < 4; k++) {
         if (!(t->u.trange.has & (1u << k)))
             continue;
-        uint64_t h = enc_i64(t->u.trange.sec[k]), ns = (uint64_t)t->u.trange.nsec[k];
+        uint64_t h = enc_i64(t->u.trange.b[k].sec), ns = (uint64_t)t->u.trange.b[k].nsec;
         switch (1u << k) {
         case FIDX_LT: range_to(&r, (fx_ent){h, ns << 32}); break;
         case FIDX_LTE: range_to(&r, (fx_ent){h, (ns + 1) << 32}); break;
@@ -1335,11 +1335,11 @@ static void walk_geo(fx_walk *w, const fidx_test *t)
     }
     case FLT_TEST_GEO_POLYGON: {
         double la0 = 90, la1 = -90, lo0 = 180, lo1 = -180;
-        for (uint32_t i = 0; i < t->u.ring.n; i++) {
-            la0 = fmin(la0, t->u.ring.lat[i]);
-            la1 = fmax(la1, t->u.ring.lat[i]);
-            lo0 = fmin(lo0, t->u.ring.lon[i]);
-            lo1 = fmax(lo1, t->u.ring.lon[i]);
+        for (uint32_t i = 0; i < t->u.poly.rings[0].n; i++) {
+            la0 = fmin(la0, t->u.poly.rings[0].y[i]);
+            la1 = fmax(la1, t->u.poly.rings[0].y[i]);
+            lo0 = fmin(lo0, t->u.poly.rings[0].x[i]);
+            lo1 = fmax(lo1, t->u.poly.rings[0].x[i]);
         }
         walk_rect(w, la0 - m, la1 + m, lo0 - m, lo1 + m);
         break;
@@ -1437,8 +1437,8 @@ static bool word_passes(const fidx_test *t, const fx_word *wd)
     case FLT_TEST_MATCH_PREFIX:
         return wd->len >= t->text.len && memcmp(wd->s, t->text.p, t->text.len) == 0;
     case FLT_TEST_MATCH_TEXT_ANY:
-        for (uint32_t i = 0; i < t->words.n; i++)
-            if (pl_contains(wd->s, wd->len, t->words.tok[i].p, t->words.tok[i].len))
+        for (uint32_t i = 0; i < t->u.words.n; i++)
+            if (pl_contains(wd->s, wd->len, t->u.words.tok[i].p, t->u.words.tok[i].len))
                 return true;
         return false;
     case FLT_TEST_MATCH_EXCEPT: return !bsearch_str(t->u.set.s, t->u.set.n, wd->s, wd->len);

@@ -44,7 +44,7 @@
  * slot again with fidx_update(x, slot, NULL, 0, blob, len).
  *
  * Questions: a field condition is handed over as a fidx_cond (its tests in
- * plain form; filter.c holds the same data privately). fidx_plan says
+ * index/cond.h's plain form, which a parsed filter holds). fidx_plan says
  * whether the index can answer it and estimates the number of matching
  * points; fidx_select gives the slots. Answers equal a scan with
  * flt_node_match (FIDX_EXACT) or are a superset of it (FIDX_SUPERSET: the
@@ -86,7 +86,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "filter/filter.h"
+#include "index/cond.h"
 #include "payload/pl.h"
 #include "quiver.h"
 
@@ -137,63 +137,7 @@ size_t   fidx_memory(const fidx *x);
 
 /* ---- conditions ------------------------------------------------------------------ */
 
-typedef struct fidx_str {
-    const char *p;
-    size_t      len;
-} fidx_str;
-
-/* Range bounds present, bits of fidx_range.has / fidx_trange.has; the
- * array index of each bound is its bit's log2 (lt 0, gt 1, lte 2, gte 3),
- * as filter.c stores them. */
-enum { FIDX_LT = 1, FIDX_GT = 2, FIDX_LTE = 4, FIDX_GTE = 8 };
-
-/* One test of a field condition: filter.c's flt_test in plain form. */
-typedef struct fidx_test {
-    flt_test_kind kind;
-    fidx_str      text;   /* MATCH_TEXT, _TEXT_ANY, _PHRASE, _PREFIX: the text */
-    struct {
-        const fidx_str *tok;  /* MATCH_TEXT_ANY: its whitespace-separated words */
-        uint32_t        n;
-    } words;
-    union {
-        struct {
-            pl_type  type;   /* PL_STRING, PL_INT, PL_TRUE, PL_FALSE */
-            int64_t  i;
-            fidx_str s;
-        } value;             /* MATCH_VALUE */
-        struct {
-            bool            ints;  /* integers, else strings (also for []) */
-            uint32_t        n;
-            const int64_t  *i;     /* sorted ascending */
-            const fidx_str *s;     /* sorted bytewise (memcmp, then length) */
-        } set;               /* MATCH_ANY, MATCH_EXCEPT */
-        struct {
-            unsigned has;
-            double   b[4];
-        } range;             /* RANGE */
-        struct {
-            unsigned has;
-            int64_t  sec[4];
-            int64_t  nsec[4];
-        } trange;            /* DATETIME_RANGE: UTC seconds and nanoseconds */
-        struct {
-            double tl_lon, tl_lat, br_lon, br_lat;
-        } box;               /* GEO_BOUNDING_BOX */
-        struct {
-            double lon, lat, radius;
-        } circle;            /* GEO_RADIUS (meters) */
-        struct {
-            uint32_t      n;
-            const double *lon, *lat;
-        } ring;              /* GEO_POLYGON: its exterior ring (holes only remove) */
-    } u;
-} fidx_test;
-
-typedef struct fidx_cond {
-    const fidx_test *tests;  /* OR'ed per value */
-    uint32_t         n;
-    bool             flags;  /* has values_count, is_empty or is_null: not answered */
-} fidx_cond;
+/* The tests of a condition: index/cond.h (fidx_test, fidx_cond). */
 
 typedef enum fidx_answer {
     FIDX_NO,        /* not answered by this index: scan */

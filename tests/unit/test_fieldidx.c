@@ -41,6 +41,7 @@ static void *fx_fail_realloc(void *p, size_t size) { return alloc_ok() ? realloc
 #define FX_REALLOC(p, size) fx_fail_realloc(p, size)
 #include "index/fieldidx.c"
 
+#include "filter/filter.h"  /* the scan the index answers must equal */
 #include "json/jr.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -215,6 +216,7 @@ typedef struct gcond {
     int64_t    ints[4];
     fidx_str   words[4];
     double     lon[8], lat[8];
+    fidx_ring  ring;
     const char *key;
 } gcond;
 
@@ -288,7 +290,7 @@ static void gen_range(gcond *g, fidx_test *t, bool dt, char *out, size_t size)
             continue;
         if (dt) {
             const char *s = TBOUNDS[rnd(sizeof TBOUNDS / sizeof TBOUNDS[0])];
-            assert_true(qv_datetime_parse(s, strlen(s), &t->u.trange.sec[b], &t->u.trange.nsec[b]));
+            assert_true(qv_datetime_parse(s, strlen(s), &t->u.trange.b[b].sec, &t->u.trange.b[b].nsec));
             t->u.trange.has |= 1u << b;
             k += (size_t)snprintf(out + k, size - k, "%s\"%s\": \"%s\"", first ? "" : ",",
                                   BOUND_NAMES[b], s);
@@ -370,8 +372,8 @@ static void gen_test(gcond *g, fidx_type type, fidx_test *t, char *out, size_t s
                     p++;
                 g->words[n++] = (fidx_str){b, (size_t)(p - b)};
             }
-            t->words.tok = g->words;
-            t->words.n = n;
+            t->u.words.tok = g->words;
+            t->u.words.n = n;
             snprintf(out, size, "\"match\": {\"text_any\": \"%s\"}", txt);
             return;
         }
@@ -465,9 +467,9 @@ static void gen_test(gcond *g, fidx_type type, fidx_test *t, char *out, size_t s
             }
             snprintf(out + k, size - k, "]}}");
             t->kind = FLT_TEST_GEO_POLYGON;
-            t->u.ring.n = 5;
-            t->u.ring.lon = g->lon;
-            t->u.ring.lat = g->lat;
+            g->ring = (fidx_ring){5, g->lon, g->lat};
+            t->u.poly.rings = &g->ring;
+            t->u.poly.n = 1;
         }
         return;
     }

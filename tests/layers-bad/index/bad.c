@@ -1,0 +1,2 @@
+/* A fixture for check-layers: index answers conditions, it never reads a filter tree. */
+#include "filter/filter.h"
