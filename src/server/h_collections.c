@@ -65,12 +65,7 @@ int h_collection_create(rest_req *rq, rest_resp *rs)
     qv_error err;
     if (rest_query_timeout(rq, rs, &timeout))
         return -1;
-    if (qv_name_check(coll_name(rq), &err)) {
-        char msg[sizeof err.msg];
-        memcpy(msg, err.msg, sizeof msg);
-        snprintf(err.msg, sizeof err.msg, "name: %.480s", msg);
-        return rest_fail_qv(rs, &err, "path parameters");
-    }
+    /* the name passed qv_name_check in rest_prepare */
     if (qv_collection_create(rq->db, coll_name(rq), rq->body, rq->body_len, &err))
         return rest_fail_qv(rs, &err, "JSON body");
     jw_bool(&rs->w, true);

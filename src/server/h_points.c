@@ -108,6 +108,8 @@ int h_point_get(rest_req *rq, rest_resp *rs)
     char *json;
     size_t len;
     qv_error err;
+    if (rest_query_consistency(rq, rs))
+        return -1;
     if (qv_point_get(rq->db, coll_name(rq), rq->params[1], &json, &len, &err))
         return rest_fail_qv(rs, &err, "path parameters");
     jw_raw(&rs->w, json, len);
@@ -125,7 +127,7 @@ static int read_json(rest_req *rq, rest_resp *rs, json_read fn)
     size_t len;
     qv_error err;
     unsigned long timeout;
-    if (rest_query_timeout(rq, rs, &timeout))
+    if (rest_query_consistency(rq, rs) || rest_query_timeout(rq, rs, &timeout))
         return -1;
     if (fn(rq->db, coll_name(rq), rq->body, rq->body_len, &json, &len, &err))
         return rest_fail_qv(rs, &err, "JSON body");

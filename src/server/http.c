@@ -24,14 +24,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "server/rest.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 typedef struct http_req http_req;
 
@@ -61,6 +64,7 @@ struct http_req {
     struct MHD_Connection *conn;
     const char *url, *method;
     bool        ready;       /* the worker has built the response */
+    bool        answered;    /* refused on its headers; the body is not read */
     int         status;
     const char *ctype;
     qv_buf      out;
@@ -105,9 +109,20 @@ static double now_sec(void)
 /* Keep %-escapes as they are; the router decodes per segment. */
 static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s) { return strlen(s); }
 
-static const char *query_lookup(void *ctx, const char *key)
+/* Query parameters as MHD split them (still %-escaped: keep_escapes), all
+ * of them, so that a key given twice is seen. */
+typedef struct rawq_list {
+    rest_rawq *items;
+    size_t     n, cap;
+} rawq_list;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+    rawq_list *l = cls;
+    if (l->n < l->cap && key)
+        l->items[l->n++] = (rest_rawq){key, value};
+    return MHD_YES;
 }
 
 static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const char *ctype,
@@ -131,6 +146,14 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const 
 /* {"status":{"error":msg},"time":t} as r's response. */
 static void set_error(http_req *r, int status, const char *msg)
 {
+    /* Messages echo paths and query values: repair them to valid UTF-8 so
+     * the body is JSON whatever the client sent (Qdrant echoes U+FFFD). */
+    char clean[QV_UTF8_LOSSY_MAX(1024)];
+    size_t n = strnlen(msg, 1024);
+    if (!qv_utf8_valid(msg, n)) {
+        qv_utf8_lossy(clean, msg, n);
+        msg = clean;
+    }
     qv_buf_free(&r->out);
     jw w;
     jw_init(&w, &r->out);
@@ -178,18 +201,31 @@ static void handle(qv_http *h, http_req *r)
     }
     if (!r->body.data)
         qv_buf_reserve(&r->body, 0);  /* handlers get a NUL-terminated body */
+    char *params[RT_MAX_PARAMS];
+    for (size_t i = 0; i < m.n_params; i++)
+        params[i] = m.params[i].ptr;  /* C strings once rest_prepare refused NULs */
     rest_req rq = {
         .db = h->db,
         .settings = h->settings,
         .arena = &r->arena,
         .method = r->method,
-        .params = m.params,
+        .params = params,
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
-        .query_raw = query_lookup,
-        .query_ctx = r->conn,
     };
     rest_resp rs = {.status = 200, .content_type = "application/json"};
+    int nq = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    rawq_list args = {.cap = nq > 0 ? (size_t)nq : 0};
+    if (args.cap && !(args.items = qv_arena_alloc(&r->arena, args.cap * sizeof *args.items))) {
+        set_error(r, 500, "Service internal error: out of memory");
+        return;
+    }
+    if (args.cap)
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    if (rest_prepare(&rq, &rs, &m, args.items, args.n) != 0) {
+        set_error(r, rs.err_status, rs.err_msg);
+        return;
+    }
     jw_init(&rs.w, &r->out);
     bool raw = m.route->flags & REST_RAW;
     if (!raw)
@@ -277,6 +313,74 @@ static enum MHD_Result enqueue(qv_http *h, struct MHD_Connection *conn, const ch
     return MHD_YES;
 }
 
+/* Declared bodies over the limit by at most this factor are read and
+ * dropped before the 413 (see on_request); larger ones are refused at once,
+ * so a client cannot make the server read a terabyte to say no. */
+#define DRAIN_FACTOR 4
+
+/* Framing headers, counted: MHD keeps every occurrence of a header. */
+typedef struct framing {
+    unsigned    n_te, n_cl, n_ce;
+    const char *te, *ce;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    framing *f = cls;
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_te++;
+        f->te = value ? value : "";
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->n_cl++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) == 0) {
+        f->n_ce++;
+        f->ce = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* Check how the body is framed before reading any of it; sets r's response
+ * and returns true when the request is refused. Quiver reads only plain
+ * bodies with one Content-Length or one `chunked` coding: anything else is
+ * ambiguous (request smuggling) or would be read wrongly, and would
+ * otherwise wait for bytes that never come. */
+static bool framing_refused(const qv_http *h, struct MHD_Connection *conn, http_req *r)
+{
+    framing f = {0};
+    char msg[200];
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_te > 1 || f.n_cl > 1 || (f.n_te && f.n_cl)) {
+        set_error(r, 400, f.n_te && f.n_cl
+                              ? "Bad request: both Transfer-Encoding and Content-Length are given"
+                              : "Bad request: a framing header (Transfer-Encoding or Content-Length) is repeated");
+        return true;
+    }
+    if (f.n_te && strcasecmp(f.te, "chunked") != 0) {
+        snprintf(msg, sizeof msg, "Bad request: Transfer-Encoding `%.60s` is not supported", f.te);
+        set_error(r, 400, msg);
+        return true;
+    }
+    if (f.n_ce > 1 || (f.n_ce && strcasecmp(f.ce, "identity") != 0)) {
+        snprintf(msg, sizeof msg, "Bad request: Content-Encoding `%.60s` is not supported", f.ce);
+        set_error(r, 400, msg);
+        return true;
+    }
+    /* Over the limit and the client waits for 100 Continue, or so far over
+     * that draining is not worth it: answer now, without reading. */
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    size_t max = h->settings->max_body;
+    if (r->too_large &&
+        ((expect && strcasecmp(expect, "100-continue") == 0) ||
+         r->too_large / DRAIN_FACTOR >= max)) {
+        set_too_large(h, r);
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **state)
@@ -301,10 +405,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl) {
             unsigned long long n = strtoull(cl, NULL, 10);
             if (n > h->settings->max_body)
-                r->too_large = (size_t)n;  /* nothing is allocated for it */
+                r->too_large = n > SIZE_MAX ? SIZE_MAX : (size_t)n;  /* nothing is allocated for it */
             else
                 qv_buf_reserve(&r->body, (size_t)n);
         }
+        if (framing_refused(h, conn, r)) {  /* answered before any body byte */
+            r->answered = true;
+            return qv_buf_ok(&r->out) ? send_body(conn, r->status, r->ctype, &r->out) : MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (r->answered) {  /* MHD should not call again; if it does, drop the bytes */
+        *upload_size = 0;
         return MHD_YES;
     }
     /* An oversized body is read and dropped, and answered at its end:

@@ -22,9 +22,26 @@
 #include "json/jr.h"
 #include "json/jw.h"
 #include "quiver.h"
+#include "server/router.h"
 #include "server/settings.h"
 #include "util/arena.h"
 
+/* One query parameter, decoded ('+' is a space, %-escapes undone, bad UTF-8
+ * repaired to U+FFFD). A value that would decode to text holding a NUL is
+ * left as sent (still escaped), so it fails to parse instead of being cut
+ * short. "?wait" (no '=') has the value "". */
+typedef struct rest_qparam {
+    const char *key;
+    const char *value;
+} rest_qparam;
+
+/*
+ * Path parameters reach handlers as NUL-terminated strings that hold no NUL
+ * and are valid UTF-8: the router decodes each segment once into a counted
+ * string and rest_prepare refuses any parameter with a NUL in it before a
+ * handler runs. So a name passed on to quiver.h is never cut short, and a
+ * collection_name has also passed qv_name_check.
+ */
 typedef struct rest_req {
     qv_db             *db;
     const qv_settings *settings;
@@ -33,9 +50,8 @@ typedef struct rest_req {
     char *const       *params;     /* path parameters in pattern order */
     const char        *body;       /* NUL-terminated; len bytes */
     size_t             body_len;
-    /* Raw (still %-escaped) query value of key, or NULL. */
-    const char *(*query_raw)(void *ctx, const char *key);
-    void              *query_ctx;
+    const rest_qparam *query;      /* every query parameter, each key once */
+    size_t             n_query;
 } rest_req;
 
 typedef struct rest_resp {
@@ -64,15 +80,33 @@ int rest_fail_qv(rest_resp *rs, const qv_error *err, const char *where);
  * "Format error in JSON body: …" and returns -1. */
 int rest_body_json(rest_req *rq, rest_resp *rs, jr_value **out);
 
-/* Decoded query value (arena), or NULL if absent. */
+/* Decoded query value, or NULL if absent. */
 const char *rest_query(rest_req *rq, const char *key);
+
+/* A raw query parameter as the HTTP layer found it: %-escaped, value NULL
+ * when the parameter had no '='. */
+typedef struct rest_rawq {
+    const char *key;
+    const char *value;
+} rest_rawq;
+
+/* Before the handler: check the path parameters (no NUL; a collection_name
+ * passes qv_name_check, as Qdrant validates it on every route) and decode
+ * the query parameters into rq->query, refusing a key given twice as
+ * Qdrant's query deserializer does. -1 after responding 4xx. */
+int rest_prepare(rest_req *rq, rest_resp *rs, const rt_match *m, const rest_rawq *raw,
+                 size_t n_raw);
+
+/* Read `consistency` (a factor >= 1, `majority`, `quorum` or `all`) as
+ * Qdrant's read endpoints do; Quiver has one replica, so the value only
+ * needs to be valid. -1 after responding 400. */
+int rest_query_consistency(rest_req *rq, rest_resp *rs);
 
 /* Read `timeout` (seconds, >= 1) if given; 0 when absent. -1 after
  * responding with Qdrant's query-parameter error. */
 int rest_query_timeout(rest_req *rq, rest_resp *rs, unsigned long *timeout);
 
 /* The route table (handlers.c). */
-#include "server/router.h"
 extern const rt_route rest_routes[];
 extern const size_t rest_n_routes;
 

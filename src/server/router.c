@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util/utf8.h"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -32,11 +34,21 @@ long rt_unescape(char *dst, const char *src, size_t len)
     return (long)j;
 }
 
+bool rt_has_nul(rt_str s) { return memchr(s.ptr, '\0', s.len) != NULL; }
+
+bool rt_name_is(rt_str name, const char *lit)
+{
+    return strlen(lit) == name.len && memcmp(name.ptr, lit, name.len) == 0;
+}
+
 /* Split path into decoded segments in m->scratch. Empty segments (from
- * "//" or a trailing '/') are dropped, as routers commonly do. */
-static int split(const char *path, rt_match *m, char **segs, size_t *n)
+ * "//" or a trailing '/') are dropped, as routers commonly do. Each segment
+ * is decoded once, into tmp, then copied to scratch with ill-formed UTF-8
+ * repaired; the scratch size covers the worst case (see router.h). */
+static int split(const char *path, rt_match *m, rt_str *segs, size_t *n)
 {
     size_t len = strlen(path), used = 0;
+    char tmp[RT_MAX_PATH];
     if (len >= RT_MAX_PATH)
         return -1;
     *n = 0;
@@ -50,18 +62,19 @@ static int split(const char *path, rt_match *m, char **segs, size_t *n)
         size_t sl = end ? (size_t)(end - p) : strlen(p);
         if (*n == RT_MAX_SEGMENTS)
             return -1;
-        long dl = rt_unescape(m->scratch + used, p, sl);
+        long dl = rt_unescape(tmp, p, sl);
         if (dl < 0)
             return -1;
-        segs[(*n)++] = m->scratch + used;
-        used += (size_t)dl + 1;
+        segs[*n].ptr = m->scratch + used;
+        segs[*n].len = qv_utf8_lossy(m->scratch + used, tmp, (size_t)dl);
+        used += segs[(*n)++].len + 1;
         p += sl;
     }
     return 0;
 }
 
 /* Does pattern match segs? Fills params when it does. */
-static int match_pattern(const char *pattern, char **segs, size_t n, rt_match *m)
+static int match_pattern(const char *pattern, const rt_str *segs, size_t n, rt_match *m)
 {
     size_t i = 0, np = 0;
     const char *p = pattern;
@@ -75,10 +88,11 @@ static int match_pattern(const char *pattern, char **segs, size_t n, rt_match *m
         if (i == n)
             return 0;
         if (p[0] == '{') {
-            if (np == RT_MAX_PARAMS)
+            if (np == RT_MAX_PARAMS || pl < 2)
                 return 0;
-            m->params[np++] = segs[i];
-        } else if (strlen(segs[i]) != pl || memcmp(segs[i], p, pl) != 0) {
+            m->params[np] = segs[i];
+            m->names[np++] = (rt_str){(char *)p + 1, pl - 2};
+        } else if (segs[i].len != pl || memcmp(segs[i].ptr, p, pl) != 0) {
             return 0;
         }
         i++;
@@ -93,7 +107,7 @@ static int match_pattern(const char *pattern, char **segs, size_t n, rt_match *m
 rt_result rt_find(const rt_route *routes, size_t n, const char *method, const char *path,
                   rt_match *m)
 {
-    char *segs[RT_MAX_SEGMENTS];
+    rt_str segs[RT_MAX_SEGMENTS];
     size_t nseg;
     m->route = NULL;
     m->n_params = 0;

@@ -1,4 +1,5 @@
-/* test_router.c — route matching and %-decoding (server/router.h). */
+/* test_router.c — route matching and %-decoding into counted, valid-UTF-8
+ * segments (server/router.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,8 +37,8 @@ static void extracts_params(void **state)
     assert_int_equal(rt_find(routes, N, "GET", "/collections/books/points/42", &m), RT_FOUND);
     assert_ptr_equal(m.route->handler, &tag_point);
     assert_int_equal(m.n_params, 2);
-    assert_string_equal(m.params[0], "books");
-    assert_string_equal(m.params[1], "42");
+    assert_string_equal(m.params[0].ptr, "books");
+    assert_string_equal(m.params[1].ptr, "42");
 }
 
 static void literal_wins_over_param_for_its_method(void **state)
@@ -47,16 +48,16 @@ static void literal_wins_over_param_for_its_method(void **state)
     assert_ptr_equal(m.route->handler, &tag_aliases);
     assert_int_equal(rt_find(routes, N, "PUT", "/collections/aliases", &m), RT_FOUND);
     assert_ptr_equal(m.route->handler, &tag_put);
-    assert_string_equal(m.params[0], "aliases");
+    assert_string_equal(m.params[0].ptr, "aliases");
 }
 
 static void decodes_each_segment(void **state)
 {
     rt_match m;
     assert_int_equal(rt_find(routes, N, "GET", "/collections/a%2Fb", &m), RT_FOUND);
-    assert_string_equal(m.params[0], "a/b");
+    assert_string_equal(m.params[0].ptr, "a/b");
     assert_int_equal(rt_find(routes, N, "GET", "/collections/caf%C3%A9", &m), RT_FOUND);
-    assert_string_equal(m.params[0], "caf\xc3\xa9");
+    assert_string_equal(m.params[0].ptr, "caf\xc3\xa9");
 }
 
 static void trailing_and_double_slashes(void **state)
@@ -65,7 +66,7 @@ static void trailing_and_double_slashes(void **state)
     assert_int_equal(rt_find(routes, N, "GET", "/collections/", &m), RT_FOUND);
     assert_ptr_equal(m.route->handler, &tag_list);
     assert_int_equal(rt_find(routes, N, "GET", "//collections//x", &m), RT_FOUND);
-    assert_string_equal(m.params[0], "x");
+    assert_string_equal(m.params[0].ptr, "x");
 }
 
 static void not_found_and_method_not_allowed(void **state)
@@ -103,6 +104,58 @@ static void unescape_contract(void **state)
     assert_int_equal(out[0], 0);
 }
 
+static void segments_are_counted(void **state)
+{
+    rt_match m;
+    /* %00 is a byte of the segment, not its end */
+    assert_int_equal(rt_find(routes, N, "GET", "/collections/a%00b/points/n%00zz", &m), RT_FOUND);
+    assert_ptr_equal(m.route->handler, &tag_point);
+    assert_int_equal(m.params[0].len, 3);
+    assert_memory_equal(m.params[0].ptr, "a\0b", 3);
+    assert_true(rt_has_nul(m.params[0]));
+    assert_int_equal(m.params[1].len, 4);
+    assert_true(rt_has_nul(m.params[1]));
+    assert_true(rt_name_is(m.names[0], "name"));
+    assert_true(rt_name_is(m.names[1], "id"));
+    assert_false(rt_name_is(m.names[1], "i"));
+    assert_int_equal(rt_find(routes, N, "GET", "/collections/plain", &m), RT_FOUND);
+    assert_false(rt_has_nul(m.params[0]));
+    assert_int_equal(m.params[0].len, 5);
+    /* a literal segment with a NUL in it matches nothing */
+    assert_int_equal(rt_find(routes, N, "GET", "/collections%00", &m), RT_NOT_FOUND);
+}
+
+static void bad_utf8_becomes_replacement_chars(void **state)
+{
+    rt_match m;
+    assert_int_equal(rt_find(routes, N, "PUT", "/collections/%FF%FE", &m), RT_FOUND);
+    assert_ptr_equal(m.route->handler, &tag_put);
+    assert_int_equal(m.params[0].len, 6);
+    assert_string_equal(m.params[0].ptr, "\xef\xbf\xbd\xef\xbf\xbd");
+    /* raw (unescaped) high bytes too, and a truncated sequence is one U+FFFD */
+    assert_int_equal(rt_find(routes, N, "GET", "/collections/x\xff\xf0\x9f\x98", &m), RT_FOUND);
+    assert_string_equal(m.params[0].ptr, "x\xef\xbf\xbd\xef\xbf\xbd");
+    /* valid multi-byte names are kept as they are */
+    assert_int_equal(rt_find(routes, N, "GET", "/collections/%F0%9F%98%80", &m), RT_FOUND);
+    assert_string_equal(m.params[0].ptr, "\xf0\x9f\x98\x80");
+}
+
+static void worst_case_path_fits_scratch(void **state)
+{
+    /* every byte of the longest path is invalid UTF-8: 3 bytes each */
+    static char p[RT_MAX_PATH];
+    size_t n = 0;
+    p[n++] = '/';
+    memcpy(p + n, "collections/", 12);
+    n += 12;
+    while (n < RT_MAX_PATH - 1)
+        p[n++] = '\xff';
+    p[n] = '\0';
+    rt_match m;
+    assert_int_equal(rt_find(routes, N, "GET", p, &m), RT_FOUND);
+    assert_int_equal(m.params[0].len, 3 * (RT_MAX_PATH - 1 - 13));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +167,9 @@ int main(void)
         cmocka_unit_test(not_found_and_method_not_allowed),
         cmocka_unit_test(bad_paths),
         cmocka_unit_test(unescape_contract),
+        cmocka_unit_test(segments_are_counted),
+        cmocka_unit_test(bad_utf8_becomes_replacement_chars),
+        cmocka_unit_test(worst_case_path_fits_scratch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/datetime.h"
 #include "util/fsutil.h"
+#include "util/utf8.h"
 
 static void arena_aligns_and_grows(void **state)
 {
@@ -113,6 +114,24 @@ static void datetimes_parse_to_utc(void **state)
         assert_int_equal(sec, 7);  /* untouched */
         assert_int_equal(nsec, 7);
     }
+static void utf8_validates_and_repairs(void **state)
+{
+    assert_true(qv_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+    assert_true(qv_utf8_valid("a\0b", 3));               /* NUL is a character */
+    assert_false(qv_utf8_valid("\xff\xfe", 2));
+    assert_false(qv_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(qv_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(qv_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    assert_false(qv_utf8_valid("\xe2\x82", 2));         /* truncated */
+    char out[64];
+    assert_int_equal(qv_utf8_lossy(out, "a\xff\xfe" "b", 4), 8);
+    assert_string_equal(out, "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+    /* one U+FFFD for a truncated sequence, as Rust's from_utf8_lossy */
+    assert_int_equal(qv_utf8_lossy(out, "\xf0\x9f\x98" "x", 4), 4);
+    assert_string_equal(out, "\xef\xbf\xbd" "x");
+    assert_int_equal(qv_utf8_lossy(out, "ok\xc3\xa9", 4), 4);
+    assert_string_equal(out, "ok\xc3\xa9");
+    assert_true(qv_utf8_valid(out, 4));
 }
 
 int main(void)
@@ -122,6 +141,7 @@ int main(void)
         cmocka_unit_test(buf_appends_and_detaches),
         cmocka_unit_test(files_replace_atomically),
         cmocka_unit_test(datetimes_parse_to_utc),
+        cmocka_unit_test(utf8_validates_and_repairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
