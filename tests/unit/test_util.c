@@ -114,6 +114,8 @@ static void datetimes_parse_to_utc(void **state)
         assert_int_equal(sec, 7);  /* untouched */
         assert_int_equal(nsec, 7);
     }
+}
+
 static void utf8_validates_and_repairs(void **state)
 {
     assert_true(qv_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
