@@ -10,7 +10,10 @@
  * response and resumes the connection; MHD then calls on_request once more
  * and we queue the response. So the one network thread never parses or
  * waits for a disk, and a handler waiting for an fsync blocks one worker,
- * not the connections that thread serves.
+ * not the connections that thread serves. MHD polls level-triggered (poll,
+ * not its edge-triggered epoll): with epoll, a FIN that arrived together
+ * with the last bytes of a short body was sometimes never seen and the
+ * connection hung until its timeout.
  * Path %-escapes are left to the router (MHD's unescaping is disabled) so
  * that an escaped '/' stays inside its segment.
  */
@@ -523,7 +526,7 @@ int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, c
         started++;
     h->n_workers = started;
     /* One thread does the network I/O (epoll); the pool does the work. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
