@@ -90,10 +90,12 @@ const char *qv_status_name(qv_status s);
 #define QV_MAX_NAME_LEN 255
 
 /* Check a collection or alias name: 1..255 bytes, not "." or "..", none of
- * < > : " / \ | ? * nor control characters (names are directory names).
- * QV_VALIDATION with Qdrant's message otherwise, e.g.
+ * < > : " / \ | ? *, NUL or U+001F (Qdrant's list; names are directory
+ * names). QV_VALIDATION with Qdrant's message otherwise, e.g.
  * `collection name cannot contain "/" char`. */
 qv_status qv_name_check(const char *name, qv_error *err);
+/* The same for a counted name that may hold NUL bytes (a JSON string). */
+qv_status qv_name_check_n(const char *name, size_t len, qv_error *err);
 
 /*
  * Create collection name from a CreateCollection JSON document (body of

@@ -40,16 +40,17 @@ qv_status qv_name_check(const char *name, qv_error *err)
     if (len == 0 || len > QV_MAX_NAME_LEN)
         return qv_fail(err, QV_VALIDATION, "value \"%.64s%s\" invalid, must be from 1 to %d characters",
                        name, len > 64 ? "..." : "", QV_MAX_NAME_LEN);
+    /* Names are directory names: "." and ".." would escape the layout. */
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return qv_fail(err, QV_VALIDATION, "collection name cannot be \"%s\"", name);
-    static const char forbidden[] = "<>:\"/\\|?*";
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return qv_fail(err, QV_VALIDATION, "collection name cannot contain control characters");
-        if (strchr(forbidden, *p))
-            return qv_fail(err, QV_VALIDATION, "collection name cannot contain \"%c\" char", *p);
-    }
-    return QV_OK;
+    return cfg_name_chars_check("collection", name, len, err);
+}
+
+qv_status qv_name_check_n(const char *name, size_t len, qv_error *err)
+{
+    if (memchr(name, '\0', len))
+        return cfg_name_chars_check("collection", name, len, err);
+    return qv_name_check(name, err);
 }
 
 /* ---- lookup ----------------------------------------------------------------- */

@@ -415,9 +415,31 @@ static qv_status parse_vector_params(const jr_value *o, const char *path, cfg_ve
     return QV_OK;
 }
 
-static bool valid_vector_name(const char *name, uint32_t len)
+qv_status cfg_name_chars_check(const char *kind, const char *name, size_t len, qv_error *err)
 {
-    return len > 0 && len <= QV_MAX_NAME_LEN && strlen(name) == len;
+    /* Qdrant's list, in Qdrant's order: it reports the first of these that
+     * occurs anywhere in the name, not the first offending byte. */
+    static const char bad[] = {'<', '>', ':', '"', '/', '\\', '|', '?', '*', '\0', '\x1f'};
+    for (size_t i = 0; i < sizeof bad; i++) {
+        if (!memchr(name, bad[i], len))
+            continue;
+        /* A NUL cannot travel in a C string message: spell it as Rust's
+         * Debug would, "\0". U+001F is sent raw (the JSON writer escapes it). */
+        if (bad[i] == '\0')
+            return qv_fail(err, QV_VALIDATION, "%s name cannot contain \"\\0\" char", kind);
+        return qv_fail(err, QV_VALIDATION, "%s name cannot contain \"%c\" char", kind, bad[i]);
+    }
+    return QV_OK;
+}
+
+qv_status cfg_vector_name_check(const char *name, size_t len, qv_error *err)
+{
+    if (len == 0)
+        return qv_fail(err, QV_VALIDATION, "vector name cannot be empty");
+    if (len > CFG_MAX_VECTOR_NAME_LEN)
+        return qv_fail(err, QV_VALIDATION, "vector name must be at most %d bytes long",
+                       CFG_MAX_VECTOR_NAME_LEN);
+    return cfg_name_chars_check("vector", name, len, err);
 }
 
 /* VectorsConfig: one VectorParams (has "size" or "distance") or a map of
@@ -440,9 +462,9 @@ static qv_status parse_vectors(const jr_value *v, cfg_collection *c, qv_error *e
     for (uint32_t i = 0; i < n; i++) {
         cfg_vector *vec = &c->vectors[i];
         const char *name = single ? "" : v->u.members[i].key;
-        if (!single && !valid_vector_name(name, v->u.members[i].key_len))
-            return qv_fail(err, QV_VALIDATION, "vectors: vector name must be 1 to %d bytes",
-                           QV_MAX_NAME_LEN);
+        qv_status nrc;
+        if (!single && (nrc = cfg_vector_name_check(name, v->u.members[i].key_len, err)))
+            return nrc;
         vec->name = strdup(name);
         if (!vec->name)
             return qv_fail(err, QV_NOMEM, "out of memory");
@@ -476,9 +498,9 @@ static qv_status parse_sparse(const jr_value *v, cfg_collection *c, qv_error *er
         cfg_sparse *s = &c->sparse[i];
         char path[CFG_PATH_LEN];
         fmt_path(path, sizeof path, "sparse_vectors.%s", m->key);
-        if (!valid_vector_name(m->key, m->key_len))
-            return qv_fail(err, QV_VALIDATION, "sparse_vectors: vector name must be 1 to %d bytes",
-                           QV_MAX_NAME_LEN);
+        qv_status nrc = cfg_vector_name_check(m->key, m->key_len, err);
+        if (nrc)
+            return nrc;
         if (!(s->name = strdup(m->key)))
             return qv_fail(err, QV_NOMEM, "out of memory");
         c->n_sparse = i + 1;
@@ -658,7 +680,7 @@ static qv_status update_vectors(const jr_value *v, cfg_collection *c, qv_error *
     for (uint32_t i = 0; i < v->len; i++) {
         const jr_member *m = &v->u.members[i];
         cfg_vector *vec = (cfg_vector *)cfg_find_vector(c, m->key);
-        if (!vec)
+        if (!vec || strlen(m->key) != m->key_len) /* counted: "a\u0000b" is not "a" */
             return qv_fail(err, QV_BAD_INPUT, "Not existing vector name error: %s", m->key);
         if (m->value.type != JR_OBJECT)
             return bad_type(err, "vectors", &m->value, "struct VectorParamsDiff");
@@ -691,7 +713,7 @@ static qv_status update_sparse(const jr_value *v, cfg_collection *c, qv_error *e
         for (uint32_t j = 0; j < c->n_sparse; j++)
             if (strcmp(c->sparse[j].name, m->key) == 0)
                 s = &c->sparse[j];
-        if (!s)
+        if (!s || strlen(m->key) != m->key_len)
             return qv_fail(err, QV_BAD_INPUT, "Not existing vector name error: %s", m->key);
         if (m->value.type != JR_OBJECT)
             return bad_type(err, "sparse_vectors", &m->value, "struct SparseVectorParams");

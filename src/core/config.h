@@ -117,6 +117,18 @@ void cfg_print(jw *w, const cfg_collection *c);
 qv_status cfg_copy(cfg_collection *dst, const cfg_collection *src, qv_error *err);
 void cfg_free(cfg_collection *c);
 
+/* Longest vector name, in bytes (Qdrant's limit). */
+#define CFG_MAX_VECTOR_NAME_LEN 200
+
+/* Refuse a name holding any of < > : " / \ | ? *, NUL or U+001F, with
+ * Qdrant's message `<kind> name cannot contain "<c>" char` (QV_VALIDATION).
+ * name is counted (len bytes; JSON strings may hold NUL). */
+qv_status cfg_name_chars_check(const char *kind, const char *name, size_t len, qv_error *err);
+
+/* A dense or sparse vector name as Qdrant accepts it: 1 to
+ * CFG_MAX_VECTOR_NAME_LEN bytes and cfg_name_chars_check("vector"). */
+qv_status cfg_vector_name_check(const char *name, size_t len, qv_error *err);
+
 /* The dense vector named name ("" = unnamed), or NULL. */
 const cfg_vector *cfg_find_vector(const cfg_collection *c, const char *name);
 

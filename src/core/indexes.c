@@ -185,6 +185,12 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
                                            : "missing field `field_name`");
         goto out;
     }
+    /* The field is kept as a C string (catalog, index keys): a NUL would cut
+     * it short and index another field than the one named. */
+    if (memchr(f->u.str, '\0', f->len)) {
+        rc = qv_fail(err, QV_BAD_INPUT, "field_name: a field name cannot contain a NUL character");
+        goto out;
+    }
     if (jr_is_null(schema)) {
         rc = qv_fail(err, QV_BAD_INPUT, "field_schema is required: Quiver does not infer index types");
         goto out;

@@ -196,9 +196,14 @@ static qv_status parse_payload(parser *p, const jr_value *v, const path *where,
     return QV_OK;
 }
 
-/* Find a vector name among dense (sparse = false) then sparse ones. */
-static bool find_vector(const cfg_collection *cfg, const char *name, bool *sparse, uint16_t *index)
+/* Find a vector name among dense (sparse = false) then sparse ones. name is
+ * a counted JSON string: one holding a NUL names no vector (stored names
+ * never hold one), rather than matching its prefix. */
+static bool find_vector(const cfg_collection *cfg, const char *name, size_t len, bool *sparse,
+                        uint16_t *index)
 {
+    if (strlen(name) != len)
+        return false;
     for (uint32_t i = 0; i < cfg->n_vectors; i++)
         if (strcmp(cfg->vectors[i].name, name) == 0) {
             *sparse = false;
@@ -305,12 +310,12 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
 }
 
 /* One named vector value: a list of floats (dense) or {indices, values}. */
-static qv_status parse_named(parser *p, const char *name, const jr_value *v, const path *where,
-                             op_vector *out)
+static qv_status parse_named(parser *p, const char *name, size_t name_len, const jr_value *v,
+                             const path *where, op_vector *out)
 {
     bool sparse;
     uint16_t index;
-    if (!find_vector(p->cfg, name, &sparse, &index))
+    if (!find_vector(p->cfg, name, name_len, &sparse, &index))
         return unknown_vector(p, name);
     if (v->type == JR_ARRAY) {
         if (sparse)
@@ -357,7 +362,7 @@ static qv_status parse_vector_struct(parser *p, const jr_value *v, const path *w
     for (uint32_t i = 0; i < v->len; i++) {
         const jr_member *m = &v->u.members[i];
         w = STEP(where, m->key);
-        qv_status rc = parse_named(p, m->key, &m->value, &w, &pt->vectors[i]);
+        qv_status rc = parse_named(p, m->key, m->key_len, &m->value, &w, &pt->vectors[i]);
         if (rc)
             return rc;
         for (uint32_t j = 0; j < i; j++)
@@ -463,7 +468,7 @@ static qv_status parse_columns(parser *p, const jr_value *b, const path *where, 
                 const jr_member *m = &vecs->u.members[k];
                 vv = STEP(where, "vectors");
                 w = ITEM(&vv, m->key, i);
-                rc = parse_named(p, m->key, &m->value.u.items[i], &w, &pt->vectors[k]);
+                rc = parse_named(p, m->key, m->key_len, &m->value.u.items[i], &w, &pt->vectors[k]);
             } else {
                 w = ITEM(where, "vectors", i);
                 if (!jr_is(&vecs->u.items[i], JR_ARRAY))
@@ -595,7 +600,7 @@ static qv_status parse_delete_vectors(parser *p, const jr_value *o, const path *
         const jr_value *nm = &names->u.items[i];
         if (nm->type != JR_STRING)
             return bad_shape(p, where, nm, "a vector name");
-        if (!find_vector(p->cfg, nm->u.str, &out->names[i].sparse, &out->names[i].index))
+        if (!find_vector(p->cfg, nm->u.str, nm->len, &out->names[i].sparse, &out->names[i].index))
             return unknown_vector(p, nm->u.str);
     }
     return parse_selector(p, o, where, &out->sel);

@@ -74,11 +74,12 @@ qv_status rd_parse_with_vector(qv_arena *a, const cfg_collection *cfg, const jr_
         const jr_value *n = &v->u.items[i];
         if (n->type != JR_STRING)
             return qv_fail(err, QV_BAD_FORMAT, "with_vector[%u]: expected a vector name", i);
-        bool found = false;
-        for (uint32_t k = 0; k < cfg->n_vectors && !found; k++)
+        /* Counted: "a\u0000b" names no vector, it must not select "a". */
+        bool found = false, has_nul = strlen(n->u.str) != n->len;
+        for (uint32_t k = 0; k < cfg->n_vectors && !found && !has_nul; k++)
             if (strcmp(cfg->vectors[k].name, n->u.str) == 0)
                 found = sel->dense_on[k] = true;
-        for (uint32_t k = 0; k < cfg->n_sparse && !found; k++)
+        for (uint32_t k = 0; k < cfg->n_sparse && !found && !has_nul; k++)
             if (strcmp(cfg->sparse[k].name, n->u.str) == 0)
                 found = sel->sparse_on[k] = true;
         if (!found)

@@ -118,6 +118,13 @@ static const char *action_field(rest_resp *rs, const jr_value *o, const char *ki
                   v ? "expected a string in field" : "missing field", key);
         return NULL;
     }
+    /* Every field here is a collection or alias name. A NUL inside would make
+     * "a\u0000b" act on "a" once passed on as a C string: refuse it here. */
+    qv_error err;
+    if (memchr(v->u.str, '\0', v->len) && qv_name_check_n(v->u.str, v->len, &err)) {
+        rest_fail_qv(rs, &err, "JSON body");
+        return NULL;
+    }
     return v->u.str;
 }
 

@@ -1,0 +1,108 @@
+// Names as Qdrant accepts them: collection, alias and vector names refuse
+// < > : " / \ | ? *, NUL and U+001F; vector names are at most 200 bytes.
+// JSON strings are counted: a name holding "\u0000" never acts on its prefix.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectOk, expectError } from './helpers.mjs';
+
+let srv;
+const u = (p) => `${srv.url}${p}`;
+const raw = (method, path, text) => req(method, u(path), undefined, { raw: text });
+const V2 = { size: 2, distance: 'Dot' };
+
+before(async () => {
+  srv = await startServer();
+  expectOk(await req('PUT', u('/collections/a'), { vectors: { a: V2, b: V2 } }));
+  expectOk(await req('PUT', u('/collections/a/points?wait=true'), { points: [{ id: 1, vector: { a: [1, 2], b: [3, 4] } }] }));
+});
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
+});
+
+const aliases = async () => expectOk(await req('GET', u('/aliases'))).aliases;
+const point1 = async () => expectOk(await req('GET', u('/collections/a/points/1')));
+
+test('alias actions: a NUL inside a name is refused, nothing is aliased', async () => {
+  const rows = [
+    '{"actions":[{"create_alias":{"collection_name":"a\\u0000b","alias_name":"x"}}]}',
+    '{"actions":[{"create_alias":{"collection_name":"a","alias_name":"x\\u0000y"}}]}',
+    '{"actions":[{"rename_alias":{"old_alias_name":"x\\u0000","new_alias_name":"y"}}]}',
+    '{"actions":[{"delete_alias":{"alias_name":"x\\u0000"}}]}',
+  ];
+  for (const body of rows) {
+    expectError(await raw('POST', '/collections/aliases', body), 422,
+      'Validation error in JSON body: [collection name cannot contain "\\0" char]');
+  }
+  assert.deepEqual(await aliases(), []);
+});
+
+test('alias names refuse Qdrant\'s characters with Qdrant\'s message', async () => {
+  for (const c of ['<', '>', ':', '"', '/', '\\', '|', '?', '*', '\u001f']) {
+    const r = await req('POST', u('/collections/aliases'), { actions: [{ create_alias: { collection_name: 'a', alias_name: `x${c}y` } }] });
+    expectError(r, 422, `Validation error in JSON body: [collection name cannot contain "${c}" char]`);
+  }
+  // Qdrant reports the first character of its list that occurs, not the first in the name
+  const r = await req('POST', u('/collections/aliases'), { actions: [{ create_alias: { collection_name: 'a', alias_name: 'x*y<' } }] });
+  expectError(r, 422, 'Validation error in JSON body: [collection name cannot contain "<" char]');
+  assert.deepEqual(await aliases(), []);
+  // other control characters and non-ASCII are fine, as in Qdrant
+  expectOk(await req('POST', u('/collections/aliases'), { actions: [{ create_alias: { collection_name: 'a', alias_name: 'tab\there-ü' } }] }));
+  assert.deepEqual(await aliases(), [{ alias_name: 'tab\there-ü', collection_name: 'a' }]);
+  expectOk(await req('POST', u('/collections/aliases'), { actions: [{ delete_alias: { alias_name: 'tab\there-ü' } }] }));
+});
+
+// (a %00 in the path is the router's business: branch http refuses it)
+test('collection names in the path: U+001F refused', async () => {
+  expectError(await req('PUT', u('/collections/x%1Fy'), { vectors: V2 }), 422,
+    'Validation error in path parameters: [name: collection name cannot contain "\u001f" char]');
+  const names = expectOk(await req('GET', u('/collections'))).collections.map((c) => c.name);
+  assert.deepEqual(names, ['a']);
+});
+
+test('vector names at creation: Qdrant\'s characters and 200 bytes', async () => {
+  for (const c of ['<', '>', ':', '"', '/', '\\', '|', '?', '*', '\u001f']) {
+    expectError(await req('PUT', u('/collections/v1'), { vectors: { [`v${c}`]: V2 } }), 422,
+      `Validation error in JSON body: [vector name cannot contain "${c}" char]`);
+    expectError(await req('PUT', u('/collections/v1'), { sparse_vectors: { [`s${c}`]: {} } }), 422,
+      `Validation error in JSON body: [vector name cannot contain "${c}" char]`);
+  }
+  expectError(await raw('PUT', '/collections/v1', '{"vectors":{"a\\u0000b":{"size":2,"distance":"Dot"}}}'), 422,
+    'Validation error in JSON body: [vector name cannot contain "\\0" char]');
+  expectError(await req('PUT', u('/collections/v1'), { vectors: { ['v'.repeat(201)]: V2 } }), 422,
+    'Validation error in JSON body: [vector name must be at most 200 bytes long]');
+  expectError(await req('PUT', u('/collections/v1'), { sparse_vectors: { ['s'.repeat(201)]: {} } }), 422,
+    'Validation error in JSON body: [vector name must be at most 200 bytes long]');
+  // 200 bytes counted in bytes: 100 two-byte characters are fine, 101 are not
+  expectError(await req('PUT', u('/collections/v1'), { vectors: { ['é'.repeat(101)]: V2 } }), 422,
+    'Validation error in JSON body: [vector name must be at most 200 bytes long]');
+  assert.equal(expectOk(await req('GET', u('/collections/v1/exists'))).exists, false);
+  expectOk(await req('PUT', u('/collections/v1'), { vectors: { ['é'.repeat(100)]: V2 }, sparse_vectors: { ['s'.repeat(200)]: {} } }));
+  const cfg = expectOk(await req('GET', u('/collections/v1'))).config.params;
+  assert.deepEqual(Object.keys(cfg.vectors), ['é'.repeat(100)]);
+  assert.deepEqual(Object.keys(cfg.sparse_vectors), ['s'.repeat(200)]);
+  expectOk(await req('DELETE', u('/collections/v1')));
+});
+
+test('vector names with a NUL in writes and reads never act on their prefix', async () => {
+  const before = await point1();
+  const err = 'Wrong input: Not existing vector name error: a';
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":1,"vector":{"a\\u0000zz":[9,9]}}]}'), 400, err);
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":1,"vector":{"b":[1,1],"a\\u0000":[9,9]}}]}'), 400, err);
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"batch":{"ids":[1],"vectors":{"a\\u0000zz":[[9,9]]}}}'), 400, err);
+  expectError(await raw('PUT', '/collections/a/points/vectors?wait=true', '{"points":[{"id":1,"vector":{"a\\u0000zz":[9,9]}}]}'), 400, err);
+  expectError(await raw('POST', '/collections/a/points/vectors/delete?wait=true', '{"points":[1],"vector":["a\\u0000zz"]}'), 400, err);
+  expectError(await raw('POST', '/collections/a/points/batch?wait=true',
+    '{"operations":[{"delete_vectors":{"points":[1],"vector":["a\\u0000"]}}]}'), 400, err);
+  expectError(await raw('POST', '/collections/a/points', '{"ids":[1],"with_vector":["a\\u0000zz"]}'), 400, err);
+  expectError(await raw('POST', '/collections/a/points/scroll', '{"with_vector":["a\\u0000"]}'), 400, err);
+  expectError(await raw('PATCH', '/collections/a', '{"vectors":{"a\\u0000zz":{"on_disk":true}}}'), 400, err);
+  assert.deepEqual(await point1(), before);
+  assert.deepEqual(before.vector, { a: [1, 2], b: [3, 4] });
+});
+
+test('payload index field names with a NUL are refused', async () => {
+  const r = await raw('PUT', '/collections/a/index?wait=true', '{"field_name":"k\\u0000x","field_schema":"keyword"}');
+  assert.equal(r.status, 400, r.text);
+  const info = expectOk(await req('GET', u('/collections/a')));
+  assert.deepEqual(info.payload_schema, {});
+});
