@@ -594,6 +594,17 @@ qv_status cfg_parse(const jr_value *root, cfg_shape shape, cfg_collection *c, qv
                       shape == CFG_CREATE ? "struct CreateCollection" : "struct CollectionConfig");
         goto fail;
     }
+    static const char *const fields[] = {
+        "vectors", "sparse_vectors", "shard_number", "sharding_method", "replication_factor",
+        "write_consistency_factor", "on_disk_payload", "hnsw_config", "wal_config",
+        "optimizers_config", "quantization_config", "strict_mode_config", "metadata",
+        "init_from"};
+    const char *dup = shape == CFG_CREATE ? jr_dup_field(root, fields, sizeof fields / sizeof *fields)
+                                          : NULL;
+    if (dup) {
+        rc = qv_fail(err, QV_BAD_FORMAT, "duplicate field `%s`", dup);
+        goto fail;
+    }
     const jr_value *params = root;
     if (shape == CFG_STORED) {
         params = jr_get(root, "params");

@@ -380,6 +380,10 @@ static qv_status parse_point(parser *p, const jr_value *o, const path *where, bo
     path w;
     if (!jr_is_object(o))
         return bad_shape(p, where, o, with_payload ? "struct PointStruct" : "struct PointVectors");
+    static const char *const fields[] = {"id", "vector", "vectors", "payload"};
+    const char *dup = jr_dup_field(o, fields, with_payload ? 4 : 3);
+    if (dup)
+        return qv_fail(p->err, QV_BAD_FORMAT, "%s: duplicate field `%s`", pstr(where), dup);
     w = STEP(where, "id");
     qv_status rc = parse_id(p, jr_get(o, "id"), &w, &pt->id);
     if (rc)
@@ -501,6 +505,10 @@ static qv_status parse_points(parser *p, const jr_value *o, const path *where, b
     qv_status rc;
     if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)))
         return rc;
+    static const char *const fields[] = {"points", "batch", "update_filter", "shard_key"};
+    const char *dup = jr_dup_field(o, fields, 4);
+    if (dup)
+        return qv_fail(p->err, QV_BAD_FORMAT, "%s: duplicate field `%s`", pstr(where), dup);
     const jr_value *batch = jr_get(o, "batch");
     if (upsert && !jr_is_null(batch)) {
         w = STEP(where, "batch");
@@ -652,12 +660,10 @@ static qv_status parse_batch(parser *p, const jr_value *root, op_batch *batch)
     if (!jr_is(ops, JR_ARRAY))
         return ops ? bad_shape(p, &ops_path, ops, "a list of operations")
                    : missing(p, &body_path, "operations");
-    if (ops->len == 0)
-        return qv_fail(p->err, QV_VALIDATION, "operations: must contain at least 1 operation");
     if (ops->len > OPS_MAX_OPERATIONS)
         return qv_fail(p->err, QV_VALIDATION, "operations: at most %d operations per batch, got %u",
                        OPS_MAX_OPERATIONS, ops->len);
-    batch->ops = qv_arena_calloc(p->a, ops->len, sizeof *batch->ops);
+    batch->ops = qv_arena_calloc(p->a, ops->len ? ops->len : 1, sizeof *batch->ops);
     if (!batch->ops)
         return oom(p);
     batch->n = ops->len;

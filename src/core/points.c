@@ -29,8 +29,15 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     op_batch batch;
     qv_buf rec = QV_BUF_INIT;
     if ((rc = qv_parse_request(a, json, len, &root, err)) ||
-        (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)) ||
-        (rc = ops_encode(&batch, &rec, err)))
+        (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)))
+        goto done;
+    if (batch.n == 0) {
+        /* {"operations": []}: Qdrant answers an empty list; nothing reaches
+         * the WAL and no operation id is used up. */
+        *result = (qv_update_result){.status = QV_COMPLETED};
+        goto done;
+    }
+    if ((rc = ops_encode(&batch, &rec, err)))
         goto done;
     /* The record owns copies of everything; the parse memory is done with
      * before a possibly long wait. */

@@ -19,9 +19,12 @@
 #define SCROLL_DEFAULT_LIMIT 10
 #define FACET_DEFAULT_LIMIT  10
 
-static qv_status parse_body(qv_arena *a, const char *json, size_t len, jr_value **root, qv_error *err)
+/* empty_ok: take an empty body as {} (count, facet); scroll, like Qdrant,
+ * needs a JSON document. */
+static qv_status parse_body(qv_arena *a, const char *json, size_t len, bool empty_ok, jr_value **root,
+                            qv_error *err)
 {
-    if (len == 0) {  /* these endpoints take an empty body as {} */
+    if (len == 0 && empty_ok) {
         static jr_value empty = {.type = JR_OBJECT};
         *root = &empty;
         return QV_OK;
@@ -255,7 +258,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     uint64_t limit;
     qv_point_id from;
     const jr_value *off = NULL;
-    if ((rc = parse_body(&a, request_json, len, &root, err)) ||
+    if ((rc = parse_body(&a, request_json, len, false, &root, err)) ||
         (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, SCROLL_DEFAULT_LIMIT, &limit, err)) ||
         (rc = rd_parse_with_payload(&a, jr_get(root, "with_payload"), true, &sel, err)) ||
@@ -351,7 +354,7 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
     qv_arena_init(&a, 1 << 12);
     jr_value *root;
     flt_filter *f;
-    if ((rc = parse_body(&a, request_json, len, &root, err)) ||
+    if ((rc = parse_body(&a, request_json, len, true, &root, err)) ||
         (rc = opt_filter(&a, root, &f, err)))
         goto done;
     const jr_value *exact = jr_get(root, "exact");
@@ -528,10 +531,15 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
     uint64_t limit;
     pl_path key;
     facet_table t = {0};
-    if ((rc = parse_body(&a, request_json, len, &root, err)) ||
+    if ((rc = parse_body(&a, request_json, len, true, &root, err)) ||
         (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, FACET_DEFAULT_LIMIT, &limit, err)))
         goto done;
+    const jr_value *exact = jr_get(root, "exact");
+    if (!jr_is_null(exact) && !jr_is_bool(exact)) {  /* FacetRequest.exact: Option<bool> */
+        rc = qv_fail(err, QV_BAD_FORMAT, "exact: invalid type, expected a boolean");
+        goto done;
+    }
     const jr_value *k = jr_get(root, "key");
     if (!jr_is(k, JR_STRING)) {
         rc = qv_fail(err, QV_BAD_FORMAT, k ? "key: invalid type, expected a string" : "missing field `key`");

@@ -697,6 +697,22 @@ const jr_value *jr_get(const jr_value *obj, const char *key)
     return NULL;
 }
 
+const char *jr_dup_field(const jr_value *obj, const char *const *fields, size_t n)
+{
+    if (!obj || obj->type != JR_OBJECT || obj->len < 2)
+        return NULL;
+    for (size_t f = 0; f < n; f++) {
+        size_t len = strlen(fields[f]);
+        unsigned seen = 0;
+        for (uint32_t i = 0; i < obj->len; i++) {
+            const jr_member *m = &obj->u.members[i];
+            if (m->key_len == len && memcmp(m->key, fields[f], len) == 0 && ++seen == 2)
+                return fields[f];
+        }
+    }
+    return NULL;
+}
+
 bool jr_get_u64(const jr_value *v, uint64_t *out)
 {
     if (!v || v->type != JR_NUMBER || !(v->flags & JR_NUM_INT))

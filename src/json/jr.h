@@ -104,6 +104,13 @@ int jr_parse(qv_arena *arena, const char *text, size_t len, jr_value **out, jr_e
  * or if obj is not an object. */
 const jr_value *jr_get(const jr_value *obj, const char *key);
 
+/* The first of fields[0..n) that occurs more than once in obj, or NULL.
+ * serde's derived structs refuse a repeated known field ("duplicate field
+ * `id`") while maps keep the last value; callers check the fields of the
+ * structs they read. O(obj->len x n): only known fields count, so a huge
+ * object costs a linear scan per field, never a quadratic one. */
+const char *jr_dup_field(const jr_value *obj, const char *const *fields, size_t n);
+
 static inline bool jr_is(const jr_value *v, jr_type t) { return v && v->type == t; }
 static inline bool jr_is_null(const jr_value *v) { return !v || v->type == JR_NULL; }
 static inline bool jr_is_object(const jr_value *v) { return v && v->type == JR_OBJECT; }

@@ -106,3 +106,34 @@ test('payload index field names with a NUL are refused', async () => {
   const info = expectOk(await req('GET', u('/collections/a')));
   assert.deepEqual(info.payload_schema, {});
 });
+
+test('JSON strictness: -0 id, duplicate struct fields, last payload key wins', async () => {
+  const before = expectOk(await req('POST', u('/collections/a/points/scroll'), { limit: 100, with_vector: true }));
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":-0,"vector":{"a":[1,2]}}]}'), 400,
+    /^Format error in JSON body: .*points\[0\]\.id: .*not a valid point ID/);
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":7,"id":8,"vector":{"a":[1,2]}}]}'), 400,
+    /duplicate field `id`/);
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":7,"vector":{"a":[1,2]},"vector":{"b":[1,2]}}]}'), 400,
+    /duplicate field `vector`/);
+  expectError(await raw('PUT', '/collections/a/points?wait=true', '{"points":[],"points":[{"id":7,"vector":{"a":[1,2]}}]}'), 400,
+    /duplicate field `points`/);
+  expectError(await raw('PUT', '/collections/dup', '{"vectors":{"size":2,"distance":"Dot"},"vectors":{"size":3,"distance":"Dot"}}'), 400,
+    'Format error in JSON body: duplicate field `vectors`');
+  assert.equal(expectOk(await req('GET', u('/collections/dup/exists'))).exists, false);
+  assert.deepEqual(expectOk(await req('POST', u('/collections/a/points/scroll'), { limit: 100, with_vector: true })), before);
+  // inside a payload (a map, not a struct) the last value wins and only it is stored
+  expectOk(await raw('PUT', '/collections/a/points?wait=true', '{"points":[{"id":9,"vector":{"a":[1,2]},"payload":{"k":1,"j":0,"k":2}}]}'));
+  assert.deepEqual(expectOk(await req('GET', u('/collections/a/points/9'))).payload, { k: 2, j: 0 });
+  expectOk(await req('POST', u('/collections/a/points/delete?wait=true'), { points: [9] }));
+});
+
+test('scroll needs a body; an empty batch answers []; facet exact must be a boolean', async () => {
+  expectError(await raw('POST', '/collections/a/points/scroll', ''), 400,
+    'Format error in JSON body: EOF while parsing a value at line 1 column 0');
+  const info0 = expectOk(await req('GET', u('/collections/a')));
+  assert.deepEqual(expectOk(await req('POST', u('/collections/a/points/batch?wait=true'), { operations: [] })), []);
+  const info1 = expectOk(await req('GET', u('/collections/a')));
+  assert.equal(info1.points_count, info0.points_count);
+  expectError(await req('POST', u('/collections/a/facet'), { key: 'k', exact: 'x' }), 400,
+    'Format error in JSON body: exact: invalid type, expected a boolean');
+});

@@ -551,7 +551,6 @@ test('validation errors: exact status and message, and nothing changed', async (
     ['POST', '/points/delete', {}, 400, FORMAT],
     // empty lists
     ['PUT', '/points', { points: [] }, 422, /^Validation error in JSON body: \[/],
-    ['POST', '/points/batch', { operations: [] }, 422, 'Validation error in JSON body: [operations: must contain at least 1 operation]'],
     ['PUT', '/points', { batch: { ids: [], vectors: [] } }, 422, /^Validation error in JSON body: \[/],
     ['PUT', '/points/vectors', { points: [] }, 422, /^Validation error in JSON body: \[/],
     ['POST', '/points/vectors/delete', { vector: [], points: [1] }, 422, /^Validation error in JSON body: \[/],
