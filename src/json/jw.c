@@ -23,7 +23,12 @@
  */
 #include "json/jw.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/log.h"
+#include "util/utf8.h"
 
 typedef unsigned __int128 u128;
 
@@ -539,7 +544,41 @@ static const char esc_table[256] = {
     ['"'] = '"', ['\\'] = '\\',
 };
 
+static void put_escaped(qv_buf *b, const char *s, size_t len);
+
+/*
+ * The writer must never emit invalid UTF-8: a client's JSON parser would
+ * refuse the whole response. Every string is checked (one extra pass, with an
+ * ASCII fast path; small next to the escaping itself) and, if ill-formed,
+ * written repaired, each bad sequence as U+FFFD, the way Qdrant's Rust
+ * strings would show such bytes. This is always on rather than a debug
+ * assert: the bytes come from storage that an older build or a bug may have
+ * written, and a release build must still answer valid JSON. The first
+ * repair is logged (once per process) so the bug or old data gets noticed.
+ */
 static void put_string(qv_buf *b, const char *s, size_t len)
+{
+    if (qv_utf8_valid(s, len)) {
+        put_escaped(b, s, len);
+        return;
+    }
+    static atomic_flag logged = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&logged))
+        QV_WARN("JSON writer: a string of %zu bytes was not valid UTF-8 and was written with "
+                "U+FFFD replacements (logged once)", len);
+    char small[256];
+    char *fixed = QV_UTF8_LOSSY_MAX(len) <= sizeof small ? small : malloc(QV_UTF8_LOSSY_MAX(len));
+    if (!fixed) {
+        qv_buf_append(b, "\"\xef\xbf\xbd\"", 5); /* out of memory: one U+FFFD stands for it all */
+        return;
+    }
+    size_t n = qv_utf8_lossy(fixed, s, len);
+    put_escaped(b, fixed, n);
+    if (fixed != small)
+        free(fixed);
+}
+
+static void put_escaped(qv_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     qv_buf_putc(b, '"');

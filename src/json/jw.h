@@ -12,7 +12,9 @@
  * Non-finite values print as null (JSON has no NaN).
  * Strings are escaped as serde_json does (\" \\ \b \f \n \r \t, other
  * control characters as \u00xx; "/" and DEL are not escaped) and copied byte
- * for byte otherwise (callers pass valid UTF-8).
+ * for byte otherwise. Callers pass valid UTF-8; a string that is not is
+ * written with each ill-formed sequence replaced by U+FFFD (and a warning
+ * logged once), so the output is always valid UTF-8.
  * Threading: none.
  */
 #ifndef QV_JSON_JW_H

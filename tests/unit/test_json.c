@@ -24,6 +24,7 @@
 
 #include "json/jr.h"
 #include "json/jw.h"
+#include "util/utf8.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1280,6 +1281,51 @@ static void test_writer_escaping(void **state)
     qv_buf_free(&b);
 }
 
+/* The writer never emits invalid UTF-8: ill-formed input (lone bytes,
+ * overlongs, encoded surrogates, truncated sequences) comes out repaired
+ * with U+FFFD, valid multi-byte text around it untouched, keys too. */
+static void test_writer_invalid_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t      len;
+        const char *want;
+    } cases[] = {
+        {"a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\""},
+        {"\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""},              /* overlong '/' */
+        {"\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* U+D800 */
+        {"\xe2\x82", 2, "\"\xef\xbf\xbd\""},                          /* truncated euro */
+        {"\xc3\xa9\x80\"", 4, "\"\xc3\xa9\xef\xbf\xbd\\\"\""},            /* escapes still apply */
+    };
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        b.len = 0;
+        jw_init(&w, &b);
+        jw_strn(&w, cases[i].in, cases[i].len);
+        assert_int_equal(b.len, strlen(cases[i].want));
+        assert_memory_equal(b.data, cases[i].want, b.len);
+        assert_true(qv_utf8_valid(b.data, b.len));
+    }
+    b.len = 0;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_keyn(&w, "k\x80", 2);
+    jw_int(&w, 1);
+    jw_obj_end(&w);
+    assert_string_equal(b.data, "{\"k\xef\xbf\xbd\":1}");
+    /* a long one takes the heap path */
+    char big[1000];
+    memset(big, 0xff, sizeof big);
+    b.len = 0;
+    jw_init(&w, &b);
+    jw_strn(&w, big, sizeof big);
+    assert_int_equal(b.len, 2 + 3 * sizeof big);
+    assert_true(qv_utf8_valid(b.data, b.len));
+    qv_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1296,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_f64_roundtrip),
         cmocka_unit_test(test_writer_structure),
         cmocka_unit_test(test_writer_escaping),
+        cmocka_unit_test(test_writer_invalid_utf8),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
