@@ -16,6 +16,7 @@
 #include "json/jtree.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define CONFIG_FILE "config.json"
 #define ALIASES_FILE "aliases.json"
@@ -295,6 +296,29 @@ done:
     return rc;
 }
 
+/*
+ * A collection directory or alias written by an older build (whose rules
+ * differed) or by hand may hold a name today's rules refuse: one of Qdrant's
+ * forbidden characters, or bytes that are not UTF-8. Such a name cannot be
+ * addressed through the API, so it is skipped with a warning. A directory is
+ * never deleted (the operator can rename it and restart); an alias is
+ * dropped from aliases.json like one whose collection is gone. The name is
+ * logged repaired to valid UTF-8.
+ */
+static bool name_loadable(const char *what, const char *name, size_t len)
+{
+    qv_error e;
+    if (qv_utf8_valid(name, len) && qv_name_check_n(name, len, &e) == QV_OK)
+        return true;
+    if (!qv_utf8_valid(name, len))
+        snprintf(e.msg, sizeof e.msg, "name is not valid UTF-8");
+    char shown[QV_UTF8_LOSSY_MAX(64)];
+    qv_utf8_lossy(shown, name, len < 64 ? len : 64);
+    QV_WARN("skipping %s `%s`%s: %s (written by an older build?); rename it to load it", what, shown,
+            len > 64 ? "..." : "", e.msg);
+    return false;
+}
+
 static int alias_cmp(const void *x, const void *y)
 {
     return strcmp(((const qv_alias_entry *)x)->alias, ((const qv_alias_entry *)y)->alias);
@@ -341,6 +365,11 @@ static qv_status load_aliases(qv_db *db, qv_error *err)
             rc = qv_fail(err, QV_CORRUPT, "%s: alias `%s` is not a string", path, m->key);
             goto done;
         }
+        if (!name_loadable("alias", m->key, m->key_len) ||
+            !name_loadable("alias target", m->value.u.str, m->value.len)) {
+            dropped++;
+            continue;
+        }
         if (!coll_get(db, m->value.u.str)) {
             QV_WARN("dropping alias `%s`: its collection `%s` is gone", m->key, m->value.u.str);
             dropped++;
@@ -380,6 +409,8 @@ qv_status cat_load(qv_db *db, qv_error *err)
     struct dirent *e;
     while (rc == QV_OK && (e = readdir(d))) {
         if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        if (!name_loadable("collection directory", e->d_name, strlen(e->d_name)))
             continue;
         rc = load_collection(db, e->d_name, err);
     }

@@ -3,7 +3,8 @@
 // JSON strings are counted: a name holding "\u0000" never acts on its prefix.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, req, expectOk, expectError } from './helpers.mjs';
+import { cpSync, existsSync, readFileSync, renameSync, writeFileSync, readdirSync } from 'node:fs';
+import { startServer, req, expectOk, expectError, tempDir } from './helpers.mjs';
 
 let srv;
 const u = (p) => `${srv.url}${p}`;
@@ -136,4 +137,48 @@ test('scroll needs a body; an empty batch answers []; facet exact must be a bool
   assert.equal(info1.points_count, info0.points_count);
   expectError(await req('POST', u('/collections/a/facet'), { key: 'k', exact: 'x' }), 400,
     'Format error in JSON body: exact: invalid type, expected a boolean');
+});
+
+test('a storage dir holding now-invalid collection and alias names opens, skips them with a warning', async () => {
+  const storage = tempDir();
+  const s1 = await startServer({ storage });
+  expectOk(await req('PUT', `${s1.url}/collections/good`, { vectors: V2 }));
+  expectOk(await req('PUT', `${s1.url}/collections/good/points?wait=true`, { points: [{ id: 1, vector: [1, 2] }] }));
+  expectOk(await req('POST', `${s1.url}/collections/aliases`, { actions: [{ create_alias: { collection_name: 'good', alias_name: 'ok' } }] }));
+  assert.equal(await s1.stop(), 0, s1.stderr());
+  // By hand, as an older build or an operator might have left them: copies of
+  // a valid collection under names that are refused today.
+  const dir = `${storage}/collections`;
+  const badNames = ['a:b', 'q?', 'x\u001fy', Buffer.from([0x62, 0xff, 0x63])];
+  for (const n of badNames) {
+    // cpSync takes no Buffer paths; renameSync does (for the non-UTF-8 name)
+    cpSync(`${dir}/good`, `${dir}/copy`, { recursive: true });
+    renameSync(`${dir}/copy`, typeof n === 'string' ? `${dir}/${n}` : Buffer.concat([Buffer.from(`${dir}/`), n]));
+  }
+  const aliasFile = `${storage}/aliases.json`;
+  const doc = JSON.parse(readFileSync(aliasFile, 'utf8'));
+  doc.aliases['bad|alias'] = 'good';
+  doc.aliases['nul\u0000alias'] = 'good';
+  doc.aliases.points_to_bad = 'a:b';
+  writeFileSync(aliasFile, JSON.stringify(doc));
+
+  const s2 = await startServer({ storage });
+  try {
+    const res = await req('GET', `${s2.url}/collections`);
+    assert.deepEqual(expectOk(res).collections.map((c) => c.name), ['good']);
+    assert.deepEqual(expectOk(await req('GET', `${s2.url}/aliases`)).aliases, [{ alias_name: 'ok', collection_name: 'good' }]);
+    assert.equal(expectOk(await req('GET', `${s2.url}/collections/good`)).points_count, 1);
+    const log = s2.stderr();
+    assert.match(log, /skipping collection directory `a:b`: collection name cannot contain ":" char/);
+    assert.match(log, /skipping collection directory `q\?`: collection name cannot contain "\?" char/);
+    assert.match(log, /skipping collection directory `b\ufffdc`: name is not valid UTF-8/);
+    assert.match(log, /skipping alias `bad\|alias`/);
+    assert.match(log, /skipping alias `nul/);
+    // directories are kept for the operator; the bad aliases are gone from the file
+    assert.ok(existsSync(`${dir}/a:b`) && existsSync(`${dir}/q?`));
+    assert.equal(readdirSync(dir).length, 5);
+    assert.deepEqual(Object.keys(JSON.parse(readFileSync(aliasFile, 'utf8')).aliases), ['ok']);
+  } finally {
+    assert.equal(await s2.stop(), 0, s2.stderr());
+  }
 });
