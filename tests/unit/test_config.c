@@ -237,6 +237,40 @@ static void update_is_all_or_nothing(void **state)
     qv_arena_free(&a);
 }
 
+/* Vector names: Qdrant's forbidden characters (reported in Qdrant's list
+ * order), NUL counted, 200 bytes at most; jr_dup_field finds repeated
+ * struct fields only. */
+static void vector_names_and_dup_fields(void **state)
+{
+    (void)state;
+    qv_error err;
+    assert_int_equal(cfg_vector_name_check("dense-é", strlen("dense-é"), &err), QV_OK);
+    assert_int_equal(cfg_vector_name_check("a*b<", 4, &err), QV_VALIDATION);
+    assert_string_equal(err.msg, "vector name cannot contain \"<\" char");
+    assert_int_equal(cfg_vector_name_check("a\0b", 3, &err), QV_VALIDATION);
+    assert_string_equal(err.msg, "vector name cannot contain \"\\0\" char");
+    assert_int_equal(cfg_vector_name_check("a\x1f", 2, &err), QV_VALIDATION);
+    assert_int_equal(cfg_vector_name_check("", 0, &err), QV_VALIDATION);
+    char name[202];
+    memset(name, 'v', sizeof name);
+    assert_int_equal(cfg_vector_name_check(name, 200, &err), QV_OK);
+    assert_int_equal(cfg_vector_name_check(name, 201, &err), QV_VALIDATION);
+    assert_string_equal(err.msg, "vector name must be at most 200 bytes long");
+    assert_int_equal(cfg_name_chars_check("collection", "x|y", 3, &err), QV_VALIDATION);
+    assert_string_equal(err.msg, "collection name cannot contain \"|\" char");
+
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    jr_value *v;
+    jr_error je;
+    static const char *const fields[] = {"id", "vector"};
+    const char *doc = "{\"x\":1,\"x\":2,\"id\":1,\"vector\":[],\"id\":3}";
+    assert_int_equal(jr_parse(&a, doc, strlen(doc), &v, &je), 0);
+    assert_string_equal(jr_dup_field(v, fields, 2), "id");
+    assert_null(jr_dup_field(v, fields + 1, 1));  /* "x" repeats but is not asked for */
+    qv_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +281,7 @@ int main(void)
         cmocka_unit_test(errors_name_the_field),
         cmocka_unit_test(nulls_mean_not_given),
         cmocka_unit_test(update_is_all_or_nothing),
+        cmocka_unit_test(vector_names_and_dup_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
