@@ -52,10 +52,11 @@ test('alias names refuse Qdrant\'s characters with Qdrant\'s message', async () 
   expectOk(await req('POST', u('/collections/aliases'), { actions: [{ delete_alias: { alias_name: 'tab\there-ü' } }] }));
 });
 
-// (a %00 in the path is the router's business: branch http refuses it)
-test('collection names in the path: U+001F refused', async () => {
+test('collection names in the path: U+001F and NUL refused', async () => {
   expectError(await req('PUT', u('/collections/x%1Fy'), { vectors: V2 }), 422,
     'Validation error in path parameters: [name: collection name cannot contain "\u001f" char]');
+  expectError(await req('PUT', u('/collections/x%00y'), { vectors: V2 }), 422,
+    'Validation error in path parameters: [name: collection name cannot contain "\\0" char]');
   const names = expectOk(await req('GET', u('/collections'))).collections.map((c) => c.name);
   assert.deepEqual(names, ['a']);
 });
