@@ -220,6 +220,35 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
                            size_t len, const qv_write_opts *opts, qv_update_result *result,
                            qv_error *err);
 
+/* ---- named vectors ------------------------------------------------------------ */
+
+/* Check a vector name as at collection creation: 1..255 bytes.
+ * QV_VALIDATION ("vector_name: …") otherwise. */
+qv_status qv_vector_name_check(const char *name, qv_error *err);
+
+/*
+ * PUT /collections/{name}/vectors/{vector}: add a dense or sparse vector to
+ * collection (or alias) name from a VectorNameConfig JSON document
+ * ({"dense": {"size", "distance", "datatype"?}} or {"sparse": {"modifier"?}}).
+ * Existing points lack it; writes and reads know it once this returns.
+ * Adding a vector that exists with the same space is a no-op; with another
+ * space, or as the other kind, QV_BAD_INPUT. Body errors as at creation
+ * (QV_BAD_FORMAT, QV_VALIDATION, QV_UNSUPPORTED), QV_NOT_FOUND for a
+ * missing collection. Atomic and durable on return, whatever opts say
+ * (opts->wait only chooses the status reported: completed or
+ * acknowledged). Writes to the collection wait while it runs; reads go on
+ * except for a short swap at the end.
+ */
+qv_status qv_vector_create(qv_db *db, const char *name, const char *vector, const char *json,
+                           size_t len, const qv_write_opts *opts, qv_update_result *result,
+                           qv_error *err);
+
+/* DELETE /collections/{name}/vectors/{vector}: remove the vector and every
+ * point's data of it (a vector added again later starts empty). A missing
+ * vector is not an error, as in Qdrant. Atomic and durable on return. */
+qv_status qv_vector_delete(qv_db *db, const char *name, const char *vector,
+                           const qv_write_opts *opts, qv_update_result *result, qv_error *err);
+
 /* ---- points: reads ------------------------------------------------------------- */
 
 /*

@@ -599,6 +599,134 @@ done:
     return rc;
 }
 
+/* ---- named vectors (collection.h has the design) ---------------------------- */
+
+/* Add (add != NULL) or remove vector of collection name. */
+static qv_status change_vectors(qv_db *db, const char *name, const char *vector,
+                                const cfg_new_vector *add, const qv_write_opts *opts,
+                                qv_update_result *res, qv_error *err)
+{
+    qv_collection *c;
+    qv_status rc = cat_acquire(db, name, &c, err);
+    if (rc)
+        return rc;
+    cfg_collection ncfg = {0}, nschema = {0};
+    store_layout lay = {.added = -1, .removed_dense = -1, .removed_sparse = -1};
+    bool changed = false, paused = false, prepared = false;
+    uint64_t op = 0;
+    pthread_mutex_lock(&c->ddl);
+    pthread_rwlock_wrlock(&c->vgate);  /* no write is between parse and queue now */
+    pthread_rwlock_rdlock(&db->lock);  /* no delete, PATCH or config write meanwhile */
+    if (cat_resolve(db, name) != c) {  /* deleted (and maybe created again) since */
+        rc = not_found(err, name);
+        goto done;
+    }
+    if ((rc = cfg_copy(&ncfg, &c->cfg, err)) || (rc = cfg_copy(&nschema, &c->schema, err)))
+        goto done;
+    if (add) {
+        bool also;
+        if ((rc = cfg_add_vector(&ncfg, vector, add, &changed, err)) ||
+            (changed && (rc = cfg_add_vector(&nschema, vector, add, &also, err))))
+            goto done;
+    } else {
+        changed = cfg_remove_vector(&ncfg, vector);
+        cfg_remove_vector(&nschema, vector);
+    }
+    if (!changed)
+        goto done;  /* the same vector again, or a missing one: nothing to do */
+    if ((rc = coll_pause(c, err)))
+        goto done;
+    paused = true;
+    /* Everything that can fail for want of memory happens before the disk. */
+    if (add) {
+        rc = store_layout_add(&c->st, add->sparse, vector, add->dense.size, &lay, err);
+    } else {
+        uint32_t n = 0;
+        bool sparse = cfg_find_vector(&c->schema, vector) == NULL;
+        for (uint32_t i = 0; i < (sparse ? c->st.n_sparse : c->st.n_dense); i++)
+            if (strcmp(sparse ? c->st.sparse_names[i] : c->st.dense[i].name, vector) == 0)
+                n = i;
+        rc = store_layout_remove(&c->st, sparse, n, &lay, err);
+    }
+    if (rc)
+        goto done;
+    prepared = true;
+    op = coll_take_op_id(c);
+    /* (1) the old layout on disk, by name, and no old record left in the log */
+    if ((rc = coll_checkpoint(c, c->applied_seq, op + 1, err)))
+        goto done;
+    /* (2) the commit point */
+    if ((rc = cat_write_config(c->dir, &ncfg, c->defs, c->n_defs, err)))
+        goto done;
+    /* (3) readers see the old vectors or the new ones */
+    pthread_mutex_lock(&c->apply);
+    pthread_rwlock_wrlock(&c->vlock);
+    pthread_rwlock_wrlock(&c->lock);
+    store_layout_commit(&c->st, &lay);
+    prepared = false;
+    cfg_free(&c->cfg);
+    cfg_free(&c->schema);
+    c->cfg = ncfg;
+    c->schema = nschema;
+    memset(&ncfg, 0, sizeof ncfg);
+    memset(&nschema, 0, sizeof nschema);
+    c->applied_seq = op;
+    pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_unlock(&c->vlock);
+    pthread_mutex_unlock(&c->apply);
+    /* A removed vector's floats leave the disk too, not only at the next
+     * checkpoint. Failing here changes nothing that was promised. */
+    qv_error e2;
+    if (!add && coll_checkpoint(c, op, 0, &e2))
+        QV_WARN("collection %s: checkpoint after removing vector `%s` failed (%s); its data goes "
+                "at the next checkpoint",
+                c->name, vector, e2.msg);
+    QV_INFO("collection %s: vector `%s` %s", c->name, vector, add ? "added" : "removed");
+done:
+    if (prepared)
+        store_layout_discard(&lay);
+    if (paused)
+        coll_resume(c);
+    pthread_rwlock_unlock(&db->lock);
+    pthread_rwlock_unlock(&c->vgate);
+    if (rc == QV_OK) {
+        if (!op)
+            op = coll_take_op_id(c);
+        *res = (qv_update_result){.operation_id = op, .n_operations = 1,
+                                  .status = opts->wait ? QV_COMPLETED : QV_ACKNOWLEDGED};
+    }
+    pthread_mutex_unlock(&c->ddl);
+    cfg_free(&ncfg);
+    cfg_free(&nschema);
+    cat_release(c);
+    return rc;
+}
+
+qv_status qv_vector_create(qv_db *db, const char *name, const char *vector, const char *json,
+                           size_t len, const qv_write_opts *opts, qv_update_result *res,
+                           qv_error *err)
+{
+    qv_status rc = qv_vector_name_check(vector, err);
+    if (rc)
+        return rc;
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    jr_value *root = NULL;
+    cfg_new_vector nv;
+    if ((rc = qv_parse_request(&a, json, len, &root, err)) == QV_OK &&
+        (rc = cfg_parse_new_vector(root, &nv, err)) == QV_OK)
+        rc = change_vectors(db, name, vector, &nv, opts, res, err);
+    qv_arena_free(&a);
+    return rc;
+}
+
+qv_status qv_vector_delete(qv_db *db, const char *name, const char *vector,
+                           const qv_write_opts *opts, qv_update_result *res, qv_error *err)
+{
+    qv_status rc = qv_vector_name_check(vector, err);
+    return rc ? rc : change_vectors(db, name, vector, NULL, opts, res, err);
+}
+
 bool qv_collection_exists(qv_db *db, const char *name)
 {
     pthread_rwlock_rdlock(&db->lock);
@@ -620,8 +748,8 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
     jw sw;
     jw_init(&sw, &sb);
     if (c) {
+        pthread_rwlock_rdlock(&c->lock);  /* a vector DDL swaps cfg under it */
         cfg_print(&w, &c->cfg);
-        pthread_rwlock_rdlock(&c->lock);
         out->points_count = c->st.n_points;
         idx_write_schema(&sw, c);
         pthread_rwlock_unlock(&c->lock);

@@ -107,6 +107,13 @@ qv_collection *coll_new(const char *name)
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->qm, NULL);
     pthread_mutex_init(&c->ddl, NULL);
+    /* Writer-preferring: a stream of writes must not starve a vector DDL. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->vgate, &ra);
+    pthread_rwlock_init(&c->vlock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&c->apply, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
@@ -388,6 +395,55 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
     return rc;
 }
 
+/* ---- vector DDL (collection.h) ------------------------------------------------------ */
+
+qv_status coll_pause(qv_collection *c, qv_error *err)
+{
+    pthread_mutex_lock(&c->qm);
+    if (c->stopping || !c->running || c->stopped) {
+        pthread_mutex_unlock(&c->qm);
+        return qv_fail(err, QV_NOT_FOUND, "Collection `%s` doesn't exist!", c->name);
+    }
+    c->stopping = true;  /* the writer drains the queue, then exits */
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->qm);
+    pthread_join(c->writer, NULL);
+    return QV_OK;
+}
+
+void coll_resume(qv_collection *c)
+{
+    pthread_mutex_lock(&c->qm);
+    c->stopping = false;
+    pthread_mutex_unlock(&c->qm);
+    if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+        /* Writes then fail ("doesn't exist") rather than wait forever. */
+        QV_ERROR("collection %s: cannot restart the writer thread: %s", c->name, strerror(errno));
+        pthread_mutex_lock(&c->qm);
+        c->stopping = true;
+        c->running = false;
+        pthread_mutex_unlock(&c->qm);
+    }
+}
+
+qv_status coll_checkpoint(qv_collection *c, uint64_t seq, uint64_t log_first, qv_error *err)
+{
+    pthread_rwlock_rdlock(&c->lock);  /* readers go on; nothing writes while paused */
+    qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, seq, err);
+    pthread_rwlock_unlock(&c->lock);
+    if (rc == QV_OK && log_first)
+        rc = wal_reset(c->log, log_first, err);
+    return rc;
+}
+
+uint64_t coll_take_op_id(qv_collection *c)
+{
+    pthread_mutex_lock(&c->qm);
+    uint64_t id = c->next_seq++;
+    pthread_mutex_unlock(&c->qm);
+    return id;
+}
+
 void coll_stop(qv_collection *c)
 {
     pthread_mutex_lock(&c->qm);
@@ -415,6 +471,8 @@ void coll_destroy(qv_collection *c)
     pthread_rwlock_destroy(&c->lock);
     pthread_mutex_destroy(&c->qm);
     pthread_mutex_destroy(&c->ddl);
+    pthread_rwlock_destroy(&c->vgate);
+    pthread_rwlock_destroy(&c->vlock);
     pthread_mutex_destroy(&c->apply);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);

@@ -23,6 +23,35 @@
  * checkpoint, replay the log) stays bounded. A checkpoint that fails is
  * tried again only once the log has grown by another wal_capacity_mb.
  *
+ * Changing the vector list (PUT/DELETE /collections/{c}/vectors/{v}, in
+ * catalog.c): log records name vectors by their index in the config's
+ * list, so no record written under one list may ever be replayed under
+ * another. Such a change therefore
+ *   - holds `ddl`, then `vgate` exclusively: no write request is between
+ *     parsing against `schema` and queueing its record (they hold `vgate`
+ *     shared for that span); then the catalog lock shared (no collection
+ *     delete, PATCH or config write meanwhile);
+ *   - pauses the writer (coll_pause): everything queued is applied, and
+ *     the log and the store are the DDL's alone;
+ *   - (1) writes a checkpoint of the store in the current layout at the
+ *     last applied id and resets the log after the change's own operation
+ *     id (coll_checkpoint): no old-layout record is left to replay;
+ *   - (2) writes the new config file atomically (temp, fsync, rename,
+ *     fsync dir);
+ *   - (3) swaps `cfg`, `schema` and the store's columns under `apply`,
+ *     `vlock` and `lock` (all exclusive), with memory prepared beforehand so
+ *     that nothing can fail there; then resumes the writer.
+ * A crash before (2) finds the old config and a checkpoint that holds the
+ * same columns; after (2), the new config and a checkpoint whose columns
+ * are mapped by name (store.h): a vector the config lacks is skipped, a
+ * new one starts empty. Either way the log holds nothing older. Readers
+ * see the old list or the new one, never a mix: those that parse a
+ * with_vector selection hold `vlock` shared across the whole read. A
+ * removed vector's data also leaves points.snap: a second checkpoint is
+ * written after the swap (best effort; else at the next checkpoint).
+ * Costs: one or two full checkpoints; writes to this collection wait
+ * meanwhile, reads do not (except for the swap).
+ *
  * Lifetime: the catalog holds one reference; a request holds one while it
  * uses the collection (cat_acquire / cat_release in db.h). The last
  * release frees it.
@@ -30,8 +59,9 @@
  * is held by whoever changes the points (the writer) or needs them to stay
  * still for long without blocking readers (an index build, which then
  * reads under the shared lock); `qm` guards the queue and sequence numbers.
- * Order: catalog, then apply, then lock. Never take the catalog lock while
- * holding another.
+ * `vgate` and `vlock` guard `schema` (see above).
+ * Order: ddl, vgate, catalog, vlock, apply, lock. Nothing takes ddl or
+ * vgate while holding the catalog lock.
  */
 #ifndef QV_CORE_COLLECTION_H
 #define QV_CORE_COLLECTION_H
@@ -58,10 +88,13 @@ typedef struct qv_collection {
     char          *name;
     char          *dir;
     cfg_collection cfg;       /* current config (PATCH replaces it; catalog lock) */
-    cfg_collection schema;    /* vectors as created; never changes (ops, store) */
+    cfg_collection schema;    /* the vector list ops and the store use: changes only with a
+                                 vector DDL (vgate + vlock + lock exclusive) */
     idx_def       *defs;      /* payload indexes (catalog lock; the store's under lock too) */
     uint32_t       n_defs;
-    pthread_mutex_t ddl;      /* index changes of this collection, one at a time */
+    pthread_mutex_t ddl;      /* index and vector changes of this collection, one at a time */
+    pthread_rwlock_t vgate;   /* shared: a write from parse to queued; exclusive: vector DDL */
+    pthread_rwlock_t vlock;   /* shared: a read that parsed against schema; exclusive: the swap */
     atomic_int     refs;
 
     pthread_rwlock_t lock;    /* guards st */
@@ -96,6 +129,17 @@ qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err);
 void idx_write_schema(jw *w, qv_collection *c);
 /* Free a list of definitions. */
 void idx_defs_free(idx_def *d, uint32_t n);
+
+/* Vector DDL (see above; caller holds ddl, vgate exclusive and the catalog
+ * lock). coll_pause applies everything queued and stops the writer, or
+ * fails with QV_NOT_FOUND if the collection is being closed; coll_resume
+ * starts it again. coll_checkpoint (paused) writes points.snap as of
+ * operation seq and, if log_first, resets the log to start there. */
+qv_status coll_pause(qv_collection *c, qv_error *err);
+void      coll_resume(qv_collection *c);
+qv_status coll_checkpoint(qv_collection *c, uint64_t seq, uint64_t log_first, qv_error *err);
+/* The next operation id, for changes that are not log records. */
+uint64_t  coll_take_op_id(qv_collection *c);
 
 /* Apply what is queued, stop the writer, close the log. Idempotent. */
 void coll_stop(qv_collection *c);

@@ -348,13 +348,32 @@ static qv_status parse_bool(const jr_value *v, const char *path, bool *out, qv_e
     return QV_OK;
 }
 
-/* One VectorParams object. */
-static qv_status parse_vector_params(const jr_value *o, const char *path, cfg_vector *vec,
-                                     qv_error *err)
+static qv_status parse_datatype(const jr_value *v, const char *fpath, bool *set, qv_error *err)
+{
+    if (v->type != JR_STRING)
+        return bad_type(err, fpath, v, "enum Datatype");
+    if (strcmp(v->u.str, "float32") == 0)
+        *set = true;
+    else if (strcmp(v->u.str, "float16") == 0 || strcmp(v->u.str, "uint8") == 0 ||
+             strcmp(v->u.str, "turbo4") == 0)
+        return qv_fail(err, QV_UNSUPPORTED, "%s: datatype `%s` is not supported by Quiver yet, use `float32`",
+                       fpath, v->u.str);
+    else
+        return qv_fail(err, QV_BAD_FORMAT,
+                       "%s: unknown variant `%.60s`, expected one of `float32`, `uint8`, `float16`",
+                       fpath, v->u.str);
+    return QV_OK;
+}
+
+/* What defines a dense vector space: size, distance, datatype (and
+ * multivector_config, which Quiver lacks). Shared by VectorParams and by
+ * the DenseVectorConfig of PUT /collections/{name}/vectors/{vector}. */
+static qv_status parse_vector_space(const jr_value *o, const char *path, const char *type,
+                                    cfg_vector *vec, qv_error *err)
 {
     char fpath[CFG_PATH_LEN];
     if (o->type != JR_OBJECT)
-        return bad_type(err, path, o, "struct VectorParams");
+        return bad_type(err, path, o, type);
     const jr_value *size = jr_get(o, "size"), *dist = jr_get(o, "distance");
     if (jr_is_null(size))
         return qv_fail(err, QV_BAD_FORMAT, "%s: missing field `size`", path);
@@ -380,8 +399,26 @@ static qv_status parse_vector_params(const jr_value *o, const char *path, cfg_ve
                        "%s: unknown variant `%.60s`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`",
                        fpath, dist->u.str);
     vec->distance = (cfg_distance)d;
+    const jr_value *v = jr_get(o, "datatype");
+    if (!jr_is_null(v)) {
+        join_path(fpath, sizeof fpath, path, "datatype");
+        qv_status rc = parse_datatype(v, fpath, &vec->datatype_set, err);
+        if (rc)
+            return rc;
+    }
+    if (!jr_is_null(jr_get(o, "multivector_config")))
+        return qv_fail(err, QV_UNSUPPORTED, "%s.multivector_config is not supported by Quiver yet", path);
+    return QV_OK;
+}
 
-    qv_status rc;
+/* One VectorParams object. */
+static qv_status parse_vector_params(const jr_value *o, const char *path, cfg_vector *vec,
+                                     qv_error *err)
+{
+    char fpath[CFG_PATH_LEN];
+    qv_status rc = parse_vector_space(o, path, "struct VectorParams", vec, err);
+    if (rc)
+        return rc;
     join_path(fpath, sizeof fpath, path, "hnsw_config");
     if ((rc = section_parse(&hnsw_section, jr_get(o, "hnsw_config"), &vec->hnsw, fpath, err)))
         return rc;
@@ -392,26 +429,8 @@ static qv_status parse_vector_params(const jr_value *o, const char *path, cfg_ve
             return rc;
         vec->on_disk_set = true;
     }
-    v = jr_get(o, "datatype");
-    if (!jr_is_null(v)) {
-        join_path(fpath, sizeof fpath, path, "datatype");
-        if (v->type != JR_STRING)
-            return bad_type(err, fpath, v, "enum Datatype");
-        if (strcmp(v->u.str, "float32") == 0)
-            vec->datatype_set = true;
-        else if (strcmp(v->u.str, "float16") == 0 || strcmp(v->u.str, "uint8") == 0)
-            return qv_fail(err, QV_UNSUPPORTED, "%s: datatype `%s` is not supported by Quiver yet, use `float32`",
-                           fpath, v->u.str);
-        else
-            return qv_fail(err, QV_BAD_FORMAT,
-                           "%s: unknown variant `%.60s`, expected one of `float32`, `uint8`, `float16`",
-                           fpath, v->u.str);
-    }
-    static const char *const unsupported[] = {"quantization_config", "multivector_config"};
-    for (size_t i = 0; i < 2; i++)
-        if (!jr_is_null(jr_get(o, unsupported[i])))
-            return qv_fail(err, QV_UNSUPPORTED, "%s.%s is not supported by Quiver yet", path,
-                           unsupported[i]);
+    if (!jr_is_null(jr_get(o, "quantization_config")))
+        return qv_fail(err, QV_UNSUPPORTED, "%s.quantization_config is not supported by Quiver yet", path);
     return QV_OK;
 }
 
@@ -444,7 +463,7 @@ qv_status cfg_vector_name_check(const char *name, size_t len, qv_error *err)
 
 /* VectorsConfig: one VectorParams (has "size" or "distance") or a map of
  * name -> VectorParams. */
-static qv_status parse_vectors(const jr_value *v, cfg_collection *c, qv_error *err)
+static qv_status parse_vectors(const jr_value *v, cfg_collection *c, bool stored, qv_error *err)
 {
     if (v->type != JR_OBJECT)
         return bad_type(err, "vectors", v, "a VectorParams object or a map of named vectors");
@@ -462,8 +481,12 @@ static qv_status parse_vectors(const jr_value *v, cfg_collection *c, qv_error *e
     for (uint32_t i = 0; i < n; i++) {
         cfg_vector *vec = &c->vectors[i];
         const char *name = single ? "" : v->u.members[i].key;
+        /* "" names the unnamed vector once a named one was added beside it
+         * (PUT /vectors/{name}); such a config is only ever stored. */
+        bool keep_empty = stored && v->u.members[i].key_len == 0;
         qv_status nrc;
-        if (!single && (nrc = cfg_vector_name_check(name, v->u.members[i].key_len, err)))
+        if (!single && !keep_empty &&
+            (nrc = cfg_vector_name_check(name, v->u.members[i].key_len, err)))
             return nrc;
         vec->name = strdup(name);
         if (!vec->name)
@@ -557,11 +580,11 @@ static qv_status parse_metadata(const jr_value *v, char **out, qv_error *err)
 
 /* The collection-level params that CreateCollection has at its top level and
  * CollectionConfig has under "params". */
-static qv_status parse_params(const jr_value *o, cfg_collection *c, qv_error *err)
+static qv_status parse_params(const jr_value *o, cfg_collection *c, bool stored, qv_error *err)
 {
     qv_status rc = QV_OK;
     const jr_value *v;
-    if ((v = jr_get(o, "vectors")) && !jr_is_null(v) && (rc = parse_vectors(v, c, err)))
+    if ((v = jr_get(o, "vectors")) && !jr_is_null(v) && (rc = parse_vectors(v, c, stored, err)))
         return rc;
     if ((v = jr_get(o, "sparse_vectors")) && !jr_is_null(v) && (rc = parse_sparse(v, c, err)))
         return rc;
@@ -613,7 +636,7 @@ qv_status cfg_parse(const jr_value *root, cfg_shape shape, cfg_collection *c, qv
             goto fail;
         }
     }
-    if ((rc = parse_params(params, c, err)))
+    if ((rc = parse_params(params, c, shape == CFG_STORED, err)))
         goto fail;
     if ((rc = section_parse(&hnsw_section, jr_get(root, "hnsw_config"), &c->hnsw, "hnsw_config", err)))
         goto fail;
@@ -804,6 +827,133 @@ qv_status cfg_update(const jr_value *patch, cfg_collection *c, qv_error *err)
 fail:
     cfg_free(&n);
     return rc;
+}
+
+/* ---- adding and removing a named vector ------------------------------------ */
+
+qv_status qv_vector_name_check(const char *name, qv_error *err)
+{
+    /* The rule of vector names at collection creation; names from a path
+     * hold no NUL (the router refuses it), so strlen is their length. */
+    qv_error e;
+    qv_status rc = cfg_vector_name_check(name, strlen(name), &e);
+    if (rc)
+        return qv_fail(err, rc, "vector_name: %s", e.msg);
+    return QV_OK;
+}
+
+qv_status cfg_parse_new_vector(const jr_value *root, cfg_new_vector *nv, qv_error *err)
+{
+    memset(nv, 0, sizeof *nv);
+    if (jr_is_null(root) || root->type != JR_OBJECT)
+        return root ? bad_type(err, "body", root, "a VectorNameConfig ({\"dense\": …} or {\"sparse\": …})")
+                    : qv_fail(err, QV_BAD_FORMAT, "expected {\"dense\": …} or {\"sparse\": …}");
+    /* An untagged enum in Qdrant: the first variant whose field is there wins. */
+    const jr_value *d = jr_get(root, "dense"), *sp = jr_get(root, "sparse");
+    if (d) {
+        nv->sparse = false;
+        return parse_vector_space(d, "dense", "struct DenseVectorConfig", &nv->dense, err);
+    }
+    if (!sp)
+        return qv_fail(err, QV_BAD_FORMAT, "missing field `dense` or `sparse`");
+    nv->sparse = true;
+    if (sp->type != JR_OBJECT)
+        return bad_type(err, "sparse", sp, "struct SparseVectorConfig");
+    const jr_value *mod = jr_get(sp, "modifier");
+    if (!jr_is_null(mod)) {
+        if (mod->type != JR_STRING || (strcmp(mod->u.str, "none") != 0 && strcmp(mod->u.str, "idf") != 0))
+            return qv_fail(err, QV_BAD_FORMAT, "sparse.modifier: unknown variant, expected one of `none`, `idf`");
+        nv->sp.idf = strcmp(mod->u.str, "idf") == 0;
+        nv->sp.modifier_set = true;
+    }
+    const jr_value *dt = jr_get(sp, "datatype");
+    bool unused;
+    if (!jr_is_null(dt))
+        return parse_datatype(dt, "sparse.datatype", &unused, err);
+    return QV_OK;
+}
+
+int cfg_find_sparse(const cfg_collection *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_sparse; i++)
+        if (strcmp(c->sparse[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+qv_status cfg_add_vector(cfg_collection *c, const char *name, const cfg_new_vector *nv,
+                         bool *added, qv_error *err)
+{
+    *added = false;
+    const cfg_vector *dense = cfg_find_vector(c, name);
+    int sp = cfg_find_sparse(c, name);
+    /* The same vector again is a no-op, as in Qdrant; only what defines the
+     * space counts (hnsw_config or on_disk tuned since do not). */
+    if (!nv->sparse && dense) {
+        if (dense->size != nv->dense.size || dense->distance != nv->dense.distance ||
+            dense->datatype_set != nv->dense.datatype_set)
+            return qv_fail(err, QV_BAD_INPUT, "Vector `%s` already exists with a different configuration", name);
+        return QV_OK;
+    }
+    if (nv->sparse && sp >= 0) {
+        if (c->sparse[sp].modifier_set != nv->sp.modifier_set || c->sparse[sp].idf != nv->sp.idf)
+            return qv_fail(err, QV_BAD_INPUT,
+                           "Sparse vector `%s` already exists with a different configuration", name);
+        return QV_OK;
+    }
+    if (!nv->sparse && sp >= 0)
+        return qv_fail(err, QV_BAD_INPUT, "Vector `%s` already exists as a sparse vector", name);
+    if (nv->sparse && dense)
+        return qv_fail(err, QV_BAD_INPUT, "Vector `%s` already exists as a dense vector", name);
+    if ((nv->sparse ? c->n_sparse : c->n_vectors) >= CFG_MAX_NAMED_VECTORS)
+        return qv_fail(err, QV_BAD_INPUT, "a collection has at most %d %s vectors", CFG_MAX_NAMED_VECTORS,
+                       nv->sparse ? "sparse" : "dense");
+    char *copy = strdup(name);
+    if (!copy)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    if (nv->sparse) {
+        cfg_sparse *p = realloc(c->sparse, (c->n_sparse + 1) * sizeof *p);
+        if (!p) {
+            free(copy);
+            return qv_fail(err, QV_NOMEM, "out of memory");
+        }
+        c->sparse = p;
+        p[c->n_sparse] = nv->sp;
+        p[c->n_sparse++].name = copy;
+    } else {
+        cfg_vector *p = realloc(c->vectors, (c->n_vectors + 1) * sizeof *p);
+        if (!p) {
+            free(copy);
+            return qv_fail(err, QV_NOMEM, "out of memory");
+        }
+        c->vectors = p;
+        p[c->n_vectors] = nv->dense;
+        p[c->n_vectors++].name = copy;
+        /* The single unnamed vector becomes the "" entry of a map, as Qdrant
+         * turns VectorsConfig::Single into Multi. */
+        c->unnamed = false;
+    }
+    *added = true;
+    return QV_OK;
+}
+
+bool cfg_remove_vector(cfg_collection *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_vectors; i++)
+        if (strcmp(c->vectors[i].name, name) == 0) {
+            free(c->vectors[i].name);
+            memmove(c->vectors + i, c->vectors + i + 1, (c->n_vectors - i - 1) * sizeof *c->vectors);
+            if (--c->n_vectors == 0)
+                c->unnamed = false;  /* no vectors: an empty map */
+            return true;
+        }
+    int sp = cfg_find_sparse(c, name);
+    if (sp < 0)
+        return false;
+    free(c->sparse[sp].name);
+    memmove(c->sparse + sp, c->sparse + sp + 1, (c->n_sparse - (uint32_t)sp - 1) * sizeof *c->sparse);
+    c->n_sparse--;
+    return true;
 }
 
 /* ---- printing -------------------------------------------------------------- */

@@ -131,5 +131,32 @@ qv_status cfg_vector_name_check(const char *name, size_t len, qv_error *err);
 
 /* The dense vector named name ("" = unnamed), or NULL. */
 const cfg_vector *cfg_find_vector(const cfg_collection *c, const char *name);
+/* Index of the sparse vector named name, or -1. */
+int cfg_find_sparse(const cfg_collection *c, const char *name);
+
+/* A vector to add to a collection (PUT /collections/{c}/vectors/{name}):
+ * Qdrant's VectorNameConfig, {"dense": DenseVectorConfig} or
+ * {"sparse": SparseVectorConfig}. Names are unset (NULL). */
+typedef struct cfg_new_vector {
+    bool       sparse;
+    cfg_vector dense;
+    cfg_sparse sp;
+} cfg_new_vector;
+
+/* Parse a VectorNameConfig, validated as at collection creation (the size
+ * range message is "dense.size: value 0 invalid, must be from 1 to 65536"). */
+qv_status cfg_parse_new_vector(const jr_value *root, cfg_new_vector *nv, qv_error *err);
+
+/* Add nv as vector name, at the end of its kind (dense vectors keep their
+ * indices, and an unnamed vector becomes the map entry ""). The same name
+ * with the same space (size, distance, datatype; modifier) is a no-op
+ * (*added false); with another, or as the other kind, QV_BAD_INPUT in
+ * Qdrant's words. On failure c is unchanged. */
+qv_status cfg_add_vector(cfg_collection *c, const char *name, const cfg_new_vector *nv,
+                         bool *added, qv_error *err);
+
+/* Remove vector name (dense or sparse); false if there is none. The
+ * vectors after it move down one index. Cannot fail. */
+bool cfg_remove_vector(cfg_collection *c, const char *name);
 
 #endif

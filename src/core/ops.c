@@ -342,14 +342,12 @@ static qv_status parse_named(parser *p, const char *name, size_t name_len, const
 static qv_status parse_vector_struct(parser *p, const jr_value *v, const path *where, op_point *pt)
 {
     path w;
-    if (v->type == JR_ARRAY) {
-        if (!p->cfg->unnamed)
-            return unknown_vector(p, "");
+    if (v->type == JR_ARRAY) {  /* the vector named "" (also beside named ones) */
         pt->vectors = qv_arena_alloc(p->a, sizeof *pt->vectors);
         if (!pt->vectors)
             return oom(p);
         pt->n_vectors = 1;
-        return parse_dense(p, v, 0, where, &pt->vectors[0]);
+        return parse_named(p, "", 0, v, where, &pt->vectors[0]);
     }
     if (v->type != JR_OBJECT)
         return bad_shape(p, where, v, "a list of floats or a map of named vectors");
@@ -451,7 +449,7 @@ static qv_status parse_columns(parser *p, const jr_value *b, const path *where, 
             if (!jr_is(&vecs->u.members[k].value, JR_ARRAY) || vecs->u.members[k].value.len != n)
                 return qv_fail(p->err, QV_BAD_INPUT, "%s: vectors.%s must be a list as long as ids (%u)",
                                pstr(where), vecs->u.members[k].key, n);
-    if (!named && !p->cfg->unnamed)
+    if (!named && !cfg_find_vector(p->cfg, ""))
         return unknown_vector(p, "");
     out->points = qv_arena_calloc(p->a, n, sizeof *out->points);
     if (!out->points)
@@ -477,7 +475,7 @@ static qv_status parse_columns(parser *p, const jr_value *b, const path *where, 
                 w = ITEM(where, "vectors", i);
                 if (!jr_is(&vecs->u.items[i], JR_ARRAY))
                     return bad_shape(p, &w, &vecs->u.items[i], "a list of floats");
-                rc = parse_dense(p, &vecs->u.items[i], 0, &w, &pt->vectors[k]);
+                rc = parse_named(p, "", 0, &vecs->u.items[i], &w, &pt->vectors[k]);
             }
             if (rc)
                 return rc;

@@ -28,6 +28,9 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     jr_value *root;
     op_batch batch;
     qv_buf rec = QV_BUF_INIT;
+    /* The record names vectors by index into schema: no vector DDL until
+     * it is queued (collection.h). */
+    pthread_rwlock_rdlock(&c->vgate);
     if ((rc = qv_parse_request(a, json, len, &root, err)) ||
         (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)))
         goto done;
@@ -45,9 +48,11 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     size_t rec_len;
     char *body = qv_buf_detach(&rec, &rec_len);
     rc = coll_submit(c, body, rec_len, batch.n, opts, result, err);
+    pthread_rwlock_unlock(&c->vgate);
     cat_release(c);
     return rc;
 done:
+    pthread_rwlock_unlock(&c->vgate);
     qv_buf_free(&rec);
     qv_scratch_done(a);
     cat_release(c);
@@ -91,6 +96,7 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
     qv_status rc = cat_acquire(db, name, &c, err);
     if (rc)
         return rc;
+    pthread_rwlock_rdlock(&c->vlock);  /* sel is parsed against schema */
     qv_arena a;
     qv_arena_init(&a, 1 << 14);
     jr_value *root;
@@ -134,6 +140,7 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
     rc = qv_take_json(&b, json, out_len, err);
 done:
     qv_arena_free(&a);
+    pthread_rwlock_unlock(&c->vlock);
     cat_release(c);
     return rc;
 }

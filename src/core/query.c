@@ -250,6 +250,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     qv_status rc = cat_acquire(db, name, &c, err);
     if (rc)
         return rc;
+    pthread_rwlock_rdlock(&c->vlock);  /* sel is parsed against schema */
     qv_arena a;
     qv_arena_init(&a, 1 << 14);
     jr_value *root;
@@ -337,6 +338,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     rc = qv_take_json(&b, json, out_len, err);
 done:
     qv_arena_free(&a);
+    pthread_rwlock_unlock(&c->vlock);
     cat_release(c);
     return rc;
 }

@@ -99,10 +99,19 @@ static void write_floats(jw *w, const float *v, uint32_t n)
 static void write_vectors(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                           const rd_select *sel)
 {
-    /* A collection of one unnamed vector prints it as a plain list. */
-    if (cfg->unnamed && cfg->n_sparse == 0 && store_has_dense(s, 0, slot) &&
-        (sel->all_vectors || sel->dense_on[0])) {
-        write_floats(w, store_dense(s, 0, slot), s->dense[0].dim);
+    /* A point whose only vector shown is the unnamed one ("") prints it as a
+     * plain list, as Qdrant does (also once named vectors were added beside
+     * it). */
+    int only = -1, shown = 0;
+    for (uint32_t v = 0; v < s->n_dense && shown < 2; v++)
+        if (store_has_dense(s, v, slot) && (sel->all_vectors || sel->dense_on[v])) {
+            shown++;
+            only = (int)v;
+        }
+    for (uint32_t v = 0; v < s->n_sparse && shown < 2; v++)
+        shown += s->sparse[v][slot] && (sel->all_vectors || sel->sparse_on[v]);
+    if (shown == 1 && only >= 0 && cfg->vectors[only].name[0] == '\0') {
+        write_floats(w, store_dense(s, (uint32_t)only, slot), s->dense[only].dim);
         return;
     }
     jw_obj_begin(w);

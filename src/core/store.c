@@ -36,32 +36,50 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
     }
     s->dense = calloc(s->n_dense ? s->n_dense : 1, sizeof *s->dense);
     s->sparse = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse);
-    if (!s->map || !s->dense || !s->sparse) {
+    s->sparse_names = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse_names);
+    bool ok = s->map && s->dense && s->sparse && s->sparse_names;
+    for (uint32_t i = 0; ok && i < s->n_dense; i++) {
+        s->dense[i].dim = cfg->vectors[i].size;
+        ok = (s->dense[i].name = strdup(cfg->vectors[i].name)) != NULL;
+    }
+    for (uint32_t i = 0; ok && i < s->n_sparse; i++)
+        ok = (s->sparse_names[i] = strdup(cfg->sparse[i].name)) != NULL;
+    if (!ok) {
         store_free(s);
         return qv_fail(err, QV_NOMEM, "out of memory");
     }
-    for (uint32_t i = 0; i < s->n_dense; i++)
-        s->dense[i].dim = cfg->vectors[i].size;
     return QV_OK;
+}
+
+/* Free one column's data (n_chunks chunks / n_slots vectors). */
+static void dense_col_free(st_dense *d, uint32_t n_chunks)
+{
+    for (uint32_t c = 0; d->chunks && c < n_chunks; c++)
+        free(d->chunks[c]);
+    free(d->chunks);
+    free(d->has);
+    free(d->name);
+}
+
+static void sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots)
+{
+    for (uint32_t i = 0; col && i < n_slots; i++)
+        free(col[i]);
+    free(col);
+    free(name);
 }
 
 void store_free(store *s)
 {
     for (uint32_t i = 0; i < s->n_slots; i++)
         free(s->payloads[i]);
-    for (uint32_t v = 0; v < s->n_dense; v++) {
-        for (uint32_t c = 0; c < s->n_chunks; c++)
-            free(s->dense[v].chunks[c]);
-        free(s->dense[v].chunks);
-        free(s->dense[v].has);
-    }
-    for (uint32_t v = 0; v < s->n_sparse; v++) {
-        for (uint32_t i = 0; s->sparse[v] && i < s->n_slots; i++)
-            free(s->sparse[v][i]);
-        free(s->sparse[v]);
-    }
+    for (uint32_t v = 0; s->dense && v < s->n_dense; v++)
+        dense_col_free(&s->dense[v], s->n_chunks);
+    for (uint32_t v = 0; s->sparse && v < s->n_sparse; v++)
+        sparse_col_free(s->sparse[v], s->sparse_names ? s->sparse_names[v] : NULL, s->n_slots);
     free(s->dense);
     free(s->sparse);
+    free(s->sparse_names);
     free(s->ids);
     free(s->payloads);
     free(s->live);
@@ -265,6 +283,119 @@ void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot
     store_payload(s, slot, &fp->payload, &fp->payload_len);
     fp->has_vector = has_vector;
     fp->ctx = &tl_vec_ctx;
+}
+
+/* ---- changing the vector columns ---------------------------------------------------- */
+
+void store_layout_discard(store_layout *l)
+{
+    if (l->added >= 0 && l->add_sparse)
+        sparse_col_free(l->sparse[l->added], l->sparse_names[l->added], 0);
+    else if (l->added >= 0)
+        dense_col_free(&l->dense[l->added], l->added_chunks);
+    free(l->dense);
+    free(l->sparse);
+    free(l->sparse_names);
+    memset(l, 0, sizeof *l);
+    l->added = l->removed_dense = l->removed_sparse = -1;
+}
+
+/* The lists of s copied into l (column data shared), with room for one more. */
+static qv_status layout_copy(const store *s, store_layout *l, qv_error *err)
+{
+    memset(l, 0, sizeof *l);
+    l->added = l->removed_dense = l->removed_sparse = -1;
+    l->n_dense = s->n_dense;
+    l->n_sparse = s->n_sparse;
+    l->dense = calloc(s->n_dense + 1, sizeof *l->dense);
+    l->sparse = calloc(s->n_sparse + 1, sizeof *l->sparse);
+    l->sparse_names = calloc(s->n_sparse + 1, sizeof *l->sparse_names);
+    if (!l->dense || !l->sparse || !l->sparse_names) {
+        store_layout_discard(l);
+        return qv_fail(err, QV_NOMEM, "out of memory changing the vectors");
+    }
+    if (s->n_dense)
+        memcpy(l->dense, s->dense, s->n_dense * sizeof *l->dense);
+    if (s->n_sparse) {
+        memcpy(l->sparse, s->sparse, s->n_sparse * sizeof *l->sparse);
+        memcpy(l->sparse_names, s->sparse_names, s->n_sparse * sizeof *l->sparse_names);
+    }
+    return QV_OK;
+}
+
+qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim,
+                           store_layout *l, qv_error *err)
+{
+    qv_status rc = layout_copy(s, l, err);
+    if (rc)
+        return rc;
+    l->add_sparse = sparse;
+    bool ok;
+    if (sparse) {
+        uint32_t i = l->n_sparse++;
+        l->sparse[i] = calloc(s->cap_slots ? s->cap_slots : 1, sizeof(void *));
+        l->sparse_names[i] = strdup(name);
+        l->added = (int)i;
+        ok = l->sparse[i] && l->sparse_names[i];
+    } else {
+        uint32_t i = l->n_dense++;
+        st_dense *d = &l->dense[i];
+        l->added = (int)i;
+        d->dim = dim;
+        d->name = strdup(name);
+        /* As ensure_slot and ensure_chunk would have made them. */
+        d->has = calloc(words(s->cap_slots) ? words(s->cap_slots) : 1, 8);
+        d->chunks = calloc(s->cap_slots / STORE_CHUNK + 1, sizeof *d->chunks);
+        ok = d->name && d->has && d->chunks;
+        l->added_chunks = ok ? s->n_chunks : 0;
+        for (uint32_t c = 0; ok && c < s->n_chunks; c++)
+            ok = (d->chunks[c] = malloc((size_t)STORE_CHUNK * dim * sizeof(float))) != NULL;
+    }
+    if (!ok) {
+        store_layout_discard(l);
+        return qv_fail(err, QV_NOMEM, "out of memory for the new vector");
+    }
+    return QV_OK;
+}
+
+qv_status store_layout_remove(const store *s, bool sparse, uint32_t index, store_layout *l,
+                              qv_error *err)
+{
+    if (index >= (sparse ? s->n_sparse : s->n_dense))
+        return qv_fail(err, QV_INTERNAL, "no vector column %u to remove", index);
+    qv_status rc = layout_copy(s, l, err);
+    if (rc)
+        return rc;
+    if (sparse) {
+        l->removed_sparse = (int)index;
+        l->n_sparse--;
+        memmove(l->sparse + index, l->sparse + index + 1, (l->n_sparse - index) * sizeof *l->sparse);
+        memmove(l->sparse_names + index, l->sparse_names + index + 1,
+                (l->n_sparse - index) * sizeof *l->sparse_names);
+    } else {
+        l->removed_dense = (int)index;
+        l->n_dense--;
+        memmove(l->dense + index, l->dense + index + 1, (l->n_dense - index) * sizeof *l->dense);
+    }
+    return QV_OK;
+}
+
+void store_layout_commit(store *s, store_layout *l)
+{
+    if (l->removed_dense >= 0)
+        dense_col_free(&s->dense[l->removed_dense], s->n_chunks);
+    if (l->removed_sparse >= 0)
+        sparse_col_free(s->sparse[l->removed_sparse], s->sparse_names[l->removed_sparse], s->n_slots);
+    free(s->dense);
+    free(s->sparse);
+    free(s->sparse_names);
+    s->dense = l->dense;
+    s->sparse = l->sparse;
+    s->sparse_names = l->sparse_names;
+    s->n_dense = l->n_dense;
+    s->n_sparse = l->n_sparse;
+    memset(l, 0, sizeof *l);
+    l->added = l->removed_dense = l->removed_sparse = -1;
 }
 
 /* ---- the undo log ------------------------------------------------------------------- */
@@ -817,6 +948,8 @@ qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch
 
 #define SNAP_MAGIC "QVSNAP\0\0"
 #define SNAP_END   "QVND"
+#define SNAP_VERSION 2
+#define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
 
 typedef struct bio {
@@ -877,14 +1010,25 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         return qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(e));
     }
     bio_put(&b, SNAP_MAGIC, 8);
-    bio_u32(&b, 1);
+    bio_u32(&b, SNAP_VERSION);
     bio_u32(&b, s->n_dense);
     bio_u32(&b, s->n_sparse);
     bio_u32(&b, 0);
     bio_u64(&b, seq);
     bio_u64(&b, s->n_points);
-    for (uint32_t v = 0; v < s->n_dense; v++)
+    /* Columns by name, so that a load can map them onto another vector
+     * list (a vector added or removed since). */
+    for (uint32_t v = 0; v < s->n_dense; v++) {
+        uint32_t nl = (uint32_t)strlen(s->dense[v].name);
         bio_u32(&b, s->dense[v].dim);
+        bio_u32(&b, nl);
+        bio_put(&b, s->dense[v].name, nl);
+    }
+    for (uint32_t v = 0; v < s->n_sparse; v++) {
+        uint32_t nl = (uint32_t)strlen(s->sparse_names[v]);
+        bio_u32(&b, nl);
+        bio_put(&b, s->sparse_names[v], nl);
+    }
     for (uint32_t slot = 0; slot < s->n_slots && !b.failed; slot++) {
         if (!store_live(s, slot))
             continue;
@@ -964,9 +1108,69 @@ static bool bio_get(bio *b, void *dst, size_t n)
  * load allocate more than the file's size. */
 static bool bio_has(const bio *b, uint64_t n) { return n <= b->left; }
 
+/* Skip n bytes of a checkpoint (a column the store does not have). */
+static bool bio_skip(bio *b, size_t n)
+{
+    uint8_t tmp[256];
+    while (n) {
+        size_t k = n < sizeof tmp ? n : sizeof tmp;
+        if (!bio_get(b, tmp, k))
+            return false;
+        n -= k;
+    }
+    return true;
+}
+
+/* Read the column list of a version 2 header and map each file column onto
+ * the store's column of that name (-1: not in the store). */
+static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t n_sparse,
+                              uint32_t *dims, int32_t *dmap, int32_t *smap, const char *path,
+                              qv_error *err)
+{
+    char name[SNAP_MAX_NAME + 1];
+    for (uint32_t v = 0; v < n_dense + n_sparse; v++) {
+        bool sparse = v >= n_dense;
+        uint32_t dim = 0, nl;
+        if ((!sparse && !bio_get(b, &dim, 4)) || !bio_get(b, &nl, 4) || nl > SNAP_MAX_NAME ||
+            !bio_get(b, name, nl) || (!sparse && (dim == 0 || dim > CFG_MAX_DIM)))
+            return qv_fail(err, QV_CORRUPT, "%s: damaged vector list", path);
+        name[nl] = '\0';
+        int32_t dense_at = -1, sparse_at = -1;
+        for (uint32_t i = 0; i < s->n_dense; i++)
+            if (strcmp(s->dense[i].name, name) == 0)
+                dense_at = (int32_t)i;
+        for (uint32_t i = 0; i < s->n_sparse; i++)
+            if (strcmp(s->sparse_names[i], name) == 0)
+                sparse_at = (int32_t)i;
+        if (sparse ? dense_at >= 0 : sparse_at >= 0)
+            return qv_fail(err, QV_CORRUPT, "%s: vector `%.200s` is %s here but %s in the config", path,
+                           name, sparse ? "sparse" : "dense", sparse ? "dense" : "sparse");
+        if (!sparse && dense_at >= 0 && s->dense[dense_at].dim != dim)
+            return qv_fail(err, QV_CORRUPT, "%s: vector `%.200s` has dimension %u here but %u in the config",
+                           path, name, dim, s->dense[dense_at].dim);
+        if (sparse) {
+            smap[v - n_dense] = sparse_at;
+        } else {
+            dims[v] = dim;
+            dmap[v] = dense_at;
+        }
+    }
+    /* Two file columns of one name would both fill it. */
+    for (uint32_t i = 0; i < n_dense; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (dmap[i] >= 0 && dmap[i] == dmap[j])
+                return qv_fail(err, QV_CORRUPT, "%s: a vector name appears twice", path);
+    for (uint32_t i = 0; i < n_sparse; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (smap[i] >= 0 && smap[i] == smap[j])
+                return qv_fail(err, QV_CORRUPT, "%s: a vector name appears twice", path);
+    return QV_OK;
+}
+
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err)
 {
+    (void)cfg;
     bio b = {.fd = open(path, O_RDONLY | O_CLOEXEC), .buf = malloc(IO_BUF)};
     if (b.fd < 0) {
         free(b.buf);
@@ -978,6 +1182,9 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     qv_arena_init(&a, 1 << 16);
     uint8_t *blob = NULL;
     uint32_t blob_cap = 0;
+    uint32_t *dims = NULL;
+    int32_t *dmap = NULL, *smap = NULL;
+    txn t = {.s = s, .a = &a, .err = err};
     struct stat st;
     if (fstat(b.fd, &st) != 0) {
         rc = qv_fail(err, QV_IO, "cannot stat %s: %s", path, strerror(errno));
@@ -992,21 +1199,35 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     uint32_t version, n_dense, n_sparse, reserved;
     uint64_t n_points;
     if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get(&b, &version, 4) ||
-        version != 1 || !bio_get(&b, &n_dense, 4) || !bio_get(&b, &n_sparse, 4) ||
-        !bio_get(&b, &reserved, 4) || !bio_get(&b, seq, 8) || !bio_get(&b, &n_points, 8) ||
-        n_dense != s->n_dense || n_sparse != s->n_sparse || n_points > UINT32_MAX) {
+        (version != 1 && version != SNAP_VERSION) || !bio_get(&b, &n_dense, 4) ||
+        !bio_get(&b, &n_sparse, 4) || !bio_get(&b, &reserved, 4) || !bio_get(&b, seq, 8) ||
+        !bio_get(&b, &n_points, 8) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
+        n_sparse > CFG_MAX_NAMED_VECTORS ||
+        (version == 1 && (n_dense != s->n_dense || n_sparse != s->n_sparse))) {
         rc = qv_fail(err, QV_CORRUPT, "%s: bad header or vectors differ from the config", path);
         goto done;
     }
-    for (uint32_t v = 0; v < n_dense; v++) {
-        uint32_t dim;
-        if (!bio_get(&b, &dim, 4) || dim != s->dense[v].dim) {
-            rc = qv_fail(err, QV_CORRUPT, "%s: vector dimensions differ from the config", path);
-            goto done;
+    dims = calloc(n_dense + 1, sizeof *dims);
+    dmap = calloc(n_dense + 1, sizeof *dmap);
+    smap = calloc(n_sparse + 1, sizeof *smap);
+    if (!dims || !dmap || !smap) {
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
+        goto done;
+    }
+    if (version == 1) {  /* no names: columns in config order, exactly */
+        for (uint32_t v = 0; v < n_dense; v++) {
+            if (!bio_get(&b, &dims[v], 4) || dims[v] != s->dense[v].dim) {
+                rc = qv_fail(err, QV_CORRUPT, "%s: vector dimensions differ from the config", path);
+                goto done;
+            }
+            dmap[v] = (int32_t)v;
         }
+        for (uint32_t v = 0; v < n_sparse; v++)
+            smap[v] = (int32_t)v;
+    } else if ((rc = load_columns(s, &b, n_dense, n_sparse, dims, dmap, smap, path, err))) {
+        goto done;
     }
     /* Points go through the same mutation path as writes, one txn each. */
-    txn t = {.s = s, .a = &a, .err = err};
     for (uint64_t i = 0; i < n_points && rc == QV_OK; i++) {
         qv_point_id id;
         uint32_t len;
@@ -1038,11 +1259,18 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
             uint8_t has;
             if (!bio_get(&b, &has, 1))
                 goto truncated;
-            if (has) {
-                if (!bio_get(&b, (float *)store_dense(s, v, slot), (size_t)s->dense[v].dim * 4))
+            if (!has)
+                continue;
+            size_t bytes = (size_t)dims[v] * 4;
+            if (dmap[v] < 0) {
+                if (!bio_skip(&b, bytes))
                     goto truncated;
-                bit_set(s->dense[v].has, slot, true);
+                continue;
             }
+            uint32_t to = (uint32_t)dmap[v];
+            if (!bio_get(&b, (float *)store_dense(s, to, slot), bytes))
+                goto truncated;
+            bit_set(s->dense[to].has, slot, true);
         }
         for (uint32_t v = 0; v < n_sparse; v++) {
             uint32_t nnz;
@@ -1058,13 +1286,18 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
                              path, (unsigned long long)i, nnz);
                 break;
             }
+            if (smap[v] < 0) {
+                if (!bio_skip(&b, (size_t)nnz * 8))
+                    goto truncated;
+                continue;
+            }
             st_sparse_vec *sv = malloc(sizeof *sv + (size_t)nnz * 8);
             if (!sv) {
                 rc = qv_fail(err, QV_NOMEM, "out of memory");
                 break;
             }
             sv->n = nnz;
-            s->sparse[v][slot] = sv;
+            s->sparse[smap[v]][slot] = sv;
             if (!bio_get(&b, sv->data, (size_t)nnz * 8))
                 goto truncated;
         }
@@ -1074,7 +1307,6 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         rc = qv_fail(err, QV_CORRUPT, "%s: truncated or damaged at point %llu", path,
                      (unsigned long long)i);
     }
-    free(t.log);
     if (rc == QV_OK) {
         uint32_t want = b.crc, crc;
         char end[4];
@@ -1082,6 +1314,10 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
             rc = qv_fail(err, QV_CORRUPT, "%s: checksum mismatch", path);
     }
 done:
+    free(t.log);
+    free(dims);
+    free(dmap);
+    free(smap);
     free(blob);
     free(b.buf);
     if (b.fd >= 0)

@@ -13,23 +13,37 @@
  * not at all. The caller holds the collection's write lock around
  * store_apply, so readers (holding the read lock) never see half a batch.
  *
+ * Columns: one per vector name of the config, in config order (dense, then
+ * sparse), each carrying its name. A vector DDL (collection.h) changes them
+ * in two steps: store_layout_add / store_layout_remove allocate the new
+ * column list (and a new column's memory) while the store stays as it is,
+ * so a lack of memory changes nothing; store_layout_commit then swaps it in
+ * and cannot fail (under the write lock, with the writer paused).
+ *
  * Checkpoint file (points.snap; little-endian; also in docs/FORMAT.md):
  *   OFFSET SIZE DESCRIPTION
  *   0      8    magic "QVSNAP\0\0"
- *   8      4    version (1)
- *   12     4    n_dense: dense vector names
- *   16     4    n_sparse: sparse vector names
+ *   8      4    version (2; version 1 is still read)
+ *   12     4    n_dense: dense vector columns
+ *   16     4    n_sparse: sparse vector columns
  *   20     4    reserved, 0
  *   24     8    sequence number of the last operation applied
  *   32     8    n_points
- *   40     4*n_dense  dimension of each dense vector
+ *   40     ...  per dense column: u32 dim, u32 name length, name bytes;
+ *               then per sparse column: u32 name length, name bytes
+ *               (version 1: 4*n_dense dims only, columns in config order)
  *   then n_points records:
  *          17   id: u8 uuid, u64 hi, u64 lo
  *          4    payload length, then the payload blob (pl.h)
- *          per dense vector:  u8 present, then dim f32 if present
- *          per sparse vector: u32 nnz or 0xFFFFFFFF if absent, u32 indices[nnz], f32 values[nnz]
+ *          per dense column:  u8 present, then dim f32 if present
+ *          per sparse column: u32 nnz or 0xFFFFFFFF if absent, u32 indices[nnz], f32 values[nnz]
  *   then   4    CRC32C of every byte before it
  *          4    end magic "QVND"
+ * Loading maps the file's columns onto the store's by name: a column the
+ * store lacks is skipped, a store column the file lacks starts empty, and
+ * the same name with another dimension or kind is damage (QV_CORRUPT). So a
+ * checkpoint stays readable across a change of the vector list, whichever
+ * side of the config file a crash falls on (collection.h).
  */
 #ifndef QV_CORE_STORE_H
 #define QV_CORE_STORE_H
@@ -58,6 +72,7 @@ typedef struct st_sparse_vec {
 } st_sparse_vec;
 
 typedef struct st_dense {
+    char     *name;      /* the vector's name ("" = the unnamed one) */
     uint32_t  dim;
     float   **chunks;    /* n_chunks chunks of STORE_CHUNK * dim floats */
     uint64_t *has;       /* presence bit per slot */
@@ -81,8 +96,23 @@ typedef struct store {
     uint32_t        n_dense, n_sparse;
     st_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
+    char          **sparse_names;  /* [n_sparse] */
 } store;
 
+/* A prepared change of the vector columns (see above). */
+typedef struct store_layout {
+    uint32_t        n_dense, n_sparse;
+    st_dense       *dense;
+    st_sparse_vec ***sparse;
+    char          **sparse_names;
+    bool            add_sparse;     /* the column added is sparse (else dense) */
+    int             added;          /* index of the column added, or -1 */
+    uint32_t        added_chunks;   /* chunks allocated for an added dense column */
+    int             removed_dense;  /* index in the store of the column removed, or -1 */
+    int             removed_sparse;
+} store_layout;
+
+/* An empty store with one column per vector of cfg (names copied). */
 qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err);
 void      store_free(store *s);
 
@@ -120,8 +150,10 @@ qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch
 qv_status store_save(const store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);
 
 /* Load a checkpoint into an initialised, empty store; *seq gets its sequence
- * number. QV_NOT_FOUND if the file does not exist; QV_CORRUPT if damaged or
- * if its vectors do not match cfg. */
+ * number. Columns are matched by name (version 1 files: by position, and
+ * they must match exactly). QV_NOT_FOUND if the file does not exist;
+ * QV_CORRUPT if damaged or if a vector has another dimension or kind than
+ * in the store. cfg is unused (the store's columns say everything). */
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err);
 
@@ -133,6 +165,24 @@ void store_fill_index(const store *s, fidx *x);
 qv_status store_attach_index(store *s, fidx *x, qv_error *err);
 /* Remove and free index i. */
 void store_drop_index(store *s, uint32_t i);
+
+/*
+ * Prepare a new column list: s's columns plus a new empty one at the end of
+ * its kind (dim is ignored for sparse), or minus column index of its kind.
+ * Allocates everything the change needs (a dense column gets memory for
+ * every slot chunk the store has: STORE_CHUNK * dim floats per chunk, which
+ * the kernel backs only when touched); s is not changed. The store must not
+ * change until the layout is committed or discarded.
+ */
+qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim,
+                           store_layout *out, qv_error *err);
+qv_status store_layout_remove(const store *s, bool sparse, uint32_t index, store_layout *out,
+                              qv_error *err);
+/* Swap the prepared columns in and free the removed column's data. Cannot
+ * fail. Caller holds the write lock. */
+void store_layout_commit(store *s, store_layout *l);
+/* Free a prepared layout that will not be committed. */
+void store_layout_discard(store_layout *l);
 
 /* Bytes of memory held (for reports). */
 size_t store_memory(const store *s);

@@ -106,6 +106,43 @@ int h_collection_exists(rest_req *rq, rest_resp *rs)
     return 0;
 }
 
+/* ---- named vectors (PUT/DELETE /collections/{name}/vectors/{vector}) ---------- */
+
+/* The vector name of the path, checked as Qdrant's path extractor does. */
+static int vector_path(rest_req *rq, rest_resp *rs, qv_write_opts *opts)
+{
+    qv_error err;
+    if (qv_vector_name_check(rq->params[1], &err))
+        return rest_fail_qv(rs, &err, "path parameters");
+    return rest_write_opts(rq, rs, opts);
+}
+
+int h_vector_create(rest_req *rq, rest_resp *rs)
+{
+    qv_write_opts opts;
+    qv_update_result res;
+    qv_error err;
+    if (vector_path(rq, rs, &opts))
+        return -1;
+    if (qv_vector_create(rq->db, coll_name(rq), rq->params[1], rq->body, rq->body_len, &opts, &res, &err))
+        return rest_fail_qv(rs, &err, "JSON body");
+    rest_update_result(&rs->w, res.operation_id, res.status);
+    return 0;
+}
+
+int h_vector_delete(rest_req *rq, rest_resp *rs)
+{
+    qv_write_opts opts;
+    qv_update_result res;
+    qv_error err;
+    if (vector_path(rq, rs, &opts))
+        return -1;
+    if (qv_vector_delete(rq->db, coll_name(rq), rq->params[1], &opts, &res, &err))
+        return rest_fail_qv(rs, &err, "path parameters");
+    rest_update_result(&rs->w, res.operation_id, res.status);
+    return 0;
+}
+
 /* ---- aliases ------------------------------------------------------------------ */
 
 /* A string member of an alias action, or a Qdrant-style format error. */

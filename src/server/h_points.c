@@ -9,60 +9,22 @@
 
 static const char *coll_name(rest_req *rq) { return rq->params[0]; }
 
-/* wait, ordering and timeout, as Qdrant reads them. */
-static int write_opts(rest_req *rq, rest_resp *rs, qv_write_opts *o)
-{
-    unsigned long timeout;
-    if (rest_query_timeout(rq, rs, &timeout))
-        return -1;
-    o->timeout = timeout > 86400 ? 86400 : (unsigned)timeout;
-    const char *wait = rest_query(rq, "wait");
-    o->wait = false;
-    if (wait) {
-        if (strcmp(wait, "true") == 0)
-            o->wait = true;
-        else if (strcmp(wait, "false") != 0)
-            return rest_fail(rs, 400, "Deserialize error in query parameters: wait: provided string was not `true` or `false`");
-    }
-    const char *ord = rest_query(rq, "ordering");
-    if (ord && strcmp(ord, "weak") != 0 && strcmp(ord, "medium") != 0 && strcmp(ord, "strong") != 0)
-        return rest_fail(rs, 400,
-                         "Deserialize error in query parameters: unknown variant `%.40s`, expected one of `weak`, `medium`, `strong`",
-                         ord);
-    return 0;
-}
-
-static const char *status_word(qv_update_status s)
-{
-    return s == QV_COMPLETED ? "completed" : s == QV_WAIT_TIMEOUT ? "wait_timeout" : "acknowledged";
-}
-
-static void write_result(jw *w, uint64_t id, qv_update_status s)
-{
-    jw_obj_begin(w);
-    jw_key(w, "operation_id");
-    jw_uint(w, id);
-    jw_key(w, "status");
-    jw_str(w, status_word(s));
-    jw_obj_end(w);
-}
-
 static int update(rest_req *rq, rest_resp *rs, qv_update_kind kind)
 {
     qv_write_opts opts;
-    if (write_opts(rq, rs, &opts))
+    if (rest_write_opts(rq, rs, &opts))
         return -1;
     qv_update_result res;
     qv_error err;
     if (qv_points_update(rq->db, coll_name(rq), kind, rq->body, rq->body_len, &opts, &res, &err))
         return rest_fail_qv(rs, &err, "JSON body");
     if (kind != QV_UPDATE_BATCH) {
-        write_result(&rs->w, res.operation_id, res.status);
+        rest_update_result(&rs->w, res.operation_id, res.status);
         return 0;
     }
     jw_arr_begin(&rs->w);
     for (uint32_t i = 0; i < res.n_operations; i++)
-        write_result(&rs->w, res.operation_id + i, res.status);
+        rest_update_result(&rs->w, res.operation_id + i, res.status);
     jw_arr_end(&rs->w);
     return 0;
 }
@@ -82,11 +44,11 @@ int h_index_create(rest_req *rq, rest_resp *rs)
     qv_write_opts opts;
     qv_update_result res;
     qv_error err;
-    if (write_opts(rq, rs, &opts))
+    if (rest_write_opts(rq, rs, &opts))
         return -1;
     if (qv_index_create(rq->db, coll_name(rq), rq->body, rq->body_len, &opts, &res, &err))
         return rest_fail_qv(rs, &err, "JSON body");
-    write_result(&rs->w, res.operation_id, res.status);
+    rest_update_result(&rs->w, res.operation_id, res.status);
     return 0;
 }
 
@@ -95,11 +57,11 @@ int h_index_delete(rest_req *rq, rest_resp *rs)
     qv_write_opts opts;
     qv_update_result res;
     qv_error err;
-    if (write_opts(rq, rs, &opts))
+    if (rest_write_opts(rq, rs, &opts))
         return -1;
     if (qv_index_delete(rq->db, coll_name(rq), rq->params[1], &opts, &res, &err))
         return rest_fail_qv(rs, &err, "path parameters");
-    write_result(&rs->w, res.operation_id, res.status);
+    rest_update_result(&rs->w, res.operation_id, res.status);
     return 0;
 }
 

@@ -43,6 +43,8 @@ const rt_route rest_routes[] = {
     {"POST", "/collections/{collection_name}/facet", h_points_facet, 0},
     {"PUT", "/collections/{collection_name}/index", h_index_create, 0},
     {"DELETE", "/collections/{collection_name}/index/{field_name}", h_index_delete, 0},
+    {"PUT", "/collections/{collection_name}/vectors/{vector_name}", h_vector_create, 0},
+    {"DELETE", "/collections/{collection_name}/vectors/{vector_name}", h_vector_delete, 0},
     {"GET", "/collections/{collection_name}/points/{id}", h_point_get, 0},
 };
 const size_t rest_n_routes = sizeof rest_routes / sizeof *rest_routes;
@@ -194,6 +196,44 @@ int rest_query_timeout(rest_req *rq, rest_resp *rs, unsigned long *timeout)
                          t);
     *timeout = t;
     return 0;
+}
+
+/* wait, ordering and timeout, as Qdrant reads them. */
+int rest_write_opts(rest_req *rq, rest_resp *rs, qv_write_opts *o)
+{
+    unsigned long timeout;
+    if (rest_query_timeout(rq, rs, &timeout))
+        return -1;
+    o->timeout = timeout > 86400 ? 86400 : (unsigned)timeout;
+    const char *wait = rest_query(rq, "wait");
+    o->wait = false;
+    if (wait) {
+        if (strcmp(wait, "true") == 0)
+            o->wait = true;
+        else if (strcmp(wait, "false") != 0)
+            return rest_fail(rs, 400, "Deserialize error in query parameters: wait: provided string was not `true` or `false`");
+    }
+    const char *ord = rest_query(rq, "ordering");
+    if (ord && strcmp(ord, "weak") != 0 && strcmp(ord, "medium") != 0 && strcmp(ord, "strong") != 0)
+        return rest_fail(rs, 400,
+                         "Deserialize error in query parameters: unknown variant `%.40s`, expected one of `weak`, `medium`, `strong`",
+                         ord);
+    return 0;
+}
+
+static const char *status_word(qv_update_status s)
+{
+    return s == QV_COMPLETED ? "completed" : s == QV_WAIT_TIMEOUT ? "wait_timeout" : "acknowledged";
+}
+
+void rest_update_result(jw *w, uint64_t id, qv_update_status s)
+{
+    jw_obj_begin(w);
+    jw_key(w, "operation_id");
+    jw_uint(w, id);
+    jw_key(w, "status");
+    jw_str(w, status_word(s));
+    jw_obj_end(w);
 }
 
 /* ---- service endpoints ------------------------------------------------------- */

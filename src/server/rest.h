@@ -106,6 +106,13 @@ int rest_query_consistency(rest_req *rq, rest_resp *rs);
  * responding with Qdrant's query-parameter error. */
 int rest_query_timeout(rest_req *rq, rest_resp *rs, unsigned long *timeout);
 
+/* wait, ordering and timeout of a write, as Qdrant reads them. -1 after
+ * responding with Qdrant's query-parameter error. */
+int rest_write_opts(rest_req *rq, rest_resp *rs, qv_write_opts *o);
+
+/* An UpdateResult: {"operation_id": id, "status": …}. */
+void rest_update_result(jw *w, uint64_t id, qv_update_status s);
+
 /* The route table (handlers.c). */
 extern const rt_route rest_routes[];
 extern const size_t rest_n_routes;
@@ -139,5 +146,7 @@ int h_points_count(rest_req *rq, rest_resp *rs);
 int h_points_facet(rest_req *rq, rest_resp *rs);
 int h_index_create(rest_req *rq, rest_resp *rs);
 int h_index_delete(rest_req *rq, rest_resp *rs);
+int h_vector_create(rest_req *rq, rest_resp *rs);
+int h_vector_delete(rest_req *rq, rest_resp *rs);
 
 #endif
