@@ -271,6 +271,90 @@ static void vector_names_and_dup_fields(void **state)
     qv_arena_free(&a);
 }
 
+/* PUT /collections/{c}/vectors/{v}: parsing VectorNameConfig, adding and removing. */
+static qv_status parse_new(const char *text, cfg_new_vector *nv, qv_error *err, qv_arena *a)
+{
+    jr_value *root;
+    jr_error je;
+    assert_int_equal(jr_parse(a, text, strlen(text), &root, &je), 0);
+    return cfg_parse_new_vector(root, nv, err);
+}
+
+static void named_vector_changes(void **state)
+{
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    cfg_collection c, d;
+    cfg_new_vector nv;
+    qv_error err;
+    bool added;
+    static const struct { const char *body; qv_status rc; const char *msg; } bad[] = {
+        {"{\"dense\":{\"size\":0,\"distance\":\"Dot\"}}", QV_VALIDATION,
+         "dense.size: value 0 invalid, must be from 1 to 65536"},
+        {"{\"dense\":{\"size\":65537,\"distance\":\"Dot\"}}", QV_VALIDATION,
+         "dense.size: value 65537 invalid, must be from 1 to 65536"},
+        {"{\"dense\":{\"size\":2}}", QV_BAD_FORMAT, "dense: missing field `distance`"},
+        {"{\"dense\":{\"size\":2,\"distance\":\"Dot\",\"datatype\":\"uint8\"}}", QV_UNSUPPORTED, NULL},
+        {"{\"sparse\":{\"datatype\":\"float16\"}}", QV_UNSUPPORTED, NULL},
+        {"{\"sparse\":[]}", QV_BAD_FORMAT, NULL},
+        {"{\"other\":{}}", QV_BAD_FORMAT, "missing field `dense` or `sparse`"},
+        {"[]", QV_BAD_FORMAT, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(parse_new(bad[i].body, &nv, &err, &a), bad[i].rc);
+        if (bad[i].msg)
+            assert_string_equal(err.msg, bad[i].msg);
+    }
+    /* an unnamed vector becomes "" of a map; the stored form reads back */
+    assert_int_equal(parse_text("{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}", CFG_CREATE, &c, &err, &a), QV_OK);
+    assert_int_equal(parse_new("{\"dense\":{\"size\":3,\"distance\":\"Cosine\",\"datatype\":\"float32\",\"on_disk\":true}}",
+                               &nv, &err, &a), QV_OK);
+    assert_int_equal(cfg_add_vector(&c, "t", &nv, &added, &err), QV_OK);
+    assert_true(added);
+    assert_int_equal(parse_new("{\"sparse\":{\"modifier\":\"idf\",\"datatype\":\"float32\"}}", &nv, &err, &a), QV_OK);
+    assert_int_equal(cfg_add_vector(&c, "s", &nv, &added, &err), QV_OK);
+    char *out = print_cfg(&c);
+    assert_non_null(strstr(out, "\"vectors\":{\"\":{\"size\":2,\"distance\":\"Dot\"},"
+                                "\"t\":{\"size\":3,\"distance\":\"Cosine\",\"datatype\":\"float32\"}}"));
+    assert_non_null(strstr(out, "\"sparse_vectors\":{\"s\":{\"modifier\":\"idf\"}}"));
+    assert_int_equal(parse_text(out, CFG_STORED, &d, &err, &a), QV_OK);
+    char *again = print_cfg(&d);
+    assert_string_equal(out, again);
+    free(again);
+    cfg_free(&d);
+    /* "" in a map is only for the stored form */
+    assert_int_equal(parse_text("{\"vectors\":{\"\":{\"size\":2,\"distance\":\"Dot\"}}}", CFG_CREATE, &d, &err, &a),
+                     QV_VALIDATION);
+    /* the same again: a no-op; another space or kind: refused, unchanged */
+    assert_int_equal(cfg_add_vector(&c, "s", &nv, &added, &err), QV_OK);
+    assert_false(added);
+    assert_int_equal(parse_new("{\"sparse\":{}}", &nv, &err, &a), QV_OK);
+    assert_int_equal(cfg_add_vector(&c, "s", &nv, &added, &err), QV_BAD_INPUT);
+    assert_string_equal(err.msg, "Sparse vector `s` already exists with a different configuration");
+    assert_int_equal(cfg_add_vector(&c, "t", &nv, &added, &err), QV_BAD_INPUT);
+    assert_string_equal(err.msg, "Vector `t` already exists as a dense vector");
+    assert_int_equal(parse_new("{\"dense\":{\"size\":3,\"distance\":\"Cosine\"}}", &nv, &err, &a), QV_OK);
+    assert_int_equal(cfg_add_vector(&c, "t", &nv, &added, &err), QV_BAD_INPUT);
+    assert_string_equal(err.msg, "Vector `t` already exists with a different configuration");
+    assert_int_equal(cfg_add_vector(&c, "s", &nv, &added, &err), QV_BAD_INPUT);
+    assert_string_equal(err.msg, "Vector `s` already exists as a sparse vector");
+    char *same = print_cfg(&c);
+    assert_string_equal(out, same);
+    free(same);
+    free(out);
+    /* removing */
+    assert_true(cfg_remove_vector(&c, "t"));
+    assert_true(cfg_remove_vector(&c, "s"));
+    assert_false(cfg_remove_vector(&c, "s"));
+    assert_int_equal(c.n_vectors, 1);
+    assert_int_equal(c.n_sparse, 0);
+    assert_non_null(cfg_find_vector(&c, ""));
+    assert_int_equal(qv_vector_name_check("ok", &err), QV_OK);
+    assert_int_equal(qv_vector_name_check("", &err), QV_VALIDATION);
+    cfg_free(&c);
+    qv_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +366,7 @@ int main(void)
         cmocka_unit_test(nulls_mean_not_given),
         cmocka_unit_test(update_is_all_or_nothing),
         cmocka_unit_test(vector_names_and_dup_fields),
+        cmocka_unit_test(named_vector_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -471,6 +471,214 @@ static void record_decoding_rejects_impossible_ids(void **state)
     fx_free(&f);
 }
 
+/* Replace f's config with one parsed from json and make the store's
+ * columns follow by name through store_layout_* (what a vector DDL does). */
+static void relayout(fixture *f, const char *json)
+{
+    qv_error err;
+    jr_value *root;
+    jr_error je;
+    cfg_collection next;
+    assert_int_equal(jr_parse(&f->a, json, strlen(json), &root, &je), 0);
+    assert_int_equal(cfg_parse(root, CFG_CREATE, &next, &err), QV_OK);
+    /* removals first, then additions, one column at a time */
+    for (uint32_t i = f->st.n_dense; i-- > 0;) {
+        if (cfg_find_vector(&next, f->st.dense[i].name))
+            continue;
+        store_layout l;
+        assert_int_equal(store_layout_remove(&f->st, false, i, &l, &err), QV_OK);
+        store_layout_commit(&f->st, &l);
+    }
+    for (uint32_t i = f->st.n_sparse; i-- > 0;) {
+        if (cfg_find_sparse(&next, f->st.sparse_names[i]) >= 0)
+            continue;
+        store_layout l;
+        assert_int_equal(store_layout_remove(&f->st, true, i, &l, &err), QV_OK);
+        store_layout_commit(&f->st, &l);
+    }
+    for (uint32_t i = 0; i < next.n_vectors; i++) {
+        bool have = false;
+        for (uint32_t j = 0; j < f->st.n_dense; j++)
+            have |= strcmp(f->st.dense[j].name, next.vectors[i].name) == 0;
+        if (have)
+            continue;
+        store_layout l;
+        assert_int_equal(store_layout_add(&f->st, false, next.vectors[i].name, next.vectors[i].size, &l, &err), QV_OK);
+        store_layout_commit(&f->st, &l);
+    }
+    for (uint32_t i = 0; i < next.n_sparse; i++) {
+        bool have = false;
+        for (uint32_t j = 0; j < f->st.n_sparse; j++)
+            have |= strcmp(f->st.sparse_names[j], next.sparse[i].name) == 0;
+        if (have)
+            continue;
+        store_layout l;
+        assert_int_equal(store_layout_add(&f->st, true, next.sparse[i].name, 0, &l, &err), QV_OK);
+        store_layout_commit(&f->st, &l);
+    }
+    /* the test configs list kept columns first, in store order */
+    assert_int_equal(f->st.n_dense, next.n_vectors);
+    assert_int_equal(f->st.n_sparse, next.n_sparse);
+    for (uint32_t i = 0; i < next.n_vectors; i++)
+        assert_string_equal(f->st.dense[i].name, next.vectors[i].name);
+    for (uint32_t i = 0; i < next.n_sparse; i++)
+        assert_string_equal(f->st.sparse_names[i], next.sparse[i].name);
+    cfg_free(&f->cfg);
+    f->cfg = next;
+}
+
+static void columns_added_and_removed(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, NAMED);
+    char body[256];
+    for (int i = 0; i < 1500; i++) {  /* two chunks */
+        qv_arena_reset(&f.a);
+        snprintf(body, sizeof body,
+                 "{\"points\":[{\"id\":%d,\"vector\":{\"a\":[%d,1],\"b\":[0,0,%d],"
+                 "\"s\":{\"indices\":[%d],\"values\":[1]}}}]}",
+                 i, i, i + 1, i);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+    }
+    /* remove a: b moves to index 0 and keeps its data; add c (empty) */
+    relayout(&f, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},"
+                 "\"c\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
+    assert_false(store_has_dense(&f.st, 1, 1499));
+    assert_true(store_has_dense(&f.st, 0, 1499));
+    assert_true(store_dense(&f.st, 0, 1499)[2] == 1.0f);  /* normalized (0,0,1500) */
+    /* the new column takes writes in every chunk, also in new slots */
+    assert_int_equal(run(&f, QV_UPDATE_UPDATE_VECTORS,
+                         "{\"points\":[{\"id\":3,\"vector\":{\"c\":[7,8]}},{\"id\":1400,\"vector\":{\"c\":[9,9]}}]}", &err),
+                     QV_OK);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":5000,\"vector\":{\"c\":[1,2]}}]}", &err), QV_OK);
+    char *p = picture(&f.st);
+    assert_non_null(strstr(p, "[3,{},[0.0,0.0,1.0],[7.0,8.0],1]"));
+    assert_non_null(strstr(p, "[1400,{},[0.0,0.0,1.0],[9.0,9.0],1]"));
+    assert_non_null(strstr(p, "[5000,{},null,[1.0,2.0],999]"));
+    assert_non_null(strstr(p, "[7,{},[0.0,0.0,1.0],null,1]"));
+    free(p);
+    /* remove the sparse one, then add it again: empty */
+    relayout(&f, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},\"c\":{\"size\":2,\"distance\":\"Dot\"}}}");
+    relayout(&f, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},"
+                 "\"c\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
+    p = picture(&f.st);
+    assert_non_null(strstr(p, "[3,{},[0.0,0.0,1.0],[7.0,8.0],999]"));
+    free(p);
+    /* a prepared change that is dropped leaves the store as it was */
+    store_layout l;
+    assert_int_equal(store_layout_add(&f.st, false, "d", 16, &l, &err), QV_OK);
+    store_layout_discard(&l);
+    assert_int_equal(store_layout_remove(&f.st, true, 0, &l, &err), QV_OK);
+    store_layout_discard(&l);
+    assert_int_equal(f.st.n_dense, 2);
+    assert_int_equal(f.st.n_sparse, 1);
+    assert_int_equal(store_layout_remove(&f.st, false, 2, &l, &err), QV_INTERNAL);
+    fx_free(&f);
+}
+
+static void checkpoint_columns_by_name(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, NAMED);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":1,\"vector\":{\"a\":[1,2],\"b\":[0,3,4],"
+                         "\"s\":{\"indices\":[5],\"values\":[0.5]}},\"payload\":{\"x\":1}},"
+                         "{\"id\":2,\"vector\":{\"b\":[1,0,0]}}]}",
+                         &err),
+                     QV_OK);
+    char dir[] = "/tmp/qv-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 7, &err), QV_OK);
+    uint64_t seq;
+    /* another list: b kept (now first), a gone, c and t new, s kept */
+    fx_init(&g, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},\"c\":{\"size\":5,\"distance\":\"Dot\"}},"
+                "\"sparse_vectors\":{\"t\":{},\"s\":{}}}");
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(seq, 7);
+    char *p = picture(&g.st);
+    assert_string_equal(p, "[[1,{\"x\":1},[0.0,0.6,0.8],null,999,1],[2,{},[1.0,0.0,0.0],null,999,999]]");
+    free(p);
+    fx_free(&g);
+    /* the same name with another dimension, or as the other kind: damage */
+    static const char *const bad[] = {
+        "{\"vectors\":{\"b\":{\"size\":4,\"distance\":\"Cosine\"}}}",
+        "{\"vectors\":{\"s\":{\"size\":1,\"distance\":\"Dot\"}}}",
+        "{\"sparse_vectors\":{\"a\":{}}}",
+    };
+    for (int i = 0; i < 3; i++) {
+        fx_init(&g, bad[i]);
+        assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_CORRUPT);
+        fx_free(&g);
+    }
+    /* no columns at all in the config: points keep their payloads */
+    fx_init(&g, "{}");
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_OK);
+    p = picture(&g.st);
+    assert_string_equal(p, "[[1,{\"x\":1}],[2,{}]]");
+    free(p);
+    fx_free(&g);
+    qv_rm_rf(dir);
+    fx_free(&f);
+}
+
+/* A checkpoint in the first format (dimensions only, no names) still loads. */
+static void checkpoint_version1_loads(void **state)
+{
+    qv_buf b = QV_BUF_INIT;
+    uint32_t u32;
+    uint64_t u64;
+    qv_buf_append(&b, "QVSNAP\0\0", 8);
+#define PUT32(v) (u32 = (v), qv_buf_append(&b, &u32, 4))
+#define PUT64(v) (u64 = (v), qv_buf_append(&b, &u64, 8))
+    PUT32(1);  /* version */
+    PUT32(1);  /* n_dense */
+    PUT32(1);  /* n_sparse */
+    PUT32(0);
+    PUT64(99);  /* seq */
+    PUT64(1);   /* points */
+    PUT32(2);   /* dim */
+    qv_buf_append(&b, "\0", 1);  /* integer id */
+    PUT64(0);
+    PUT64(42);
+    PUT32(2);  /* payload: {} */
+    qv_buf_append(&b, "\xE0\0", 2);
+    qv_buf_append(&b, "\1", 1);
+    float v[2] = {3, 4};
+    qv_buf_append(&b, v, 8);
+    PUT32(UINT32_MAX);  /* no sparse vector */
+    uint32_t crc = qv_crc32c(0, b.data, b.len);
+    PUT32(crc);
+#undef PUT32
+#undef PUT64
+    qv_buf_append(&b, "QVND", 4);
+    assert_true(qv_buf_ok(&b));
+    char dir[] = "/tmp/qv-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(qv_write_file_atomic(dir, "points.snap", b.data, b.len), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    fixture f;
+    qv_error err;
+    uint64_t seq;
+    fx_init(&f, "{\"vectors\":{\"v\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
+    assert_int_equal(store_load(&f.st, &f.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(seq, 99);
+    char *p = picture(&f.st);
+    assert_string_equal(p, "[[42,{},[3.0,4.0],999]]");
+    free(p);
+    fx_free(&f);
+    /* version 1 matches by position: another list is refused */
+    fx_init(&f, "{\"vectors\":{\"v\":{\"size\":2,\"distance\":\"Dot\"}}}");
+    assert_int_equal(store_load(&f.st, &f.cfg, path, &seq, &err), QV_CORRUPT);
+    fx_free(&f);
+    qv_rm_rf(dir);
+    qv_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +691,9 @@ int main(void)
         cmocka_unit_test(record_decoding_rejects_damage),
         cmocka_unit_test(checkpoint_refuses_impossible_fields),
         cmocka_unit_test(record_decoding_rejects_impossible_ids),
+        cmocka_unit_test(columns_added_and_removed),
+        cmocka_unit_test(checkpoint_columns_by_name),
+        cmocka_unit_test(checkpoint_version1_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
