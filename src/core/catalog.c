@@ -641,7 +641,7 @@ static qv_status change_vectors(qv_db *db, const char *name, const char *vector,
     if (add) {
         rc = store_layout_add(&c->st, add->sparse, vector, add->dense.size, &lay, err);
     } else {
-        uint32_t n = 0;
+        uint32_t n = UINT32_MAX;  /* not found: store_layout_remove refuses it */
         bool sparse = cfg_find_vector(&c->schema, vector) == NULL;
         for (uint32_t i = 0; i < (sparse ? c->st.n_sparse : c->st.n_dense); i++)
             if (strcmp(sparse ? c->st.sparse_names[i] : c->st.dense[i].name, vector) == 0)
