@@ -17,6 +17,7 @@
 #include "core/internal.h"
 #include "payload/pl.h"
 #include "util/crc32c.h"
+#include "util/endian.h"
 #include "util/fsutil.h"
 
 /* ---- slots and the id map ------------------------------------------------------ */
@@ -992,8 +993,12 @@ static void bio_put(bio *b, const void *p, size_t n)
 }
 
 static void bio_u8(bio *b, uint8_t v) { bio_put(b, &v, 1); }
-static void bio_u32(bio *b, uint32_t v) { bio_put(b, &v, 4); }
-static void bio_u64(bio *b, uint64_t v) { bio_put(b, &v, 8); }
+static void bio_u32(bio *b, uint32_t v) { uint8_t x[4]; qv_put_le32(x, v); bio_put(b, x, 4); }
+static void bio_u64(bio *b, uint64_t v) { uint8_t x[8]; qv_put_le64(x, v); bio_put(b, x, 8); }
+/* Vectors and sparse indices are written as whole arrays: that is their
+ * little-endian form only on a little-endian host. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "store.c copies float and u32 arrays as they are in memory");
 
 qv_status store_save(const store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
 {
@@ -1106,6 +1111,24 @@ static bool bio_get(bio *b, void *dst, size_t n)
 /* Whether the rest of the file can hold n more bytes: checked before
  * allocating for a length read from the file, so damage cannot make the
  * load allocate more than the file's size. */
+static bool bio_get_u32(bio *b, uint32_t *v)
+{
+    uint8_t x[4];
+    if (!bio_get(b, x, 4))
+        return false;
+    *v = qv_get_le32(x);
+    return true;
+}
+
+static bool bio_get_u64(bio *b, uint64_t *v)
+{
+    uint8_t x[8];
+    if (!bio_get(b, x, 8))
+        return false;
+    *v = qv_get_le64(x);
+    return true;
+}
+
 static bool bio_has(const bio *b, uint64_t n) { return n <= b->left; }
 
 /* Skip n bytes of a checkpoint (a column the store does not have). */
@@ -1131,7 +1154,7 @@ static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t
     for (uint32_t v = 0; v < n_dense + n_sparse; v++) {
         bool sparse = v >= n_dense;
         uint32_t dim = 0, nl;
-        if ((!sparse && !bio_get(b, &dim, 4)) || !bio_get(b, &nl, 4) || nl > SNAP_MAX_NAME ||
+        if ((!sparse && !bio_get_u32(b, &dim)) || !bio_get_u32(b, &nl) || nl > SNAP_MAX_NAME ||
             !bio_get(b, name, nl) || (!sparse && (dim == 0 || dim > CFG_MAX_DIM)))
             return qv_fail(err, QV_CORRUPT, "%s: damaged vector list", path);
         name[nl] = '\0';
@@ -1198,10 +1221,10 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     char magic[8];
     uint32_t version, n_dense, n_sparse, reserved;
     uint64_t n_points;
-    if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get(&b, &version, 4) ||
-        (version != 1 && version != SNAP_VERSION) || !bio_get(&b, &n_dense, 4) ||
-        !bio_get(&b, &n_sparse, 4) || !bio_get(&b, &reserved, 4) || !bio_get(&b, seq, 8) ||
-        !bio_get(&b, &n_points, 8) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
+    if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get_u32(&b, &version) ||
+        (version != 1 && version != SNAP_VERSION) || !bio_get_u32(&b, &n_dense) ||
+        !bio_get_u32(&b, &n_sparse) || !bio_get_u32(&b, &reserved) || !bio_get_u64(&b, seq) ||
+        !bio_get_u64(&b, &n_points) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
         n_sparse > CFG_MAX_NAMED_VECTORS ||
         (version == 1 && (n_dense != s->n_dense || n_sparse != s->n_sparse))) {
         rc = qv_fail(err, QV_CORRUPT, "%s: bad header or vectors differ from the config", path);
@@ -1216,7 +1239,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     }
     if (version == 1) {  /* no names: columns in config order, exactly */
         for (uint32_t v = 0; v < n_dense; v++) {
-            if (!bio_get(&b, &dims[v], 4) || dims[v] != s->dense[v].dim) {
+            if (!bio_get_u32(&b, &dims[v]) || dims[v] != s->dense[v].dim) {
                 rc = qv_fail(err, QV_CORRUPT, "%s: vector dimensions differ from the config", path);
                 goto done;
             }
@@ -1232,8 +1255,8 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         qv_point_id id;
         uint32_t len;
         qv_arena_reset(&a);
-        if (!bio_get(&b, &id.uuid, 1) || !bio_get(&b, &id.hi, 8) || !bio_get(&b, &id.lo, 8) ||
-            !pid_valid(&id) || !bio_get(&b, &len, 4) || len > (1u << 30))
+        if (!bio_get(&b, &id.uuid, 1) || !bio_get_u64(&b, &id.hi) || !bio_get_u64(&b, &id.lo) ||
+            !pid_valid(&id) || !bio_get_u32(&b, &len) || len > (1u << 30))
             goto truncated;
         if (!bio_has(&b, len)) {
             rc = qv_fail(err, QV_CORRUPT,
@@ -1274,7 +1297,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         }
         for (uint32_t v = 0; v < n_sparse; v++) {
             uint32_t nnz;
-            if (!bio_get(&b, &nnz, 4))
+            if (!bio_get_u32(&b, &nnz))
                 goto truncated;
             if (nnz == UINT32_MAX)
                 continue;
@@ -1310,7 +1333,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     if (rc == QV_OK) {
         uint32_t want = b.crc, crc;
         char end[4];
-        if (!bio_get(&b, &crc, 4) || crc != want || !bio_get(&b, end, 4) || memcmp(end, SNAP_END, 4) != 0)
+        if (!bio_get_u32(&b, &crc) || crc != want || !bio_get(&b, end, 4) || memcmp(end, SNAP_END, 4) != 0)
             rc = qv_fail(err, QV_CORRUPT, "%s: checksum mismatch", path);
     }
 done:

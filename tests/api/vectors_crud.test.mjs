@@ -183,9 +183,10 @@ test('errors: validation as at creation, conflicts, missing collection, bad bodi
     expectError(await A.addRaw(c, name, body), status, message);
   }
   expectError(await req('PUT', `${s.url}/collections/${c}/vectors/new`, undefined, { raw: '{"dense":' }), 400, /^Format error in JSON body: /);
-  const long = 'v'.repeat(256);
-  expectError(await A.addRaw(c, long, { sparse: {} }), 422, 'Validation error in path parameters: [vector_name: vector name must be 1 to 255 bytes]');
-  expectError(await A.delRaw(c, long), 422, 'Validation error in path parameters: [vector_name: vector name must be 1 to 255 bytes]');
+  const long = 'v'.repeat(201);
+  expectError(await A.addRaw(c, long, { sparse: {} }), 422, 'Validation error in path parameters: [vector_name: vector name must be at most 200 bytes long]');
+  expectError(await A.delRaw(c, long), 422, 'Validation error in path parameters: [vector_name: vector name must be at most 200 bytes long]');
+  expectError(await A.addRaw(c, 'a:b', { sparse: {} }), 422, 'Validation error in path parameters: [vector_name: vector name cannot contain ":" char]');
   expectError(await A.addRaw('missing', 'x', { sparse: {} }), 404, 'Not found: Collection `missing` doesn\'t exist!');
   expectError(await A.delRaw('missing', 'x'), 404, 'Not found: Collection `missing` doesn\'t exist!');
   expectError(await A.addRaw(c, 'x', { sparse: {} }, 'wait=maybe'), 400, /^Deserialize error in query parameters: wait/);

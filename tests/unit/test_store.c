@@ -1,5 +1,6 @@
 /* test_store.c — point ids, operation records and the in-memory store:
  * all-or-nothing batches, the id map under churn, checkpoints. */
+#define _GNU_SOURCE  /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,20 +405,25 @@ static void checkpoint_refuses_impossible_fields(void **state)
     char dir[] = "/tmp/qv-store-XXXXXX", path[256];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/points.snap", dir);
-    /* Layout (store.h): 40-byte header, 2 dims, then the point: id at 48,
-     * payload length at 65, payload, dense a (1 + 8), dense b (1), nnz. */
+    /* Layout (store.h): the header with its vector list, then the point:
+     * id (u8 0, u64 0, u64 7), payload length, payload, dense a (1 + 8),
+     * dense b (1), nnz. The id is found by its bytes. */
     char *data;
     size_t len;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
     assert_int_equal(qv_read_file(path, 1 << 20, &data, &len), 0);
+    static const uint8_t id7[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+    const char *at = memmem(data, len, id7, sizeof id7);
+    assert_non_null(at);
+    long id_at = at - data, plen_at = id_at + 17;
     uint32_t plen;
-    memcpy(&plen, data + 65, 4);
+    memcpy(&plen, data + plen_at, 4);
     free(data);
-    long nnz_at = 65 + 4 + (long)plen + 9 + 1;
+    long nnz_at = plen_at + 4 + (long)plen + 9 + 1;
     assert_int_equal(load_again(&g, path, &err), QV_OK);  /* the layout is as assumed */
 
     uint32_t big = 1u << 30;
-    patch_snap(path, 65, &big, 4);
+    patch_snap(path, plen_at, &big, 4);
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     assert_non_null(strstr(err.msg, "more than the file holds"));
 
@@ -428,10 +434,10 @@ static void checkpoint_refuses_impossible_fields(void **state)
     assert_non_null(strstr(err.msg, "more than the file holds"));
 
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
-    patch_snap(path, 48, "\2", 1);
+    patch_snap(path, id_at, "\2", 1);
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
-    patch_snap(path, 49, "\1", 1);  /* integer id with hi = 1 */
+    patch_snap(path, id_at + 1, "\1", 1);  /* integer id with hi = 1 */
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     qv_rm_rf(dir);
     fx_free(&f);
