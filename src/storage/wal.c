@@ -196,7 +196,7 @@ qv_status wal_void(wal *w, uint64_t lo, uint64_t hi, qv_error *err)
         qv_put_le64(b + 24 + 16 * (size_t)i, nv[i].hi);
     }
     qv_put_le32(b + len - 4, qv_crc32c(0, b, len - 4));
-    int rc = qv_write_file_atomic(w->dir, w->void_name, b, len);
+    int rc = qv_write_file_atomic_keep(w->dir, w->void_name, b, len);
     int e = errno;
     free(b);
     if (rc != 0) {

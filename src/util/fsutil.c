@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,12 @@ int qv_fsync_dir(const char *dir)
     return rc;
 }
 
-int qv_write_file_atomic(const char *dir, const char *name, const void *data, size_t len)
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len, bool undo)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX], tmp[PATH_MAX], prev[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= (int)sizeof tmp) {
+        snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= (int)sizeof tmp ||
+        snprintf(prev, sizeof prev, "%s/%s.prev", dir, name) >= (int)sizeof prev) {
         errno = ENAMETOOLONG;
         return -1;
     }
@@ -57,9 +59,34 @@ int qv_write_file_atomic(const char *dir, const char *name, const void *data, si
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, path) != 0)
+    /* Keep the old file reachable as NAME.prev (a hard link: no copy) so
+     * that a rename whose directory fsync fails can be taken back. */
+    bool had_old = false, no_old = false;
+    if (undo) {
+        unlink(prev);
+        had_old = link(path, prev) == 0;
+        no_old = !had_old && errno == ENOENT;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        if (had_old)
+            unlink(prev);
+        errno = e;
         goto fail;
-    return qv_fsync_dir(dir);
+    }
+    if (qv_fsync_dir(dir) != 0) {
+        int e = errno;
+        if (had_old)
+            rename(prev, path);
+        else if (no_old)
+            unlink(path);
+        qv_fsync_dir(dir);  /* best effort: the disk just failed */
+        errno = e;
+        return -1;
+    }
+    if (had_old)
+        unlink(prev);  /* not synced: a NAME.prev left by a crash is harmless */
+    return 0;
 fail:;
     int e = errno;
     if (fd >= 0)
@@ -67,6 +94,16 @@ fail:;
     unlink(tmp);
     errno = e;
     return -1;
+}
+
+int qv_write_file_atomic(const char *dir, const char *name, const void *data, size_t len)
+{
+    return write_atomic(dir, name, data, len, true);
+}
+
+int qv_write_file_atomic_keep(const char *dir, const char *name, const void *data, size_t len)
+{
+    return write_atomic(dir, name, data, len, false);
 }
 
 int qv_read_file(const char *path, size_t max, char **data, size_t *len)

@@ -11,8 +11,19 @@
 
 #include <stddef.h>
 
-/* Replace dir/name with len bytes of data, atomically and durably. */
+/* Replace dir/name with len bytes of data, atomically and durably. On
+ * failure dir/name holds the old bytes (or is absent, as before), also when
+ * the rename happened but the directory fsync after it failed: the rename
+ * is then taken back (the old file is kept as a hard link NAME.prev until
+ * the new one is durable), so a caller that reports the failure and keeps
+ * the old state in memory agrees with what a restart reads. Only a second
+ * failure while taking it back (its own rename or fsync) leaves the
+ * outcome to the disk. Costs a link and an unlink besides the two fsyncs. */
 int qv_write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
+/* The same, except that a failed directory fsync leaves the new file in
+ * place: for a file that had better win whenever it reaches the disk (the
+ * log's void list, whose caller stops trusting the log on failure). */
+int qv_write_file_atomic_keep(const char *dir, const char *name, const void *data, size_t len);
 /* Read a whole file of at most max bytes into a malloc'd, NUL-terminated
  * buffer (EFBIG if larger). */
 int qv_read_file(const char *path, size_t max, char **data, size_t *len);

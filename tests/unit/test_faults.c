@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "quiver.h"
@@ -268,6 +270,263 @@ static void test_reset_keeps_a_broken_log_broken(void **state)
     qv_rm_rf(dir);
 }
 
+/* ---- checkpoint, config and catalog files ---------------------------------- */
+
+/*
+ * The files written outside the log — checkpoints (store_save), the log's
+ * reset header and void list, config.json, aliases.json, a new collection's
+ * staged directory — go through write, fsync and rename. This executable
+ * defines those three itself: the quiver library is linked in statically,
+ * so its calls bind here before libc, with no seam in the engine's code.
+ * Off (G.armed false) they pass straight to the kernel.
+ */
+typedef enum file_fault { G_WRITE, G_SHORT_WRITE, G_FSYNC, G_RENAME } file_fault;
+
+static struct {
+    bool       armed;
+    file_fault kind;
+    int        countdown, err, fired;
+    bool       sticky;
+} G;
+
+static bool gfire(file_fault k)
+{
+    if (!G.armed || G.kind != k)
+        return false;
+    if (G.countdown > 0) {
+        G.countdown--;
+        return false;
+    }
+    G.fired++;
+    if (!G.sticky)
+        G.armed = false;
+    return true;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (gfire(G_SHORT_WRITE) && n > 1) {
+        /* Half lands; the caller's next write finds the disk full. */
+        G = (typeof(G)){.armed = true, .kind = G_WRITE, .err = ENOSPC, .fired = G.fired};
+        return syscall(SYS_write, fd, buf, n / 2);
+    }
+    if (gfire(G_WRITE)) {
+        errno = G.err;
+        return -1;
+    }
+    return syscall(SYS_write, fd, buf, n);
+}
+
+int fsync(int fd)
+{
+    if (gfire(G_FSYNC)) {
+        errno = G.err;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+int rename(const char *from, const char *to)
+{
+    if (gfire(G_RENAME)) {
+        errno = G.err;
+        return -1;
+    }
+    return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
+
+/* What readers see: the collections with their config and points, and the
+ * aliases, as one string. */
+static char *db_state(qv_db *db)
+{
+    qv_error err;
+    char   **names;
+    size_t   n;
+    assert_int_equal(qv_collection_list(db, &names, &n, &err), QV_OK);
+    size_t cap = 1 << 16, len = 0;
+    char  *out = malloc(cap);
+    assert_non_null(out);
+    out[0] = 0;
+#define ADD(str)                                                  \
+    do {                                                          \
+        const char *s_ = (str);                                   \
+        size_t      l_ = strlen(s_);                              \
+        while (len + l_ + 2 > cap)                                \
+            assert_non_null(out = realloc(out, cap *= 2));        \
+        memcpy(out + len, s_, l_);                                \
+        len += l_;                                                \
+        out[len++] = '\n';                                        \
+        out[len] = 0;                                             \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        ADD(names[i]);
+        qv_collection_info info;
+        assert_int_equal(qv_collection_info_get(db, names[i], &info, &err), QV_OK);
+        ADD(info.config_json);
+        ADD(info.payload_schema_json);
+        qv_free(info.config_json);
+        qv_free(info.payload_schema_json);
+        static const char req[] = "{\"limit\":1000,\"with_payload\":true,\"with_vector\":true}";
+        char  *json;
+        size_t jl;
+        assert_int_equal(qv_points_scroll(db, names[i], req, sizeof req - 1, &json, &jl, &err), QV_OK);
+        ADD(json);
+        qv_free(json);
+    }
+    qv_free(names);
+    qv_alias *al;
+    assert_int_equal(qv_alias_list(db, NULL, &al, &n, &err), QV_OK);
+    for (size_t i = 0; i < n; i++) {
+        ADD(al[i].alias);
+        ADD(al[i].collection);
+    }
+    qv_free(al);
+#undef ADD
+    return out;
+}
+
+static char *big_upsert(int id)
+{
+    /* Past the 1 MB wal_capacity_mb of the collection: a checkpoint follows. */
+    size_t n = (1u << 20) + 4096;
+    char  *b = malloc(n + 128);
+    assert_non_null(b);
+    int h = snprintf(b, 128, "{\"points\":[{\"id\":%d,\"vector\":[1,2],\"payload\":{\"big\":\"", id);
+    memset(b + h, 'a' + id, n);
+    strcpy(b + h + n, "\"}}]}");
+    return b;
+}
+
+/* Run step i of the sequence; returns its status. */
+static qv_status file_step(qv_db *db, int i, qv_error *err)
+{
+    static const char cfg[] =
+        "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"},\"wal_config\":{\"wal_capacity_mb\":1}}";
+    qv_write_opts     o = {.wait = true};
+    qv_update_result  res;
+    qv_status         rc;
+    char             *b;
+    switch (i) {
+    case 0:
+        return qv_collection_create(db, "c", cfg, sizeof cfg - 1, err);
+    case 1:
+    case 5:
+        b = big_upsert(i);
+        rc = qv_points_update(db, "c", QV_UPDATE_UPSERT, b, strlen(b), &o, &res, err);
+        free(b);
+        return rc;
+    case 2: {
+        static const char w[] = "{\"points\":[{\"id\":2,\"vector\":[0,1]}]}";
+        return qv_points_update(db, "c", QV_UPDATE_UPSERT, w, sizeof w - 1, &o, &res, err);
+    }
+    case 3: {
+        static const char p[] = "{\"optimizers_config\":{\"indexing_threshold\":5000}}";
+        return qv_collection_update(db, "c", p, sizeof p - 1, err);
+    }
+    case 4: {
+        qv_alias_op op = {QV_ALIAS_CREATE, "a", "c"};
+        return qv_alias_apply(db, &op, 1, err);
+    }
+    case 6: {
+        static const char w[] = "{\"points\":[1]}";
+        return qv_points_update(db, "c", QV_UPDATE_DELETE, w, sizeof w - 1, &o, &res, err);
+    }
+    case 7: {
+        qv_alias_op op = {QV_ALIAS_RENAME, "a", "b"};
+        return qv_alias_apply(db, &op, 1, err);
+    }
+    case 8:
+        return qv_collection_create(db, "d", cfg, sizeof cfg - 1, err);
+    }
+    return QV_INTERNAL;
+}
+#define N_FILE_STEPS 9
+
+/* One round: the fault armed from the start, every step checked against
+ * what readers saw before it, then a reopen checked against what they saw
+ * last. Returns whether the fault fired. */
+static bool file_round(file_fault kind, int countdown, int errnum, bool sticky, int *failed)
+{
+    char dir[] = "/tmp/qv-ffaults-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    qv_db   *db;
+    qv_error err;
+    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
+    G = (typeof(G)){.armed = true, .kind = kind, .countdown = countdown, .err = errnum,
+                    .sticky = sticky};
+    char *seen = db_state(db);
+    for (int i = 0; i < N_FILE_STEPS; i++) {
+        qv_status rc = file_step(db, i, &err);
+        char     *now = db_state(db);
+        if (rc != QV_OK) {
+            /* A disk fault, or a step that needs what a failed one would
+             * have made; either way nothing of it shows. */
+            if (rc != QV_IO && rc != QV_NOT_FOUND)
+                fail_msg("step %d: status %d: %s", i, rc, err.msg);
+            assert_string_equal(now, seen);
+            (*failed)++;
+        }
+        free(seen);
+        seen = now;
+    }
+    bool fired = G.fired > 0;
+    G.armed = false;
+    qv_close(db);
+
+    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
+    char *after = db_state(db);
+    if (strcmp(after, seen) != 0) {
+        size_t d = 0;
+        while (after[d] == seen[d])
+            d++;
+        size_t from = d > 60 ? d - 60 : 0;
+        fail_msg("fault %d after %d calls (errno %d): recovery differs at byte %zu:\n"
+                 "readers saw: %.120s\nrecovered:   %.120s",
+                 kind, countdown, errnum, d, seen + from, after + from);
+    }
+    free(after);
+    /* With the disk healthy again every collection takes writes. */
+    if (qv_collection_exists(db, "c")) {
+        qv_write_opts    o = {.wait = true};
+        qv_update_result res;
+        static const char w[] = "{\"points\":[{\"id\":9,\"vector\":[9,9]}]}";
+        assert_int_equal(qv_points_update(db, "c", QV_UPDATE_UPSERT, w, sizeof w - 1, &o, &res, &err),
+                         QV_OK);
+    }
+    free(seen);
+    qv_close(db);
+    qv_rm_rf(dir);
+    return fired;
+}
+
+static void file_loop(file_fault kind, int errnum, bool sticky, int *rounds)
+{
+    for (int k = 0; k < 200; k++) {
+        int failed = 0;
+        if (!file_round(kind, k, errnum, sticky, &failed)) {
+            assert_int_equal(failed, 0);
+            return;
+        }
+        (*rounds)++;
+    }
+    fail_msg("the fault kept firing past 200 calls");
+}
+
+/* Every write, fsync and rename of the sequence — two checkpoints with
+ * their log resets, a config change, alias changes, two collection
+ * creations — failed in turn. */
+static void test_file_faults(void **state)
+{
+    int n = 0;
+    file_loop(G_WRITE, EIO, false, &n);
+    file_loop(G_WRITE, ENOSPC, true, &n);
+    file_loop(G_SHORT_WRITE, ENOSPC, false, &n);
+    file_loop(G_FSYNC, EIO, false, &n);
+    file_loop(G_RENAME, EIO, false, &n);
+    file_loop(G_RENAME, ENOSPC, true, &n);
+    assert_true(n >= 6 * N_FILE_STEPS);
+}
+
 int main(void)
 {
     wal_io.pwritev = f_pwritev;
@@ -278,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_sync_faults),
         cmocka_unit_test(test_write_and_truncate_fault),
         cmocka_unit_test(test_reset_keeps_a_broken_log_broken),
+        cmocka_unit_test(test_file_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
