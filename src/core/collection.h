@@ -14,7 +14,11 @@
  * never brings it back even if its bytes reach the disk later; after a
  * failed sync the log is broken and the collection refuses writes until
  * restart while reads go on. A logged record whose apply fails for a
- * reason replay would not meet again (out of memory, I/O) is voided too.
+ * reason replay would not meet again (out of memory, I/O) is voided too;
+ * voiding allocates nothing (its room is reserved, wal.h), so that holds
+ * when memory stays short. Only a void list that cannot be written (a
+ * second disk fault) leaves such a record to replay: that is logged, and
+ * the log is then broken.
  * So what readers saw is what recovery rebuilds. A wait=false write is
  * answered once appended: if the group's sync then fails it is voided,
  * as a crash of the machine before the sync would have lost it.

@@ -42,7 +42,9 @@ struct wal {
     uint64_t  last_seq;
     bool      broken;     /* a write or sync failed and the file's state is unknown */
     uint32_t  n_void;     /* voided ranges, as in the .void file */
+    uint32_t  void_cap;   /* room in voids and void_buf: always n_void + 1 when memory allows */
     wal_range *voids;
+    uint8_t  *void_buf;   /* the next list, encoded: 20 + 16 * void_cap bytes */
 };
 
 wal_io_ops wal_io = {pwritev, fdatasync, fsync, ftruncate};
@@ -171,22 +173,38 @@ done:
     return rc;
 }
 
+/* Make room for one more voided range ahead of time: wal_void is called
+ * when a write failed, often for want of memory, and must then not need
+ * any. Costs 16 + 16 bytes per range, kept until close. */
+static bool reserve_void(wal *w)
+{
+    if (w->void_cap > w->n_void)
+        return true;
+    uint32_t cap = w->n_void < 4 ? 4 : w->n_void * 2;
+    wal_range *nv = realloc(w->voids, cap * sizeof *nv);
+    if (nv)
+        w->voids = nv;
+    uint8_t *nb = nv ? realloc(w->void_buf, 20 + 16 * (size_t)cap) : NULL;
+    if (nb)
+        w->void_buf = nb;
+    if (!nb)
+        return false;
+    w->void_cap = cap;
+    return true;
+}
+
 qv_status wal_void(wal *w, uint64_t lo, uint64_t hi, qv_error *err)
 {
     if (lo > hi || w->n_void >= VOID_MAX)
         return qv_fail(err, QV_INTERNAL, "wal %s: cannot void records %llu..%llu", w->path,
                        (unsigned long long)lo, (unsigned long long)hi);
-    wal_range *nv = realloc(w->voids, (w->n_void + 1) * sizeof *nv);
-    size_t len = 20 + 16 * (size_t)(w->n_void + 1);
-    uint8_t *b = malloc(len);
-    if (!nv || !b) {
-        if (nv)
-            w->voids = nv;
-        free(b);
+    if (!reserve_void(w)) {  /* only if the reserve after the last void failed */
         w->broken = true;
         return qv_fail(err, QV_NOMEM, "wal %s: out of memory", w->path);
     }
-    w->voids = nv;
+    wal_range *nv = w->voids;
+    size_t len = 20 + 16 * (size_t)(w->n_void + 1);
+    uint8_t *b = w->void_buf;
     nv[w->n_void] = (wal_range){lo, hi};
     memcpy(b, VOID_MAGIC, 8);
     qv_put_le32(b + 8, VOID_VERSION);
@@ -198,13 +216,13 @@ qv_status wal_void(wal *w, uint64_t lo, uint64_t hi, qv_error *err)
     qv_put_le32(b + len - 4, qv_crc32c(0, b, len - 4));
     int rc = qv_write_file_atomic_keep(w->dir, w->void_name, b, len);
     int e = errno;
-    free(b);
     if (rc != 0) {
         /* Replay would apply what must not take effect: append nothing more. */
         w->broken = true;
         return qv_fail(err, QV_IO, "wal %s/%s: write: %s", w->dir, w->void_name, strerror(e));
     }
     w->n_void++;
+    reserve_void(w);  /* a failure here is retried by the next wal_void */
     return QV_OK;
 }
 
@@ -370,6 +388,10 @@ qv_status wal_open(const char *path, uint64_t first_seq,
     strcat(w->void_name, ".void");
     if ((rc = load_voids(w, err)) != QV_OK)
         goto fail;
+    if (!reserve_void(w)) {
+        rc = qv_fail(err, QV_NOMEM, "wal %s: out of memory", path);
+        goto fail;
+    }
 
     w->fd = open(path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0 && errno == ENOENT) {
@@ -509,9 +531,7 @@ qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err)
         char vp[4096];
         snprintf(vp, sizeof vp, "%s/%s", w->dir, w->void_name);
         unlink(vp);
-        free(w->voids);
-        w->voids = NULL;
-        w->n_void = 0;
+        w->n_void = 0;  /* the reserve stays */
     }
     return QV_OK;
 }
@@ -549,5 +569,6 @@ void wal_close(wal *w)
     free(w->dir);
     free(w->void_name);
     free(w->voids);
+    free(w->void_buf);
     free(w);
 }

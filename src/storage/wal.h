@@ -135,10 +135,13 @@ qv_status wal_rewind(wal *w, wal_pos pos, qv_error *err);
  *     16+16n 4    CRC32C of every byte before it
  * A damaged list makes wal_open fail with QV_CORRUPT: replaying records
  * that were voided would resurrect writes answered as failed.
- * Errors: QV_IO if the list could not be made durable, QV_NOMEM (the range
- * is then not voided and the log is broken: nothing more is appended to a
- * log whose replay would apply something it must not), QV_INTERNAL for
- * lo > hi.
+ * Memory: the call allocates nothing when it matters most (after an apply
+ * that failed for want of memory): room for the next range and its
+ * encoding is reserved at open and after each void.
+ * Errors: QV_IO if the list could not be made durable, QV_NOMEM only when
+ * that reserve could not be made earlier (the range is then not voided
+ * and the log is broken: nothing more is appended to a log whose replay
+ * would apply something it must not), QV_INTERNAL for lo > hi.
  */
 typedef struct wal_range {
     uint64_t lo, hi;
