@@ -484,6 +484,7 @@ qv_status qv_collection_create(qv_db *db, const char *name, const char *config_j
     if (qv_fsync_dir(parent) != 0) {
         rc = io_fail(err, "cannot sync", parent);
         qv_rm_rf(final);
+        qv_fsync_dir(parent);  /* best effort: a failed create must not come back */
         goto fail;
     }
     if ((rc = coll_open(c, final, err)) || (rc = coll_insert(db, c, err))) {
