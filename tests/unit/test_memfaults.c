@@ -1,8 +1,8 @@
 /*
  * test_memfaults.c — the write path when memory runs out, SQLite-style:
- * beside test_nomem (one batch, each allocation failed once), a sequence
- * of writes over a collection with a payload index, and memory that stays
- * gone: for every allocation k made while the sequence runs (request
+ * a sequence of writes (every kind of operation, alone and in batches)
+ * over a collection with a payload index, with one allocation failing or
+ * memory that stays gone: for every allocation k made while the sequence runs (request
  * parsing, ops_decode, the writer's group, store_apply, payload index
  * updates, the log), fail the k-th and check
  *   - a write that answered an error changed nothing readers can see, and
@@ -103,6 +103,15 @@ static const struct {
     {QV_UPDATE_DELETE, "{\"points\":[2]}"},
     {QV_UPDATE_SET_PAYLOAD, "{\"payload\":{\"a\":1,\"c\":{\"d\":\"e\"}},\"points\":[4]}"},
     {QV_UPDATE_UPSERT, "{\"points\":[{\"id\":5,\"vector\":[5,5],\"payload\":{\"a\":[1,2]}}]}"},
+    /* Every kind of operation in one batch, a filter among them. */
+    {QV_UPDATE_BATCH, "{\"operations\":["
+                      "{\"upsert\":{\"points\":[{\"id\":3,\"vector\":[1,1],\"payload\":{\"a\":1,\"n\":3}}]}},"
+                      "{\"overwrite_payload\":{\"payload\":{\"n\":7},\"points\":[4]}},"
+                      "{\"update_vectors\":{\"points\":[{\"id\":4,\"vector\":[3,3]}]}},"
+                      "{\"delete_payload\":{\"keys\":[\"n\"],\"filter\":{\"must\":[{\"key\":\"a\",\"match\":{\"value\":1}}]}}},"
+                      "{\"clear_payload\":{\"points\":[5]}},"
+                      "{\"delete_vectors\":{\"vector\":[\"\"],\"points\":[3]}},"
+                      "{\"delete\":{\"points\":[1]}}]}"},
 };
 #define N_WRITES (sizeof writes / sizeof *writes)
 
