@@ -132,6 +132,13 @@ int rest_prepare(rest_req *rq, rest_resp *rs, const rt_match *m, const rest_rawq
         if (rt_has_nul(v))
             return rest_fail(rs, 422, "Validation error in path parameters: [%.*s: cannot contain \"\\0\" char]",
                              (int)name.len, name.ptr);
+        /* Qdrant would go on with U+FFFD in place of the bad bytes, so that
+         * two different byte strings name one collection; refuse instead. */
+        if (v.repaired && coll)
+            return rest_fail(rs, 422, "Validation error in path parameters: [name: collection name is not valid UTF-8]");
+        if (v.repaired)
+            return rest_fail(rs, 422, "Validation error in path parameters: [%.*s: is not valid UTF-8]",
+                             (int)name.len, name.ptr);
         qv_error err;
         if (coll && qv_name_check(v.ptr, &err))
             return rest_fail(rs, 422, "Validation error in path parameters: [name: %.480s]", err.msg);

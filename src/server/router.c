@@ -66,6 +66,7 @@ static int split(const char *path, rt_match *m, rt_str *segs, size_t *n)
         if (dl < 0)
             return -1;
         segs[*n].ptr = m->scratch + used;
+        segs[*n].repaired = !qv_utf8_valid(tmp, (size_t)dl);
         segs[*n].len = qv_utf8_lossy(m->scratch + used, tmp, (size_t)dl);
         used += segs[(*n)++].len + 1;
         p += sl;
@@ -91,7 +92,7 @@ static int match_pattern(const char *pattern, const rt_str *segs, size_t n, rt_m
             if (np == RT_MAX_PARAMS || pl < 2)
                 return 0;
             m->params[np] = segs[i];
-            m->names[np++] = (rt_str){(char *)p + 1, pl - 2};
+            m->names[np++] = (rt_str){(char *)p + 1, pl - 2, false};
         } else if (segs[i].len != pl || memcmp(segs[i].ptr, p, pl) != 0) {
             return 0;
         }

@@ -38,6 +38,7 @@ typedef struct rt_route {
 typedef struct rt_str {
     char  *ptr;
     size_t len;
+    bool   repaired;  /* the decoded bytes were not UTF-8: ptr holds U+FFFD for them */
 } rt_str;
 
 typedef struct rt_match {

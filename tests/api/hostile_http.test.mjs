@@ -145,17 +145,23 @@ test('a%00b reaches no collection: every route refuses it before any lookup, `a`
   expectOk(await req('DELETE', url('/collections/a')));
 });
 
-test('bad UTF-8 in a path decodes to U+FFFD; GET /collections stays valid JSON', async () => {
+test('bad UTF-8 in a path parameter is refused before any lookup; GET /collections stays valid JSON', async () => {
   const res = parseOne(await exchange('PUT /collections/%FF%FE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
     'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'));
-  assert.equal(res.status, 200, res.body);
+  assert.equal(res.status, 422, res.body);
+  assert.equal(res.json.status.error, 'Validation error in path parameters: [name: collection name is not valid UTF-8]');
+  // raw (unescaped) high bytes too, on every kind of request
+  for (const line of ['GET /collections/a\xff', 'DELETE /collections/a\xff', 'GET /collections/a/points/1\xff']) {
+    const r = parseOne(await exchange(`${line} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    assert.equal(r.status, 422, `${line}: ${r.body}`);
+  }
   const list = parseOne(await exchange('GET /collections HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
   assert.equal(list.status, 200);
-  assert.deepEqual(list.json.result.collections, [{ name: '\uFFFD\uFFFD' }]);
-  // the same name, sent as valid UTF-8, is that collection
-  assert.deepEqual(expectOk(await req('GET', url('/collections/%EF%BF%BD%EF%BF%BD/exists'))), { exists: true });
-  expectOk(await req('DELETE', url(`/collections/${encodeURIComponent('\uFFFD\uFFFD')}`)));
-  assert.deepEqual(expectOk(await req('GET', url('/collections'))).collections, []);
+  assert.deepEqual(list.json.result.collections, []);
+  // U+FFFD sent as valid UTF-8 is an ordinary name
+  expectOk(await req('PUT', url('/collections/%EF%BF%BD'), {}));
+  assert.deepEqual(expectOk(await req('GET', url('/collections'))).collections, [{ name: '\uFFFD' }]);
+  expectOk(await req('DELETE', url('/collections/%EF%BF%BD')));
 });
 
 test('bad UTF-8 echoed in error messages is repaired, the body is JSON', async () => {

@@ -132,12 +132,14 @@ static void bad_utf8_becomes_replacement_chars(void **state)
     assert_ptr_equal(m.route->handler, &tag_put);
     assert_int_equal(m.params[0].len, 6);
     assert_string_equal(m.params[0].ptr, "\xef\xbf\xbd\xef\xbf\xbd");
+    assert_true(m.params[0].repaired);
     /* raw (unescaped) high bytes too, and a truncated sequence is one U+FFFD */
     assert_int_equal(rt_find(routes, N, "GET", "/collections/x\xff\xf0\x9f\x98", &m), RT_FOUND);
     assert_string_equal(m.params[0].ptr, "x\xef\xbf\xbd\xef\xbf\xbd");
     /* valid multi-byte names are kept as they are */
     assert_int_equal(rt_find(routes, N, "GET", "/collections/%F0%9F%98%80", &m), RT_FOUND);
     assert_string_equal(m.params[0].ptr, "\xf0\x9f\x98\x80");
+    assert_false(m.params[0].repaired);
 }
 
 static void worst_case_path_fits_scratch(void **state)
