@@ -74,8 +74,8 @@ static qv_status schema_parse(const jr_value *v, fidx_params *p, qv_error *err)
         (rc = u32_param(v, "max_token_len", &p->max_token_len, err)))
         return rc;
     if (type == FIDX_INTEGER && !p->lookup && !p->range)
-        return qv_fail(err, QV_BAD_INPUT,
-                       "the integer index needs at least one of `lookup` and `range`");
+        return qv_fail(err, QV_VALIDATION,  /* Qdrant's validate_integer_index_params */
+                       "field_schema.lookup: the 'lookup' and 'range' capabilities can't be both disabled");
     const jr_value *tok = jr_get(v, "tokenizer");
     if (!jr_is_null(tok) && !(jr_is(tok, JR_STRING) && strcmp(tok->u.str, "word") == 0))
         return qv_fail(err, QV_UNSUPPORTED, "field_schema.tokenizer: only `word` is supported by Quiver yet");
@@ -167,6 +167,84 @@ static idx_def *copy_defs(const qv_collection *c, int skip, uint32_t *n)
     return d;
 }
 
+/* ---- inferring field_schema (Qdrant's infer_payload_type) ---------------------- */
+
+/* Qdrant's value_type: integer (fits i64), float, keyword (any string: not
+ * datetime or uuid), geo (an object with numbers at lon and lat); none for
+ * null, bools, u64 above INT64_MAX, arrays and other objects. */
+static const char *value_type(const pl_value *v)
+{
+    double lon, lat;
+    switch (v->type) {
+    case PL_INT: return "integer";
+    case PL_FLOAT: return "float";
+    case PL_STRING: return "keyword";
+    case PL_OBJECT: return pl_geo_point(v, &lon, &lat) ? "geo" : NULL;
+    default: return NULL;
+    }
+}
+
+/* infer_collection_value_type, folded one value at a time: the one type
+ * of all, none if two differ or one has none. */
+typedef struct infer_ctx {
+    uint32_t    n;      /* values the key reached */
+    pl_value    first;
+    const char *type;   /* over all values so far */
+    bool        none;
+} infer_ctx;
+
+static void fold_type(infer_ctx *c, const char *t, bool first)
+{
+    if (!t || (!first && c->type != t))
+        c->none = true;
+    c->type = t;
+}
+
+static bool on_infer_value(void *ctx, const pl_value *v)
+{
+    infer_ctx *c = ctx;
+    if (c->n == 0)
+        c->first = *v;
+    fold_type(c, value_type(v), c->n == 0);
+    c->n++;
+    return true;
+}
+
+/* infer_value_type of one value: an array gives the one type of its
+ * elements ([] gives none). */
+static const char *single_type(const pl_value *v)
+{
+    if (v->type != PL_ARRAY)
+        return value_type(v);
+    infer_ctx c = {0};
+    pl_iter it;
+    pl_value e;
+    pl_iter_init(&it, v);
+    while (pl_iter_next_elem(&it, &e))
+        fold_type(&c, value_type(&e), c.n++ == 0);
+    return c.n && !c.none ? c.type : NULL;
+}
+
+/* The index type Qdrant would infer for key: from the first stored point
+ * only (its payload iteration stops there), as the one type of the values
+ * the key reaches there. NULL when that gives none. O(one payload). */
+static const char *infer_schema(const store *s, const pl_path *key)
+{
+    for (uint32_t i = 0; i < s->n_slots; i++) {
+        if (!store_live(s, i))
+            continue;
+        const uint8_t *blob;
+        size_t len;
+        store_payload(s, i, &blob, &len);
+        infer_ctx c = {0};
+        pl_lookup(blob, len, key, on_infer_value, &c);
+        if (c.n == 1)
+            return single_type(&c.first);
+        return c.n && !c.none ? c.type : NULL;
+    }
+    return NULL;
+}
+
 qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t len,
                           const qv_write_opts *opts, qv_update_result *res, qv_error *err)
 {
@@ -191,13 +269,34 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
         rc = qv_fail(err, QV_BAD_INPUT, "field_name: a field name cannot contain a NUL character");
         goto out;
     }
-    if (jr_is_null(schema)) {
-        rc = qv_fail(err, QV_BAD_INPUT, "field_schema is required: Quiver does not infer index types");
-        goto out;
-    }
     if (pl_path_parse(&a, f->u.str, f->len, &key, err) != 0) {
         rc = QV_BAD_FORMAT;
         goto out;
+    }
+    if (jr_is_null(schema)) {
+        /* Inferred from the stored values; recorded as that type's name,
+         * so a restart rebuilds the same index whatever the data is then. */
+        qv_collection *ic;
+        if ((rc = cat_acquire(db, name, &ic, err)))
+            goto out;
+        pthread_rwlock_rdlock(&ic->lock);
+        const char *t = infer_schema(&ic->st, &key);
+        pthread_rwlock_unlock(&ic->lock);
+        cat_release(ic);
+        char text[16];
+        jr_error je;
+        jr_value *inferred;
+        if (!t) {
+            rc = qv_fail(err, QV_BAD_INPUT,
+                         "Unable to infer type for the field '%.200s'. Please specify `field_type`", f->u.str);
+            goto out;
+        }
+        snprintf(text, sizeof text, "\"%s\"", t);
+        if (jr_parse(&a, text, strlen(text), &inferred, &je) != 0) {
+            rc = qv_fail(err, QV_INTERNAL, "inferred schema: %s", je.msg);
+            goto out;
+        }
+        schema = inferred;
     }
     if ((rc = schema_parse(schema, &params, err)))
         goto out;

@@ -65,6 +65,14 @@ static const char *pstr(const path *w)
     return buf[which];
 }
 
+/* The same without the leading "body.": Qdrant's validation messages name
+ * fields from the body's root ("points[0].vector: ..."). */
+static const char *vstr(const path *w)
+{
+    const char *t = pstr(w);
+    return strncmp(t, "body.", 5) == 0 ? t + 5 : t;
+}
+
 static const char *type_word(const jr_value *v)
 {
     switch ((jr_type)v->type) {
@@ -263,8 +271,8 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         return missing(p, where, "indices");
     if (!jr_is(vs, JR_ARRAY))
         return missing(p, where, "values");
-    if (ix->len != vs->len)
-        return qv_fail(p->err, QV_VALIDATION, "%s: indices and values must have the same length", pstr(where));
+    if (ix->len != vs->len)  /* Qdrant's validate_sparse_vector_impl */
+        return qv_fail(p->err, QV_VALIDATION, "%s.values: must be the same length as indices", vstr(where));
     if (ix->len > OPS_MAX_SPARSE_NNZ)
         return qv_fail(p->err, QV_VALIDATION, "%s: at most %d non-zero values", pstr(where), OPS_MAX_SPARSE_NNZ);
     uint32_t n = ix->len;
@@ -302,8 +310,7 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         }
         for (uint32_t i = 1; i < n; i++)
             if (tmp[i] == tmp[i - 1])
-                return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique, %u is repeated",
-                               pstr(where), tmp[i]);
+                return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique", vstr(where));
     }
     *out = (op_vector){.sparse = true, .index = index, .n = n, .values = val, .indices = idx};
     return QV_OK;
@@ -392,6 +399,8 @@ static qv_status parse_point(parser *p, const jr_value *o, const path *where, bo
     if (jr_is_null(vec))
         return missing(p, where, "vector");
     w = STEP(where, "vector");
+    if (!with_payload && (vec->type == JR_OBJECT || vec->type == JR_ARRAY) && vec->len == 0)
+        return qv_fail(p->err, QV_VALIDATION, "%s: must specify vectors to update for point", vstr(&w));
     if ((rc = parse_vector_struct(p, vec, &w, pt)))
         return rc;
     const jr_value *pl = jr_get(o, "payload");
@@ -421,6 +430,27 @@ static qv_status parse_update_filter(parser *p, const jr_value *o, const path *w
     w = STEP(where, "update_filter");
     return parse_filter(p, uf, &w, &out->update_filter_json, &out->update_filter_len,
                         &out->update_filter);
+}
+
+/* update_mode: "upsert" | "insert_only" | "update_only" | null. */
+static qv_status parse_update_mode(parser *p, const jr_value *o, const path *where, op_item *out)
+{
+    static const char *const names[] = {"upsert", "insert_only", "update_only"};
+    const jr_value *m = jr_get(o, "update_mode");
+    out->mode = OPM_UPSERT;
+    if (jr_is_null(m))
+        return QV_OK;
+    path w = STEP(where, "update_mode");
+    if (m->type != JR_STRING)
+        return bad_shape(p, &w, m, "one of `upsert`, `insert_only`, `update_only`");
+    for (int i = 0; i < 3; i++)
+        if (strcmp(m->u.str, names[i]) == 0) {
+            out->mode = (op_update_mode)i;
+            return QV_OK;
+        }
+    return qv_fail(p->err, QV_BAD_FORMAT,
+                   "%s: unknown variant `%.60s`, expected one of `upsert`, `insert_only`, `update_only`",
+                   pstr(&w), m->u.str);
 }
 
 /* Batch (columnar) form: {"ids": [...], "vectors": [...] | {name: [...]}, "payloads": [...]}. */
@@ -501,7 +531,8 @@ static qv_status parse_points(parser *p, const jr_value *o, const path *where, b
     if (!jr_is_object(o))
         return bad_shape(p, where, o, upsert ? "struct PointsList or PointsBatch" : "struct UpdateVectors");
     qv_status rc;
-    if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)))
+    if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)) ||
+        (upsert && (rc = parse_update_mode(p, o, where, out))))
         return rc;
     static const char *const fields[] = {"points", "batch", "update_filter", "shard_key"};
     const char *dup = jr_dup_field(o, fields, 4);
@@ -807,7 +838,12 @@ qv_status ops_encode(const op_batch *batch, qv_buf *out, qv_error *err)
     for (uint32_t i = 0; i < batch->n; i++) {
         const op_item *o = &batch->ops[i];
         put_u8(out, (uint8_t)o->kind);
-        put_u8(out, o->update_filter_json ? OPF_FILTER : 0);
+        uint8_t flags = o->update_filter_json ? OPF_FILTER : 0;
+        if (o->kind == OP_UPSERT && o->mode == OPM_INSERT_ONLY)
+            flags |= OPF_INSERT_ONLY;
+        else if (o->kind == OP_UPSERT && o->mode == OPM_UPDATE_ONLY)
+            flags |= OPF_UPDATE_ONLY;
+        put_u8(out, flags);
         put_u16(out, 0);
         size_t len_at = out->len;
         put_u32(out, 0);
@@ -1043,6 +1079,12 @@ qv_status ops_decode(qv_arena *a, const void *body, size_t len, op_batch *batch,
         o->kind = (op_kind)get_u8(&d);
         uint8_t flags = get_u8(&d);
         get_u16(&d);
+        uint8_t modes = flags & (OPF_INSERT_ONLY | OPF_UPDATE_ONLY);
+        if ((flags & ~(OPF_FILTER | OPF_INSERT_ONLY | OPF_UPDATE_ONLY)) ||
+            modes == (OPF_INSERT_ONLY | OPF_UPDATE_ONLY) || (modes && o->kind != OP_UPSERT))
+            return qv_fail(err, QV_CORRUPT, "record: operation %u has unknown flags", i);
+        o->mode = modes == OPF_INSERT_ONLY ? OPM_INSERT_ONLY
+                : modes == OPF_UPDATE_ONLY ? OPM_UPDATE_ONLY : OPM_UPSERT;
         uint32_t olen = get_u32(&d);
         if (!need(&d, olen))
             return qv_fail(err, QV_CORRUPT, "record: operation %u truncated", i);

@@ -11,6 +11,9 @@
  * Record body format (little-endian; also in docs/FORMAT.md):
  *   u32 n_ops, then n_ops times:
  *     u8 kind (op_kind), u8 flags (OPF_*), u16 0, u32 n: byte length of the op body
+ *       flags: OPF_FILTER 0x01 (an update_filter precedes the points);
+ *              OPF_INSERT_ONLY 0x02, OPF_UPDATE_ONLY 0x04 (UPSERT's update_mode;
+ *              neither: upsert; both: malformed); other bits: malformed
  *     op body:
  *       UPSERT, UPDATE_VECTORS: [OPF_FILTER: u32 len, filter JSON] u32 n_points, then
  *           points: u8 uuid, u64 hi, u64 lo,
@@ -56,7 +59,19 @@ typedef enum op_kind {
     OP_DELETE_VECTORS,
 } op_kind;
 
-#define OPF_FILTER 0x01  /* UPSERT / UPDATE_VECTORS carry an update_filter */
+#define OPF_FILTER      0x01  /* UPSERT / UPDATE_VECTORS carry an update_filter */
+#define OPF_INSERT_ONLY 0x02  /* UPSERT: update_mode insert_only */
+#define OPF_UPDATE_ONLY 0x04  /* UPSERT: update_mode update_only */
+
+/* An upsert's update_mode (Qdrant's UpdateMode), judged per point against
+ * the state the earlier points and operations of the batch left:
+ *   UPSERT       new ids inserted; existing ones replaced if they match the
+ *                update_filter (all of them without one);
+ *   INSERT_ONLY  new ids inserted; existing ones untouched (update_filter
+ *                ignored, as in Qdrant);
+ *   UPDATE_ONLY  existing ids that match the update_filter replaced; new
+ *                ids skipped. */
+typedef enum op_update_mode { OPM_UPSERT, OPM_INSERT_ONLY, OPM_UPDATE_ONLY } op_update_mode;
 
 typedef struct op_vector {
     bool            sparse;
@@ -90,6 +105,7 @@ typedef struct op_item {
     const char    *update_filter_json;  /* UPSERT, UPDATE_VECTORS: NULL or text */
     uint32_t       update_filter_len;
     flt_filter    *update_filter;
+    op_update_mode mode;       /* UPSERT */
     op_selector    sel;        /* the others */
     const uint8_t *payload;    /* SET/OVERWRITE_PAYLOAD */
     uint32_t       payload_len;

@@ -123,7 +123,7 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
             goto done;
         }
     if ((rc = rd_parse_with_payload(&a, jr_get(root, "with_payload"), true, &sel, err)) ||
-        (rc = rd_parse_with_vector(&a, &c->schema, jr_get(root, "with_vector"), false, &sel, err)))
+        (rc = rd_parse_with_vector_of(&a, &c->schema, root, false, &sel, err)))
         goto done;
     qv_buf b = QV_BUF_INIT;
     jw w;

@@ -86,9 +86,9 @@ static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot)
  * estimated points gives the candidates (sorted slots); every candidate is
  * then checked with the whole filter, so the answer is the scan's answer.
  * Without such a condition, or when the best one would still select most
- * points, everything is scanned. Text indexes are not used for planning:
- * their match.text means "all tokens", the scan's means "substring", and a
- * filter must mean one thing wherever it is evaluated.
+ * points, everything is scanned. A text index plans too: where one exists,
+ * the scan judges match.text / text_any with its tokenizer (filter.h,
+ * flt_point.text_index), so both mean "all / one of the tokens".
  * Caller holds the collection's read lock.
  */
 typedef struct plan {
@@ -117,8 +117,7 @@ static bool plan_visit(void *ctx, const flt_cond *fc)
         return true;
     for (uint32_t i = 0; i < w->c->st.n_idx; i++) {
         fidx *x = w->c->st.idx[i];
-        if (fidx_broken(x) || fidx_get_params(x)->type == FIDX_TEXT ||
-            strcmp(fidx_key(x)->text, fc->key->text) != 0)
+        if (fidx_broken(x) || strcmp(fidx_key(x)->text, fc->key->text) != 0)
             continue;
         fidx_cond cond;
         uint64_t est;
@@ -263,7 +262,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
         (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, SCROLL_DEFAULT_LIMIT, &limit, err)) ||
         (rc = rd_parse_with_payload(&a, jr_get(root, "with_payload"), true, &sel, err)) ||
-        (rc = rd_parse_with_vector(&a, &c->schema, jr_get(root, "with_vector"), false, &sel, err)))
+        (rc = rd_parse_with_vector_of(&a, &c->schema, root, false, &sel, err)))
         goto done;
     off = jr_get(root, "offset");
     if (!jr_is_null(off) && !pid_from_json(off, &from)) {

@@ -96,6 +96,10 @@ static void write_floats(jw *w, const float *v, uint32_t n)
     jw_arr_end(w);
 }
 
+/* Qdrant prints a point's vectors as a plain list when the only one among
+ * those asked for is the unnamed default dense vector (whatever else the
+ * collection holds), and as a map otherwise — {} when the point has none of
+ * them (VectorStructInternal::from(NamedVectors)). */
 static void write_vectors(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                           const rd_select *sel)
 {
@@ -182,4 +186,13 @@ void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, u
     else
         jw_int(w, order->i);
     jw_obj_end(w);
+}
+
+qv_status rd_parse_with_vector_of(qv_arena *a, const cfg_collection *cfg, const jr_value *req,
+                                  bool dflt, rd_select *sel, qv_error *err)
+{
+    const jr_value *v = jr_get(req, "with_vector"), *alias = jr_get(req, "with_vectors");
+    if (v && alias)  /* serde's alias: both spellings at once is a duplicate */
+        return qv_fail(err, QV_BAD_FORMAT, "duplicate field `with_vector`");
+    return rd_parse_with_vector(a, cfg, v ? v : alias, dflt, sel, err);
 }

@@ -35,6 +35,11 @@ qv_status rd_parse_with_payload(qv_arena *a, const jr_value *v, bool dflt, rd_se
 qv_status rd_parse_with_vector(qv_arena *a, const cfg_collection *cfg, const jr_value *v, bool dflt,
                                rd_select *sel, qv_error *err);
 
+/* The same for a request object: its "with_vector" or the alias
+ * "with_vectors" (as Qdrant's serde alias; both at once is QV_BAD_FORMAT). */
+qv_status rd_parse_with_vector_of(qv_arena *a, const cfg_collection *cfg, const jr_value *req,
+                                  bool dflt, rd_select *sel, qv_error *err);
+
 /* {"id": …, "payload": … | null, "vector": … | null}. Caller holds the
  * collection's read lock. */
 void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,

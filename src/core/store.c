@@ -277,12 +277,34 @@ static bool has_vector(const void *ctx, const char *name)
     return false;
 }
 
+static bool text_tokenize(const void *params, const char *s, size_t len, flt_token_fn fn, void *fctx)
+{
+    return fidx_tokenize(params, s, len, fn, fctx);
+}
+
+/* A text index on key gives filters its tokenizer (filter.h), broken or
+ * not: what match.text means must not depend on the index's health.
+ * O(indexes) per text condition evaluated. */
+static bool text_index(const void *ctx, const pl_path *key, flt_tokenizer *out)
+{
+    const vec_ctx *c = ctx;
+    for (uint32_t i = 0; i < c->s->n_idx; i++) {
+        const fidx *x = c->s->idx[i];
+        if (fidx_get_params(x)->type == FIDX_TEXT && strcmp(fidx_key(x)->text, key->text) == 0) {
+            *out = (flt_tokenizer){text_tokenize, fidx_get_params(x)};
+            return true;
+        }
+    }
+    return false;
+}
+
 void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot, flt_point *fp)
 {
     tl_vec_ctx = (vec_ctx){s, cfg, slot};
     fp->id = &s->ids[slot];
     store_payload(s, slot, &fp->payload, &fp->payload_len);
     fp->has_vector = has_vector;
+    fp->text_index = s->n_idx ? text_index : NULL;
     fp->ctx = &tl_vec_ctx;
 }
 
@@ -842,8 +864,10 @@ static qv_status apply_points(txn *t, const cfg_collection *cfg, const op_item *
         uint32_t slot;
         if (found >= 0) {
             slot = (uint32_t)found;
-            if (!filter_allows(s, cfg, o->update_filter, slot))
+            if (o->mode == OPM_INSERT_ONLY || !filter_allows(s, cfg, o->update_filter, slot))
                 continue;
+        } else if (o->mode == OPM_UPDATE_ONLY) {
+            continue;
         } else if ((rc = insert_slot(t, &pt->id, &slot))) {
             return rc;
         }

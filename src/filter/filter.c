@@ -12,8 +12,10 @@
  *    min_count of its conditions. Each takes one condition or a list.
  *  - A field condition fetches the values at its key (JsonPath value_get:
  *    pl_lookup). No value (missing key, or a path that reaches nothing):
- *    the condition is false, except `is_empty: b` (gives b) and `is_null: b`
- *    (gives !b); values_count is false too (FieldCondition::check_empty).
+ *    the condition is false, except values_count (the count 0 is tested:
+ *    {"lt": 1} matches, as Qdrant 1.19 after qdrant/qdrant#9586), then
+ *    `is_empty: b` (gives b) and `is_null: b` (gives !b)
+ *    (FieldCondition::check_empty).
  *  - Otherwise it is true when one value passes: with values_count, the
  *    value's count passes (null 0, array its length, anything else 1);
  *    else with is_empty / is_null (in that order of precedence) the value
@@ -1269,7 +1271,7 @@ static bool on_nested_value(void *ctx, const pl_value *v)
     nested_ctx *c = ctx;
     if (v->type != PL_OBJECT)
         return true;
-    flt_point inner = {NULL, v->raw, v->raw_len, NULL, NULL};
+    flt_point inner = {NULL, v->raw, v->raw_len, NULL, NULL, NULL};
     if (node_match(c->filter, &inner)) {
         c->hit = true;
         return false;
@@ -1302,15 +1304,131 @@ static bool filter_match(const flt_node *n, const flt_point *p)
     return true;
 }
 
+/* ---- match.text / text_any on a field with a full-text index ---- */
+
+/* One token of the query, looked for among the tokens of the point's
+ * strings at the key. */
+typedef struct tok_find {
+    const flt_tokenizer *tk;
+    const char          *tok;
+    size_t               len;
+    bool                 found;
+} tok_find;
+
+static bool on_point_token(void *ctx, const char *tok, size_t len)
+{
+    tok_find *f = ctx;
+    if (len == f->len && memcmp(tok, f->tok, len) == 0)
+        f->found = true;
+    return !f->found;
+}
+
+static bool on_token_value(void *ctx, const pl_value *v)
+{
+    tok_find *f = ctx;
+    if (v->type == PL_STRING) {
+        f->tk->tokenize(f->tk->params, v->s, v->len, on_point_token, f);
+    } else if (v->type == PL_ARRAY) {
+        pl_iter it;
+        pl_value e;
+        pl_iter_init(&it, v);
+        while (!f->found && pl_iter_next_elem(&it, &e))
+            if (e.type == PL_STRING)
+                f->tk->tokenize(f->tk->params, e.s, e.len, on_point_token, f);
+    }
+    return !f->found;
+}
+
+typedef struct tok_query {
+    const flt_tokenizer *tk;
+    const flt_point     *p;
+    const pl_path       *key;
+    bool                 all;      /* match.text: every token; text_any: one */
+    uint32_t             n;        /* query tokens seen */
+    bool                 verdict;  /* all: none missing so far; any: one found */
+} tok_query;
+
+static bool on_query_token(void *ctx, const char *tok, size_t len)
+{
+    tok_query *q = ctx;
+    tok_find f = {q->tk, tok, len, false};
+    q->n++;
+    pl_lookup(q->p->payload, q->p->payload_len, q->key, on_token_value, &f);
+    if (q->all && !f.found)
+        q->verdict = false;
+    if (!q->all && f.found)
+        q->verdict = true;
+    return q->all ? q->verdict : !q->verdict;
+}
+
+/* Costs O(query tokens x bytes of the point's strings at the key); no
+ * allocation (the tokenizer's own buffer aside). A text without tokens
+ * matches nothing, as the index answers. */
+static bool text_test_point(const flt_test *t, const flt_node *n, const flt_point *p,
+                            const flt_tokenizer *tk)
+{
+    tok_query q = {tk, p, &n->key, t->kind == FLT_TEST_MATCH_TEXT, 0, t->kind == FLT_TEST_MATCH_TEXT};
+    if (t->kind == FLT_TEST_MATCH_TEXT) {
+        tk->tokenize(tk->params, t->text.p, t->text.len, on_query_token, &q);
+    } else {
+        for (uint32_t i = 0; i < t->u.words.n && !q.verdict; i++)
+            tk->tokenize(tk->params, t->u.words.tok[i].p, t->u.words.tok[i].len, on_query_token, &q);
+    }
+    return q.n > 0 && q.verdict;
+}
+
+static bool is_token_test(const flt_test *t)
+{
+    return t->kind == FLT_TEST_MATCH_TEXT || t->kind == FLT_TEST_MATCH_TEXT_ANY;
+}
+
+/* A field condition with match.text or text_any on a key that has a text
+ * index: those tests are judged over the whole point (token sets), the
+ * others per value as usual; they are OR'ed as always. */
+static bool field_match_tokens(const flt_node *n, const flt_point *p, const flt_tokenizer *tk)
+{
+    bool others = false;
+    for (uint32_t i = 0; i < n->u.field.n_tests; i++) {
+        const flt_test *t = &n->u.field.tests[i];
+        if (!is_token_test(t))
+            others = true;
+        else if (text_test_point(t, n, p, tk))
+            return true;
+    }
+    if (!others)
+        return false;
+    /* The remaining tests per value: a copy of the node without the token
+     * tests (at most a handful of tests, on the stack). */
+    flt_node rest = *n;
+    flt_test kept[8];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n->u.field.n_tests && k < 8; i++)
+        if (!is_token_test(&n->u.field.tests[i]))
+            kept[k++] = n->u.field.tests[i];
+    rest.u.field.tests = kept;
+    rest.u.field.n_tests = k;
+    field_ctx c = {&rest, false, false};
+    pl_lookup(p->payload, p->payload_len, &n->key, on_field_value, &c);
+    return c.hit;
+}
+
 static bool node_match(const flt_node *n, const flt_point *p)
 {
     switch (n->kind) {
     case FLT_COND_FILTER: return filter_match(n, p);
     case FLT_COND_FIELD: {
+        flt_tokenizer tk;
+        if (p->text_index &&
+            (n->u.field.mask & (1u << FLT_TEST_MATCH_TEXT | 1u << FLT_TEST_MATCH_TEXT_ANY)) &&
+            !n->u.field.has_count && n->u.field.is_empty < 0 && n->u.field.is_null < 0 &&
+            p->text_index(p->ctx, &n->key, &tk))
+            return field_match_tokens(n, p, &tk);
         field_ctx c = {n, false, false};
         pl_lookup(p->payload, p->payload_len, &n->key, on_field_value, &c);
         if (c.any)
             return c.hit;
+        if (n->u.field.has_count)  /* no value counts 0 (Qdrant 1.19, qdrant/qdrant#9586) */
+            return count_ok(&n->u.field.count, 0);
         if (n->u.field.is_empty >= 0)
             return n->u.field.is_empty;
         if (n->u.field.is_null >= 0)

@@ -48,6 +48,7 @@
 #include "util/arena.h"
 
 typedef struct flt_node flt_node;
+struct flt_tokenizer;
 
 typedef struct flt_filter {
     flt_node *root;
@@ -62,7 +63,23 @@ typedef struct flt_point {
      * has_vector never matches. */
     bool             (*has_vector)(const void *ctx, const char *name);
     const void        *ctx;
+    /* Whether the collection has a full-text index on key (the path as
+     * written), and its tokenizer (*out). With one, match.text means "all of
+     * the text's tokens are among the tokens of the point's strings at key"
+     * and text_any "one of them", as the index answers them (and as Qdrant
+     * does), so a scan and an index agree. NULL, or false: substring
+     * semantics (filter.c). Called with ctx. */
+    bool             (*text_index)(const void *ctx, const pl_path *key, struct flt_tokenizer *out);
 } flt_point;
+
+/* A tokenizer lent by a full-text index: tokenize(params, s, len, fn, fctx)
+ * calls fn for each token of s in order (stopping when fn returns false)
+ * and returns false if fn stopped it. Must be reentrant. */
+typedef bool (*flt_token_fn)(void *ctx, const char *tok, size_t len);
+typedef struct flt_tokenizer {
+    bool      (*tokenize)(const void *params, const char *s, size_t len, flt_token_fn fn, void *fctx);
+    const void *params;
+} flt_tokenizer;
 
 /* Parse a Filter JSON object (what names it in messages, e.g. "filter").
  * QV_BAD_FORMAT / QV_VALIDATION as above, QV_NOMEM. */

@@ -48,9 +48,10 @@
  * whether the index can answer it and estimates the number of matching
  * points; fidx_select gives the slots. Answers equal a scan with
  * flt_node_match (FIDX_EXACT) or are a superset of it (FIDX_SUPERSET: the
- * caller checks each candidate with flt_node_match) — except a text index's
- * match.text / text_any, which follow Qdrant's indexed semantics (below)
- * and are final. What each type answers (others: FIDX_NO):
+ * caller checks each candidate with flt_node_match; a text index's
+ * match.text / text_any follow Qdrant's indexed semantics (below), which a
+ * scan follows too when the flt_point lends it this index's tokenizer,
+ * flt_point.text_index). What each type answers (others: FIDX_NO):
  *   keyword/uuid  match.value string, match.any strings, match.except
  *                 strings (EXACT); match text/phrase/prefix/text_any with
  *                 scan semantics (EXACT, costs a pass over the dictionary);

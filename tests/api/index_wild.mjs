@@ -255,7 +255,7 @@ export const FILTERS = [
   M({ key: 'g', geo_polygon: { exterior: ring([[0, 40], [20, 40], [20, 55], [0, 55], [0, 40]]), interiors: [ring([[5, 45], [15, 45], [15, 50], [5, 50], [5, 45]])] } }),
   M({ key: 'g', geo_polygon: { exterior: ring([[-10, 35], [30, 35], [10, 60], [-10, 35]]) } }),
   M({ key: 'g', values_count: { gte: 2 } }), M({ is_empty: { key: 'g' } }), M({ is_null: { key: 'g' } }),
-  // text (the text index is not used: substring semantics either way)
+  // text (with the text index: tokens, without: substrings; index.test.mjs compares each with its own reference)
   M({ key: 't', match: { text: 'eta' } }), M({ key: 't', match: { text: 'alpha beta' } }), M({ key: 't', match: { text_any: 'Epsilon mu' } }),
   M({ key: 't', match: { phrase: 'gamma delta' } }), M({ key: 't', match: { prefix: 'alp' } }), M({ key: 't', match: { text: 'epsilon' } }),
   // combinations

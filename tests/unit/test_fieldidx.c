@@ -597,7 +597,7 @@ static bool scan_match(const world *w, const flt_filter *f, const gcond *g, uint
     if (w->type == FIDX_TEXT && !g->c.flags &&
         (g->t[0].kind == FLT_TEST_MATCH_TEXT || g->t[0].kind == FLT_TEST_MATCH_TEXT_ANY))
         return text_match(w, slot, &g->t[0]);
-    flt_point p = {NULL, w->blob[slot], w->len[slot], NULL, NULL};
+    flt_point p = {NULL, w->blob[slot], w->len[slot], NULL, NULL, NULL};
     return flt_match(f, &p);
 }
 

@@ -81,7 +81,7 @@ static bool match_full(const char *filter, const char *payload, const qv_point_i
     flt_filter *f = parse_ok(&a, filter);
     size_t len;
     uint8_t *b = blob(payload, &len);
-    flt_point p = {id, b, len, vectors ? has_vec : NULL, vectors};
+    flt_point p = {id, b, len, vectors ? has_vec : NULL, vectors, NULL};
     bool r = flt_match(f, &p);
     free(b);
     qv_arena_free(&a);
@@ -618,9 +618,13 @@ static void test_values_count(void **state)
         {F("\"values_count\": {\"lt\": 1}"), "{\"a\": null}", true},
         {F("\"values_count\": {\"lt\": 1}"), "{\"a\": []}", true},
         {F("\"values_count\": {\"gt\": 0}"), "{\"a\": []}", false},
-        /* a missing key fails values_count, even lt */
-        {F("\"values_count\": {\"lt\": 1}"), "{}", false},
-        {F("\"values_count\": {}"), "{}", false},
+        /* a missing key counts 0 (Qdrant 1.19, qdrant/qdrant#9586) */
+        {F("\"values_count\": {\"lt\": 1}"), "{}", true},
+        {F("\"values_count\": {\"gte\": 0}"), "{}", true},
+        {F("\"values_count\": {\"lte\": 0}"), "{\"b\": [1]}", true},
+        {F("\"values_count\": {\"gte\": 1}"), "{}", false},
+        {F("\"values_count\": {\"gt\": 0}"), "{\"b\": 1}", false},
+        {F("\"values_count\": {}"), "{}", true},
         {F("\"values_count\": {}"), "{\"a\": 1}", true},
         /* nested arrays count one level */
         {F("\"values_count\": {\"gt\": 2}"), "{\"a\": [[1, 2, 3]]}", false},
@@ -835,7 +839,7 @@ static void test_slice(void **state)
     int sizes[4] = {0};
     for (uint64_t x = 0; x < 4000; x++) {
         qv_point_id id = {0, x, 0};
-        flt_point p = {&id, pl_empty, pl_empty_len, NULL, NULL};
+        flt_point p = {&id, pl_empty, pl_empty_len, NULL, NULL, NULL};
         int hits = 0, at = -1;
         for (int i = 0; i < 4; i++)
             if (flt_match(f4[i], &p)) {
@@ -1015,7 +1019,7 @@ static void test_parse_errors(void **state)
     qv_arena_init(&a, 0);
     flt_filter *f = parse_ok(&a, "{\"must\": {\"is_empty\": \"a\", \"has_id\": [1]}}");
     qv_point_id one = {0, 1, 0};
-    flt_point p = {&one, pl_empty, pl_empty_len, NULL, NULL};
+    flt_point p = {&one, pl_empty, pl_empty_len, NULL, NULL, NULL};
     assert_true(flt_match(f, &p));
     /* ... and with "key", a field condition whatever else is there */
     perr("{\"must\": {\"key\": \"a\", \"has_id\": [1]}}", V, "At least one field condition");
@@ -1048,7 +1052,7 @@ static void test_tree_independent_of_json(void **state)
     size_t len;
     uint8_t *b = blob("{\"a\": \"hello\", \"b\": \"x\", \"c\": \"a bar\"}", &len);
     qv_point_id id = {0, 1, 0};
-    flt_point p = {&id, b, len, has_vec, "v;"};
+    flt_point p = {&id, b, len, has_vec, "v;", NULL};
     assert_true(flt_match(f, &p));
     free(b);
     qv_arena_free(&fa);
@@ -1125,7 +1129,7 @@ static void test_hook(void **state)
     size_t len;
     uint8_t *b = blob("{\"a\": {\"b\": 1}, \"z\": 5}", &len);
     qv_point_id id = {0, 1, 0};
-    flt_point p = {&id, b, len, NULL, NULL};
+    flt_point p = {&id, b, len, NULL, NULL, NULL};
     assert_true(flt_node_match(s.c[0].node, &p));
     assert_true(flt_node_match(s.c[1].node, &p));
     assert_false(flt_node_match(s.c[5].node, &p));
