@@ -1,0 +1,136 @@
+// Qdrant behaviours of the existing API (issue 7, section 1): vector output
+// shape and the with_vectors alias, update_mode on upserts (also after a
+// restart that replays the WAL), values_count on missing keys, index type
+// inference, match.text with a full-text index (scan = index), and the
+// status codes of validation errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, tempDir, req, expectOk, expectError } from './helpers.mjs';
+import { api, expectUpdate } from './points_lib.mjs';
+
+let srv, A, storage;
+before(async () => {
+  storage = tempDir();
+  srv = await startServer({ storage });
+  A = api(srv.url);
+});
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
+});
+
+const post = (c, suffix, body) => req('POST', `${srv.url}/collections/${c}${suffix}`, body);
+
+test('vector shape: the unnamed vector alone is a list, also beside sparse vectors; with_vectors is an alias', async () => {
+  const c = 'shape';
+  await A.create(c, { vectors: { size: 2, distance: 'Dot' }, sparse_vectors: { s: {} } });
+  await A.upsert(c, [
+    { id: 1, vector: [1, 2] },
+    { id: 2, vector: { '': [3, 4], s: { indices: [7], values: [0.5] } } },
+  ]);
+  const m = await A.byId(c, [1, 2]);
+  assert.deepEqual(m.get('1').vector, [1, 2]);
+  assert.deepEqual(m.get('2').vector, { '': [3, 4], s: { indices: [7], values: [0.5] } });
+  // asking for the unnamed one only: a list; for the sparse one on a point without it: {}
+  const only = expectOk(await post(c, '/points', { ids: [2], with_vector: [''] }));
+  assert.deepEqual(only[0].vector, [3, 4]);
+  const none = expectOk(await post(c, '/points', { ids: [1], with_vector: ['s'] }));
+  assert.deepEqual(none[0].vector, {});
+  // with_vectors: retrieve and scroll
+  const alias = expectOk(await post(c, '/points', { ids: [1], with_vectors: true }));
+  assert.deepEqual(alias[0].vector, [1, 2]);
+  const sc = expectOk(await post(c, '/points/scroll', { with_vectors: ['s'], with_payload: false }));
+  assert.deepEqual(sc.points.map((p) => p.vector), [{}, { s: { indices: [7], values: [0.5] } }]);
+  expectError(await post(c, '/points', { ids: [1], with_vector: true, with_vectors: true }), 400, /duplicate field `with_vector`/);
+  expectError(await post(c, '/points', { ids: [1], with_vector: ['foo'] }), 400, 'Wrong input: Not existing vector name error: foo');
+});
+
+test('update_mode: insert_only, update_only, with update_filter, in every upsert form; replayed after a restart', async () => {
+  const c = 'modes';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  await A.upsert(c, [{ id: 1, vector: [1], payload: { v: 1, t: 'a' } }, { id: 2, vector: [2], payload: { v: 2, t: 'b' } }]);
+  const put = (body) => A.write('PUT', c, '/points', body).then((r) => expectUpdate(r));
+  await put({ points: [{ id: 1, vector: [10], payload: { v: 10 } }, { id: 3, vector: [3], payload: { v: 3 } }], update_mode: 'insert_only' });
+  await put({ points: [{ id: 2, vector: [20], payload: { v: 20 } }, { id: 4, vector: [4], payload: { v: 4 } }], update_mode: 'update_only' });
+  await put({ batch: { ids: [1, 5], vectors: [[11], [5]], payloads: [{ v: 11 }, { v: 5 }] }, update_mode: 'update_only',
+    update_filter: { must: [{ key: 't', match: { value: 'zzz' } }] } });
+  await put({ points: [{ id: 5, vector: [55], payload: { v: 55 } }, { id: 6, vector: [6], payload: { v: 6 } }], update_mode: 'insert_only',
+    update_filter: { must: [{ key: 't', match: { value: 'zzz' } }] } });
+  expectOk(await A.send('POST', c, '/points/batch', { operations: [
+    { upsert: { points: [{ id: 3, vector: [33], payload: { v: 33 } }, { id: 7, vector: [7], payload: { v: 7 } }], update_mode: 'update_only' } },
+  ] }));
+  const state = async () => (await A.retrieve(c, [1, 2, 3, 4, 5, 6, 7])).map((p) => [p.id, p.payload.v]).sort((x, y) => x[0] - y[0]);
+  const want = [[1, 1], [2, 20], [3, 33], [5, 55], [6, 6]];
+  assert.deepEqual(await state(), want);
+  expectError(await A.send('PUT', c, '/points', { points: [{ id: 9, vector: [9] }], update_mode: 'nope' }), 400,
+    /unknown variant `nope`, expected one of `upsert`, `insert_only`, `update_only`/);
+  // the modes are in the WAL records: a crash (no checkpoint at exit) replays them the same way
+  await srv.kill9();
+  srv = await startServer({ storage });
+  A = api(srv.url);
+  assert.deepEqual(await state(), want);
+});
+
+test('values_count counts 0 on a missing key', async () => {
+  const c = 'vcount';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  await A.upsert(c, [{ id: 1, vector: [1], payload: { tags: ['a', 'b'] } }, { id: 2, vector: [1], payload: { tags: ['x'] } }, { id: 3, vector: [1], payload: { title: 'none' } }]);
+  const ids = async (vc) => expectOk(await post(c, '/points/scroll', { filter: { must: [{ key: 'tags', values_count: vc }] } })).points.map((p) => p.id);
+  assert.deepEqual(await ids({ lt: 1 }), [3]);
+  assert.deepEqual(await ids({ gte: 0 }), [1, 2, 3]);
+  assert.deepEqual(await ids({ gte: 1 }), [1, 2]);
+});
+
+test('index without field_schema: the type of the first stored point; 400 when it gives none', async () => {
+  const c = 'infer';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  const index = (body) => req('PUT', `${srv.url}/collections/${c}/index?wait=true`, body);
+  expectError(await index({ field_name: 'n' }), 400, "Wrong input: Unable to infer type for the field 'n'. Please specify `field_type`");
+  await A.upsert(c, [{ id: 1, vector: [1], payload: { n: 5, f: 1.5, k: ['a', 'b'], g: { lon: 1, lat: 2 }, mix: [1, 'a'], b: true } }, { id: 2, vector: [1], payload: { n: 'x' } }]);
+  for (const [field, type] of [['n', 'integer'], ['f', 'float'], ['k', 'keyword'], ['g', 'geo']]) {
+    expectOk(await index({ field_name: field }));
+    assert.equal(expectOk(await req('GET', `${srv.url}/collections/${c}`)).payload_schema[field].data_type, type, field);
+  }
+  for (const field of ['mix', 'b', 'missing']) expectError(await index({ field_name: field }), 400, /^Wrong input: Unable to infer type/);
+  expectError(await index({ field_name: 'n', field_schema: { type: 'integer', lookup: false, range: false } }), 422,
+    "Validation error in JSON body: [field_schema.lookup: the 'lookup' and 'range' capabilities can't be both disabled]");
+});
+
+test('match.text on a field with a text index means all tokens, in index plans and scans alike', async () => {
+  const c = 'text';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  const docs = ['Alpha beta', 'alphabet soup', 'beta gamma', 'BETA alpha gamma', 'the alphabeta'];
+  await A.upsert(c, docs.map((t, i) => ({ id: i + 1, vector: [1], payload: { t, k: i % 2 } })));
+  const ids = async (filter) => expectOk(await post(c, '/points/scroll', { filter })).points.map((p) => p.id);
+  const count = async (filter) => expectOk(await post(c, '/points/count', { filter, exact: true })).count;
+  const text = (s) => ({ key: 't', match: { text: s } });
+  const any = (s) => ({ key: 't', match: { text_any: s } });
+  // without an index: substrings (case-sensitive)
+  assert.deepEqual(await ids({ must: [text('alpha')] }), [2, 4, 5]);
+  expectOk(await req('PUT', `${srv.url}/collections/${c}/index?wait=true`, { field_name: 't', field_schema: 'text' }));
+  // with one: lowercased word tokens; must (planned by the index), should and min_should (scanned) agree
+  const want = [1, 4];
+  assert.deepEqual(await ids({ must: [text('ALPHA')] }), want);
+  assert.deepEqual(await ids({ should: [text('ALPHA')] }), want);
+  assert.deepEqual(await ids({ min_should: { conditions: [text('ALPHA'), { key: 'k', match: { value: 7 } }], min_count: 1 } }), want);
+  assert.deepEqual(await ids({ must_not: [text('alpha')] }), [2, 3, 5]);
+  assert.equal(await count({ must: [text('alpha gamma')] }), 1);
+  assert.deepEqual(await ids({ should: [text('gamma beta')] }), [3, 4]);
+  assert.deepEqual(await ids({ must: [any('soup alpha')] }), [1, 2, 4]);
+  assert.deepEqual(await ids({ should: [any('soup alpha')] }), [1, 2, 4]);
+  assert.deepEqual(await ids({ should: [text('...')] }), []); // no tokens: nothing
+  // an update_filter is judged the same way
+  await A.write('PUT', c, '/points', { points: [{ id: 2, vector: [2], payload: { t: 'x' } }], update_filter: { must: [text('alpha')] } });
+  assert.equal((await A.retrieve(c, [2]))[0].payload.t, 'alphabet soup');
+});
+
+test('validation: sparse vectors and empty vector updates are 422 with Qdrant\'s messages', async () => {
+  const c = 'valid';
+  await A.create(c, { vectors: { d: { size: 1, distance: 'Dot' } }, sparse_vectors: { s: {} } });
+  await A.upsert(c, [{ id: 1, vector: { d: [1] } }]);
+  expectError(await A.send('PUT', c, '/points', { points: [{ id: 1, vector: { s: { indices: [1, 2], values: [1] } } }] }), 422,
+    'Validation error in JSON body: [points[0].vector.s.values: must be the same length as indices]');
+  expectError(await A.send('PUT', c, '/points', { points: [{ id: 1, vector: { s: { indices: [3, 3], values: [1, 2] } } }] }), 422,
+    'Validation error in JSON body: [points[0].vector.s.indices: must be unique]');
+  expectError(await A.send('PUT', c, '/points/vectors', { points: [{ id: 1, vector: {} }] }), 422,
+    'Validation error in JSON body: [points[0].vector: must specify vectors to update for point]');
+});
