@@ -17,6 +17,12 @@
 
 #include "core/internal.h"
 #include "json/jtree.h"
+#include "vector/dist.h"
+
+/* The engine hands cfg_distance to vector/ as dist_metric. */
+_Static_assert((int)CFG_COSINE == (int)DIST_COSINE && (int)CFG_EUCLID == (int)DIST_EUCLID &&
+                   (int)CFG_DOT == (int)DIST_DOT && (int)CFG_MANHATTAN == (int)DIST_MANHATTAN,
+               "cfg_distance and dist_metric agree");
 
 const char *const cfg_distance_names[4] = {"Cosine", "Euclid", "Dot", "Manhattan"};
 

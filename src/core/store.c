@@ -53,10 +53,10 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
 }
 
 /* Free one column's data (n_chunks chunks / n_slots vectors). */
-static void dense_col_free(st_dense *d, uint32_t n_chunks)
+static void dense_col_free(vec_dense *d, uint32_t n_chunks)
 {
     for (uint32_t c = 0; d->chunks && c < n_chunks; c++)
-        free(d->chunks[c]);
+        vec_chunk_free(d->chunks[c]);
     free(d->chunks);
     free(d->has);
     free(d->name);
@@ -104,7 +104,7 @@ size_t store_memory(const store *s)
         if (s->payloads[i])
             m += sizeof(st_payload) + s->payloads[i]->len;
     for (uint32_t v = 0; v < s->n_dense; v++)
-        m += (size_t)s->n_chunks * STORE_CHUNK * s->dense[v].dim * 4 + words(s->cap_slots) * 8;
+        m += (size_t)s->n_chunks * VEC_CHUNK * s->dense[v].dim * 4 + words(s->cap_slots) * 8;
     for (uint32_t v = 0; v < s->n_sparse; v++) {
         m += (size_t)s->cap_slots * sizeof(void *);
         for (uint32_t i = 0; i < s->n_slots; i++)
@@ -198,7 +198,7 @@ static qv_status ensure_slot(store *s, qv_error *err)
 {
     if (s->n_slots < s->cap_slots)
         return QV_OK;
-    uint32_t cap = s->cap_slots ? s->cap_slots * 2 : STORE_CHUNK;
+    uint32_t cap = s->cap_slots ? s->cap_slots * 2 : VEC_CHUNK;
     void *p;
 #define GROW(field, n_old)                                                      \
     if (!(p = grow(s->field, cap, sizeof *s->field, n_old)))                    \
@@ -213,7 +213,7 @@ static qv_status ensure_slot(store *s, qv_error *err)
         if (!(p = grow(s->dense[v].has, words(cap), 8, words(s->cap_slots))))
             goto oom;
         s->dense[v].has = p;
-        if (!(p = grow(s->dense[v].chunks, cap / STORE_CHUNK, sizeof(float *), s->n_chunks)))
+        if (!(p = grow(s->dense[v].chunks, cap / VEC_CHUNK, sizeof(float *), s->n_chunks)))
             goto oom;
         s->dense[v].chunks = p;
     }
@@ -232,14 +232,14 @@ oom:
 /* Make sure the chunk holding slot exists for every dense vector. */
 static qv_status ensure_chunk(store *s, uint32_t slot, qv_error *err)
 {
-    uint32_t c = slot / STORE_CHUNK;
+    uint32_t c = slot / VEC_CHUNK;
     if (c < s->n_chunks)
         return QV_OK;
     for (uint32_t v = 0; v < s->n_dense; v++) {
-        float *chunk = malloc((size_t)STORE_CHUNK * s->dense[v].dim * sizeof(float));
+        float *chunk = vec_chunk_alloc(s->dense[v].dim);
         if (!chunk) {
             for (uint32_t u = 0; u < v; u++) {
-                free(s->dense[u].chunks[c]);
+                vec_chunk_free(s->dense[u].chunks[c]);
                 s->dense[u].chunks[c] = NULL;
             }
             return qv_fail(err, QV_NOMEM, "out of memory for vectors");
@@ -362,17 +362,17 @@ qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32
         ok = l->sparse[i] && l->sparse_names[i];
     } else {
         uint32_t i = l->n_dense++;
-        st_dense *d = &l->dense[i];
+        vec_dense *d = &l->dense[i];
         l->added = (int)i;
         d->dim = dim;
         d->name = strdup(name);
         /* As ensure_slot and ensure_chunk would have made them. */
         d->has = calloc(words(s->cap_slots) ? words(s->cap_slots) : 1, 8);
-        d->chunks = calloc(s->cap_slots / STORE_CHUNK + 1, sizeof *d->chunks);
+        d->chunks = calloc(s->cap_slots / VEC_CHUNK + 1, sizeof *d->chunks);
         ok = d->name && d->has && d->chunks;
         l->added_chunks = ok ? s->n_chunks : 0;
         for (uint32_t c = 0; ok && c < s->n_chunks; c++)
-            ok = (d->chunks[c] = malloc((size_t)STORE_CHUNK * dim * sizeof(float))) != NULL;
+            ok = (d->chunks[c] = vec_chunk_alloc(dim)) != NULL;
     }
     if (!ok) {
         store_layout_discard(l);

@@ -2,7 +2,7 @@
  * store.h — the points of one collection in memory, and their checkpoint.
  *
  * Points live in slots: per slot an id, a payload blob and, per vector name,
- * a dense vector (in chunks of STORE_CHUNK slots, so growth never copies
+ * a dense vector (in chunks of VEC_CHUNK slots, so growth never copies
  * vectors and wastes at most one chunk) or a sparse vector. An open-addressing
  * hash table (4 bytes per bucket) maps ids to slots; a B+tree (idtree.h)
  * keeps them in scroll order. Deleted slots are reused.
@@ -57,9 +57,9 @@
 #include "json/jpid.h"
 #include "index/fieldidx.h"
 #include "index/idtree.h"
+#include "vector/dense.h"
 #include "quiver.h"
 
-#define STORE_CHUNK 1024  /* slots per chunk of dense vectors */
 
 typedef struct st_payload {
     uint32_t len;
@@ -70,13 +70,6 @@ typedef struct st_sparse_vec {
     uint32_t n;
     uint32_t data[];  /* n indices, then n float values (as bits) */
 } st_sparse_vec;
-
-typedef struct st_dense {
-    char     *name;      /* the vector's name ("" = the unnamed one) */
-    uint32_t  dim;
-    float   **chunks;    /* n_chunks chunks of STORE_CHUNK * dim floats */
-    uint64_t *has;       /* presence bit per slot */
-} st_dense;
 
 typedef struct store {
     uint32_t        n_slots;   /* slots ever used (high-water mark) */
@@ -94,7 +87,7 @@ typedef struct store {
     uint32_t        n_idx;     /* payload indexes, kept in step at each commit */
     fidx          **idx;
     uint32_t        n_dense, n_sparse;
-    st_dense       *dense;
+    vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
 } store;
@@ -102,7 +95,7 @@ typedef struct store {
 /* A prepared change of the vector columns (see above). */
 typedef struct store_layout {
     uint32_t        n_dense, n_sparse;
-    st_dense       *dense;
+    vec_dense       *dense;
     st_sparse_vec ***sparse;
     char          **sparse_names;
     bool            add_sparse;     /* the column added is sparse (else dense) */
@@ -125,11 +118,11 @@ static inline bool store_live(const store *s, uint32_t slot)
 }
 static inline bool store_has_dense(const store *s, uint32_t v, uint32_t slot)
 {
-    return s->dense[v].has[slot >> 6] >> (slot & 63) & 1;
+    return vec_dense_has(&s->dense[v], slot);
 }
 static inline const float *store_dense(const store *s, uint32_t v, uint32_t slot)
 {
-    return s->dense[v].chunks[slot / STORE_CHUNK] + (size_t)(slot % STORE_CHUNK) * s->dense[v].dim;
+    return vec_dense_get(&s->dense[v], slot);
 }
 
 /* The payload of a slot (pl_empty when it has none). */
@@ -170,7 +163,7 @@ void store_drop_index(store *s, uint32_t i);
  * Prepare a new column list: s's columns plus a new empty one at the end of
  * its kind (dim is ignored for sparse), or minus column index of its kind.
  * Allocates everything the change needs (a dense column gets memory for
- * every slot chunk the store has: STORE_CHUNK * dim floats per chunk, which
+ * every slot chunk the store has: VEC_CHUNK * dim floats per chunk, which
  * the kernel backs only when touched); s is not changed. The store must not
  * change until the layout is committed or discarded.
  */

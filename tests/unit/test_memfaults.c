@@ -64,11 +64,13 @@ void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
 char *__real_strdup(const char *s);
 char *__real_strndup(const char *s, size_t n);
+void *__real_aligned_alloc(size_t al, size_t n);
 void *__wrap_malloc(size_t n) { return alloc_fails() ? NULL : __real_malloc(n); }
 void *__wrap_calloc(size_t n, size_t m) { return alloc_fails() ? NULL : __real_calloc(n, m); }
 void *__wrap_realloc(void *p, size_t n) { return alloc_fails() ? NULL : __real_realloc(p, n); }
 char *__wrap_strdup(const char *s) { return alloc_fails() ? NULL : __real_strdup(s); }
 char *__wrap_strndup(const char *s, size_t n) { return alloc_fails() ? NULL : __real_strndup(s, n); }
+void *__wrap_aligned_alloc(size_t al, size_t n) { return alloc_fails() ? NULL : __real_aligned_alloc(al, n); }
 
 /* ---- the sequence -------------------------------------------------------- */
 

@@ -1,0 +1,49 @@
+/*
+ * dense.h — a column of dense vectors, one per vector name of a collection.
+ *
+ * Vectors live in chunks of VEC_CHUNK slots (dim floats per slot, 64-byte
+ * aligned, so SIMD loads of a vector whose dim is a multiple of 16 never
+ * split a cache line). Growth adds chunks and never moves a vector, so a
+ * pointer to a vector stays valid while its chunk exists: readers (search,
+ * the HNSW builder) may keep using a column's chunks while the writer adds
+ * new ones, as long as the chunk-pointer array they read is not freed under
+ * them (the owner's business; core/ swaps it under its lock).
+ *
+ * Threading: none of its own. Who owns what: the column owns its name, its
+ * chunk array, every chunk and its presence bits.
+ */
+#ifndef QV_VECTOR_DENSE_H
+#define QV_VECTOR_DENSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEC_CHUNK_SHIFT 10
+#define VEC_CHUNK       (1u << VEC_CHUNK_SHIFT)  /* slots per chunk */
+#define VEC_ALIGN       64
+
+typedef struct vec_dense {
+    char     *name;    /* the vector's name ("" = the unnamed one) */
+    uint32_t  dim;
+    float   **chunks;  /* chunks of VEC_CHUNK * dim floats, VEC_ALIGN-aligned */
+    uint64_t *has;     /* presence bit per slot */
+} vec_dense;
+
+/* The vector of slot (its chunk must exist; its bit says if it is set). */
+static inline const float *vec_dense_get(const vec_dense *d, uint32_t slot)
+{
+    return d->chunks[slot >> VEC_CHUNK_SHIFT] + (size_t)(slot & (VEC_CHUNK - 1)) * d->dim;
+}
+
+static inline bool vec_dense_has(const vec_dense *d, uint32_t slot)
+{
+    return d->has[slot >> 6] >> (slot & 63) & 1;
+}
+
+/* One chunk for dim floats per slot, aligned; NULL when out of memory.
+ * Free it with vec_chunk_free. */
+float *vec_chunk_alloc(uint32_t dim);
+void   vec_chunk_free(float *chunk);
+
+#endif
