@@ -300,6 +300,32 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
 qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json, size_t len,
                           char **json, size_t *out_len, qv_error *err);
 
+/*
+ * Nearest neighbours. Each takes Qdrant's request JSON and gives the
+ * "result" JSON; a dimension that does not match is QV_BAD_INPUT
+ * "Vector dimension error: expected dim: D, got N", an unknown vector name
+ * QV_BAD_INPUT "Not existing vector name error: X", a query naming a point
+ * that does not exist QV_NOT_FOUND. Results are sorted best first (larger
+ * score for Cosine/Dot and sparse, smaller for Euclid/Manhattan), ties by
+ * point id; score_threshold is strict.
+ *   qv_points_search: a SearchRequest ({vector, filter, params, limit,
+ *     offset, score_threshold, with_payload, with_vector}) -> [ScoredPoint]
+ *   qv_points_search_batch: {"searches": [SearchRequest]} -> [[ScoredPoint]]
+ *   qv_points_query: a QueryRequest ({query, using, filter, params, limit
+ *     (default 10), offset, score_threshold, with_*}) -> {"points": [...]};
+ *     query is a vector, a sparse vector, a point id (that point is left
+ *     out) or {"nearest": ...}; no query gives points in id order.
+ *   qv_points_query_batch: {"searches": [QueryRequest]} -> [{"points": [...]}]
+ */
+qv_status qv_points_search(qv_db *db, const char *name, const char *request_json, size_t len,
+                           char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_search_batch(qv_db *db, const char *name, const char *request_json, size_t len,
+                                 char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_query(qv_db *db, const char *name, const char *request_json, size_t len,
+                          char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_query_batch(qv_db *db, const char *name, const char *request_json, size_t len,
+                                char **json, size_t *out_len, qv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,11 +143,9 @@ static void write_vectors(jw *w, const store *s, const cfg_collection *cfg, uint
     jw_obj_end(w);
 }
 
-static void record_fields(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
-                          const rd_select *sel)
+void rd_write_payload_vector(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                             const rd_select *sel)
 {
-    jw_key(w, "id");
-    pid_write(w, &s->ids[slot]);
     jw_key(w, "payload");
     const uint8_t *blob;
     size_t len;
@@ -169,7 +167,9 @@ void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t 
                      const rd_select *sel)
 {
     jw_obj_begin(w);
-    record_fields(w, s, cfg, slot, sel);
+    jw_key(w, "id");
+    pid_write(w, &s->ids[slot]);
+    rd_write_payload_vector(w, s, cfg, slot, sel);
     jw_obj_end(w);
 }
 
@@ -177,7 +177,9 @@ void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, u
                              const rd_select *sel, const fidx_value *order)
 {
     jw_obj_begin(w);
-    record_fields(w, s, cfg, slot, sel);
+    jw_key(w, "id");
+    pid_write(w, &s->ids[slot]);
+    rd_write_payload_vector(w, s, cfg, slot, sel);
     jw_key(w, "order_value");
     if (order->type == FIDX_FLOAT)
         jw_f64(w, order->d);

@@ -44,6 +44,10 @@ qv_status rd_parse_with_vector_of(qv_arena *a, const cfg_collection *cfg, const 
  * collection's read lock. */
 void rd_write_record(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                      const rd_select *sel);
+/* Only the "payload" and "vector" fields of a record, for writers of other
+ * point shapes (search's ScoredPoint). */
+void rd_write_payload_vector(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
+                             const rd_select *sel);
 /* The same with "order_value" (scroll with order_by). */
 void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                              const rd_select *sel, const fidx_value *order);

@@ -102,3 +102,7 @@ int h_points_retrieve(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv
 int h_points_scroll(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_scroll); }
 int h_points_count(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_count); }
 int h_points_facet(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_facet); }
+int h_points_search(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search); }
+int h_points_search_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_batch); }
+int h_points_query(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query); }
+int h_points_query_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query_batch); }

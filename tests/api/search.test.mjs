@@ -1,0 +1,249 @@
+// Vector search (exact): /points/search, /search/batch, /points/query and
+// /query/batch against a brute force computed here, for every metric, with
+// filters, named and sparse vectors; through raw HTTP, the 1.19 client
+// (query) and the 1.18 client (the classic search).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { QdrantClient as Client118 } from 'qdrant-js-118';
+import { startServer, client } from './helpers.mjs';
+
+let srv;
+let qc;
+before(async () => {
+  srv = await startServer();
+  qc = client(srv.url);
+});
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
+});
+
+async function req(method, path, body) {
+  const r = await fetch(srv.url + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+async function ok(method, path, body) {
+  const r = await req(method, path, body);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.result;
+}
+
+// A seeded generator, so failures reproduce.
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+const f32 = (x) => Math.fround(x);
+function normalize(v) {
+  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  return n > 0 ? v.map((x) => f32(x / n)) : v;
+}
+const METRICS = {
+  Cosine: { score: (q, v) => q.reduce((a, x, i) => a + x * v[i], 0), higher: true },
+  Dot: { score: (q, v) => q.reduce((a, x, i) => a + x * v[i], 0), higher: true },
+  Euclid: { score: (q, v) => Math.sqrt(q.reduce((a, x, i) => a + (x - v[i]) ** 2, 0)), higher: false },
+  Manhattan: { score: (q, v) => q.reduce((a, x, i) => a + Math.abs(x - v[i]), 0), higher: false },
+};
+
+// Brute force: [{id, score}] best first, ties by id.
+function brute(points, q, metric, { limit, offset = 0, filter = () => true, threshold, exclude } = {}) {
+  const m = METRICS[metric];
+  const qq = metric === 'Cosine' ? normalize(q) : q;
+  let hits = points
+    .filter((p) => p.id !== exclude && filter(p))
+    .map((p) => ({ id: p.id, score: m.score(qq, metric === 'Cosine' ? normalize(p.vector) : p.vector) }));
+  if (threshold !== undefined) hits = hits.filter((h) => (m.higher ? h.score > threshold : h.score < threshold));
+  hits.sort((a, b) => (m.higher ? b.score - a.score : a.score - b.score) || a.id - b.id);
+  return hits.slice(offset, offset + limit);
+}
+
+function sameHits(got, want, what) {
+  assert.deepEqual(got.map((h) => h.id), want.map((h) => h.id), what);
+  for (let i = 0; i < got.length; i++)
+    assert.ok(Math.abs(got[i].score - want[i].score) <= 1e-4 * Math.max(1, Math.abs(want[i].score)),
+      `${what}: score of ${got[i].id}: ${got[i].score} vs ${want[i].score}`);
+}
+
+const DIM = 8;
+const N = 300;
+function makePoints(seed) {
+  const r = rng(seed);
+  return Array.from({ length: N }, (_, i) => ({
+    id: i + 1,
+    vector: Array.from({ length: DIM }, () => f32(r() * 2 - 1)),
+    payload: { g: i % 10, tag: i % 2 ? 'odd' : 'even' },
+  }));
+}
+
+for (const metric of Object.keys(METRICS)) {
+  test(`exact search equals brute force: ${metric}`, async () => {
+    const name = `s_${metric.toLowerCase()}`;
+    await ok('PUT', `/collections/${name}`, { vectors: { size: DIM, distance: metric } });
+    const points = makePoints(metric.length * 7 + 1);
+    await ok('PUT', `/collections/${name}/points?wait=true`, { points });
+    const r = rng(99);
+    for (let t = 0; t < 5; t++) {
+      const q = Array.from({ length: DIM }, () => f32(r() * 2 - 1));
+      const plain = await ok('POST', `/collections/${name}/points/search`, { vector: q, limit: 10 });
+      sameHits(plain, brute(points, q, metric, { limit: 10 }), `${metric} plain`);
+      assert.deepEqual(Object.keys(plain[0]), ['id', 'version', 'score', 'payload', 'vector']);
+      assert.equal(plain[0].payload, null);
+      assert.equal(plain[0].vector, null);
+
+      const filtered = await ok('POST', `/collections/${name}/points/search`, {
+        vector: q, limit: 7, offset: 2, filter: { must: [{ key: 'g', match: { value: 3 } }] },
+      });
+      sameHits(filtered, brute(points, q, metric, { limit: 7, offset: 2, filter: (p) => p.payload.g === 3 }),
+        `${metric} filtered`);
+
+      // score_threshold is strict and follows the metric.
+      const t3 = plain[3].score;
+      const thr = await ok('POST', `/collections/${name}/points/search`, { vector: q, limit: 10, score_threshold: t3 });
+      assert.deepEqual(thr.map((h) => h.id), plain.slice(0, 3).map((h) => h.id), `${metric} threshold`);
+
+      // query: the same answer, under "points"; nearest is the same query.
+      const viaQuery = await ok('POST', `/collections/${name}/points/query`, { query: q, limit: 10 });
+      assert.deepEqual(viaQuery.points, plain);
+      const nearest = await ok('POST', `/collections/${name}/points/query`, { query: { nearest: q }, limit: 10 });
+      assert.deepEqual(nearest.points, plain);
+    }
+  });
+}
+
+test('search/batch and query/batch answer each search in order', async () => {
+  const points = makePoints(5);
+  await ok('PUT', '/collections/sb', { vectors: { size: DIM, distance: 'Dot' } });
+  await ok('PUT', '/collections/sb/points?wait=true', { points });
+  const qs = [points[3].vector, points[10].vector, points[200].vector];
+  const batch = await ok('POST', '/collections/sb/points/search/batch', {
+    searches: qs.map((vector, i) => ({ vector, limit: 3 + i, with_payload: true })),
+  });
+  assert.equal(batch.length, 3);
+  for (let i = 0; i < 3; i++) {
+    sameHits(batch[i], brute(points, qs[i], 'Dot', { limit: 3 + i }), `batch ${i}`);
+    assert.deepEqual(batch[i][0].payload, points.find((p) => p.id === batch[i][0].id).payload);
+  }
+  const qb = await ok('POST', '/collections/sb/points/query/batch', {
+    searches: qs.map((query, i) => ({ query, limit: 3 + i, with_payload: true })),
+  });
+  assert.deepEqual(qb.map((x) => x.points), batch);
+  assert.deepEqual(await ok('POST', '/collections/sb/points/search/batch', { searches: [] }), []);
+});
+
+test('query by point id leaves that point out; no query gives id order', async () => {
+  const points = makePoints(11);
+  await ok('PUT', '/collections/qid', { vectors: { size: DIM, distance: 'Euclid' } });
+  await ok('PUT', '/collections/qid/points?wait=true', { points });
+  const got = await ok('POST', '/collections/qid/points/query', { query: 17, limit: 5 });
+  sameHits(got.points, brute(points, points[16].vector, 'Euclid', { limit: 5, exclude: 17 }), 'by id');
+  const miss = await req('POST', '/collections/qid/points/query', { query: 100000 });
+  assert.equal(miss.status, 404);
+  assert.equal(miss.body.status.error, 'Not found: No point with id 100000 found');
+
+  const none = await ok('POST', '/collections/qid/points/query', {
+    limit: 4, offset: 1, filter: { must: [{ key: 'tag', match: { value: 'odd' } }] }, with_payload: ['g'],
+  });
+  assert.deepEqual(none.points.map((p) => p.id), [4, 6, 8, 10]);
+  assert.deepEqual(none.points[0].payload, { g: 3 });
+  assert.equal(none.points[0].score, 0);
+});
+
+test('ties break by point id; deleted and updated points are never stale', async () => {
+  await ok('PUT', '/collections/ties', { vectors: { size: 2, distance: 'Dot' } });
+  await ok('PUT', '/collections/ties/points?wait=true', {
+    points: [9, 3, 5, 1].map((id) => ({ id, vector: [1, 0] })).concat([{ id: 2, vector: [0, 1] }]),
+  });
+  let hits = await ok('POST', '/collections/ties/points/search', { vector: [1, 0], limit: 3 });
+  assert.deepEqual(hits.map((h) => h.id), [1, 3, 5]);
+  await ok('POST', '/collections/ties/points/delete?wait=true', { points: [3] });
+  await ok('PUT', '/collections/ties/points/vectors?wait=true', { points: [{ id: 2, vector: [2, 0] }] });
+  hits = await ok('POST', '/collections/ties/points/search', { vector: [1, 0], limit: 10, with_vector: true });
+  assert.deepEqual(hits.map((h) => [h.id, h.score]), [[2, 2], [1, 1], [5, 1], [9, 1]]);
+  assert.deepEqual(hits[0].vector, [2, 0]);
+});
+
+test('named and sparse vectors', async () => {
+  await ok('PUT', '/collections/nv', {
+    vectors: { a: { size: 3, distance: 'Cosine' }, b: { size: 2, distance: 'Manhattan' } },
+    sparse_vectors: { s: {} },
+  });
+  await ok('PUT', '/collections/nv/points?wait=true', {
+    points: [
+      { id: 1, vector: { a: [1, 0, 0], b: [0, 0], s: { indices: [1, 5], values: [1, 2] } } },
+      { id: 2, vector: { a: [0, 1, 0], s: { indices: [5, 9], values: [3, 1] } } },
+      { id: 3, vector: { a: [1, 1, 0], b: [3, 4], s: { indices: [7], values: [1] } } },
+      { id: 4, vector: { b: [1, 1] } },
+    ],
+  });
+  const a = await ok('POST', '/collections/nv/points/search', { vector: { name: 'a', vector: [1, 0, 0] }, limit: 10 });
+  assert.deepEqual(a.map((h) => h.id), [1, 3, 2]);
+  assert.ok(Math.abs(a[1].score - Math.SQRT1_2) < 1e-6);
+  const b = await ok('POST', '/collections/nv/points/search', { vector: { name: 'b', vector: [1, 1] }, limit: 10 });
+  assert.deepEqual(b.map((h) => [h.id, h.score]), [[4, 0], [1, 2], [3, 5]]);
+  // Sparse: dot over shared indices; points with none in common left out.
+  const s = await ok('POST', '/collections/nv/points/search', {
+    vector: { name: 's', vector: { indices: [5, 1], values: [1, 10] } }, limit: 10,
+  });
+  assert.deepEqual(s.map((h) => [h.id, h.score]), [[1, 12], [2, 3]]);
+  const sq = await ok('POST', '/collections/nv/points/query', {
+    query: { indices: [9], values: [2] }, using: 's', with_vector: ['s'],
+  });
+  assert.deepEqual(sq.points.map((h) => [h.id, h.score]), [[2, 2]]);
+  assert.deepEqual(sq.points[0].vector, { s: { indices: [5, 9], values: [3, 1] } });
+  const byId = await ok('POST', '/collections/nv/points/query', { query: 1, using: 'b' });
+  assert.deepEqual(byId.points.map((h) => h.id), [4, 3]);
+});
+
+test('errors in Qdrant words', async () => {
+  await ok('PUT', '/collections/se', { vectors: { size: 4, distance: 'Dot' } });
+  await ok('PUT', '/collections/se/points?wait=true', { points: [{ id: 1, vector: [1, 2, 3, 4] }] });
+  const cases = [
+    ['/points/search', { vector: [1, 2, 3], limit: 1 }, 400, 'Wrong input: Vector dimension error: expected dim: 4, got 3'],
+    ['/points/search', { vector: { name: 'x', vector: [1, 2, 3, 4] }, limit: 1 }, 400, 'Wrong input: Not existing vector name error: x'],
+    ['/points/query', { query: [1, 2, 3, 4], using: 'x' }, 400, 'Wrong input: Not existing vector name error: x'],
+    ['/points/search', { vector: [1, 2, 3, 4] }, 400, /missing field `limit`/],
+    ['/points/search', { limit: 1 }, 400, /missing field `vector`/],
+    ['/points/search', { vector: [1, 2, 3, 4], limit: 0 }, 422, /limit/],
+    ['/points/query', { query: [1, 2, 3, 4], prefetch: [{ query: [1, 2, 3, 4] }] }, 400, /not supported by Quiver yet/],
+    ['/points/query', { query: { formula: { sum: [] } } }, 400, /not supported by Quiver yet/],
+    ['/points/search/batch', { searches: {} }, 400, /searches/],
+    ['/points/search', { vector: [1, 2, 3, 4], limit: 1, filter: { must: [{ key: 'a', match: {} }] } }, 400, /./],
+  ];
+  for (const [path, body, status, msg] of cases) {
+    const r = await req('POST', `/collections/se${path}`, body);
+    assert.equal(r.status, status, `${path} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+    if (typeof msg === 'string') assert.equal(r.body.status.error, msg);
+    else assert.match(r.body.status.error, msg);
+  }
+  const missing = await req('POST', '/collections/nope/points/search', { vector: [1], limit: 1 });
+  assert.equal(missing.status, 404);
+  // The server still serves.
+  assert.equal((await ok('POST', '/collections/se/points/search', { vector: [1, 0, 0, 0], limit: 1 }))[0].id, 1);
+});
+
+test('the official clients: query (1.19) and search (1.18)', async () => {
+  const points = makePoints(23);
+  await qc.createCollection('jsq', { vectors: { size: DIM, distance: 'Cosine' } });
+  await qc.upsert('jsq', { wait: true, points });
+  const q = points[42].vector;
+  const want = brute(points, q, 'Cosine', { limit: 5, filter: (p) => p.payload.tag === 'even' });
+  const res = await qc.query('jsq', {
+    query: q, limit: 5, filter: { must: [{ key: 'tag', match: { value: 'even' } }] }, with_payload: true,
+  });
+  sameHits(res.points, want, 'client query');
+  assert.equal(res.points[0].payload.tag, 'even');
+  const old = new Client118({ url: srv.url, checkCompatibility: false });
+  const hits = await old.search('jsq', {
+    vector: q, limit: 5, filter: { must: [{ key: 'tag', match: { value: 'even' } }] },
+  });
+  sameHits(hits, want, 'client 1.18 search');
+  const batch = await old.searchBatch('jsq', { searches: [{ vector: q, limit: 2 }, { vector: points[0].vector, limit: 1 }] });
+  assert.equal(batch.length, 2);
+  assert.deepEqual(batch[1].map((h) => h.id), [1]);
+});
