@@ -316,6 +316,12 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
  *     query is a vector, a sparse vector, a point id (that point is left
  *     out) or {"nearest": ...}; no query gives points in id order.
  *   qv_points_query_batch: {"searches": [QueryRequest]} -> [{"points": [...]}]
+ *   qv_points_recommend(_batch): a RecommendRequest ({positive, negative:
+ *     ids or vectors; strategy average_vector | best_score | sum_scores;
+ *     using; ...}) -> [ScoredPoint]; the example points are left out.
+ *   qv_points_discover(_batch): a DiscoverRequest ({target, context:
+ *     [{positive, negative}], using, ...}) -> [ScoredPoint].
+ * query also takes {"recommend": …}, {"discover": …} and {"context": …}.
  */
 qv_status qv_points_search(qv_db *db, const char *name, const char *request_json, size_t len,
                            char **json, size_t *out_len, qv_error *err);
@@ -325,6 +331,14 @@ qv_status qv_points_query(qv_db *db, const char *name, const char *request_json,
                           char **json, size_t *out_len, qv_error *err);
 qv_status qv_points_query_batch(qv_db *db, const char *name, const char *request_json, size_t len,
                                 char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_recommend(qv_db *db, const char *name, const char *request_json, size_t len,
+                              char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_recommend_batch(qv_db *db, const char *name, const char *request_json, size_t len,
+                                    char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_discover(qv_db *db, const char *name, const char *request_json, size_t len,
+                             char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_discover_batch(qv_db *db, const char *name, const char *request_json, size_t len,
+                                   char **json, size_t *out_len, qv_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
  * id, so the answer equals a brute-force sort by (score, id).
  */
 #define _GNU_SOURCE  /* qsort_r */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +26,62 @@
 #define SEARCH_MAX_BATCH    1024   /* searches in one batch request */
 #define SEARCH_MAX_LIMIT    (1u << 20)
 
+/* Lookup table of a sparse query vector's indices (open addressing). */
+typedef struct sp_table {
+    uint32_t *key;  /* UINT32_MAX = empty */
+    float    *val;
+    uint32_t  mask;
+} sp_table;
+
+/* One query or example vector of the query's column. */
+typedef struct sr_vec {
+    float    *v;    /* dense: dim floats */
+    uint32_t *idx;  /* sparse: nnz indices and values */
+    float    *val;
+    uint32_t  nnz;
+    sp_table  t;    /* sparse: built before the scan */
+} sr_vec;
+
+typedef enum sr_mode {
+    SQ_NONE,        /* no query: points in id order */
+    SQ_NEAREST,     /* target; also recommend's average_vector */
+    SQ_BEST_SCORE,  /* recommend best_score over pos / neg */
+    SQ_SUM_SCORES,  /* recommend sum_scores */
+    SQ_DISCOVER,    /* target + pairs (pos[i], neg[i]) */
+    SQ_CONTEXT,     /* pairs only */
+} sr_mode;
+
+#define SR_MAX_EXAMPLES 4096  /* examples (ids or vectors) in one query */
+
 typedef struct sr_query {
-    bool            sparse;
-    uint32_t        col;        /* dense or sparse column index */
-    dist_metric     metric;     /* dense only */
-    const float    *vec;        /* dense: dim floats (normalized for Cosine) */
-    const uint32_t *idx;        /* sparse */
-    const float    *val;
-    uint32_t        nnz;
-    bool            by_id;      /* no vector: points in id order */
-    bool            none;
-    int64_t         exclude;    /* slot to leave out (query by id), or -1 */
-    flt_filter     *filter;
-    uint64_t        limit, offset;
-    bool            has_threshold;
-    float           threshold;
-    rd_select       sel;
+    sr_mode      mode;
+    bool         sparse;     /* the column is sparse */
+    uint32_t     col;        /* dense or sparse column index */
+    dist_metric  metric;     /* dense only */
+    uint32_t     dim;
+    sr_vec       target;
+    sr_vec      *pos, *neg;  /* examples; pairs when n_pos == n_neg in DISCOVER/CONTEXT */
+    uint32_t     n_pos, n_neg;
+    uint32_t    *exclude;    /* slots of the examples given by id: left out, as Qdrant does */
+    uint32_t     n_exclude;
+    flt_filter  *filter;
+    uint64_t     limit, offset;
+    bool         has_threshold;
+    float        threshold;
+    rd_select    sel;
 } sr_query;
 
 typedef struct sr_hit {
     float    order;  /* smaller = better */
     uint32_t slot;
 } sr_hit;
+
+/* What parsing needs: the collection (read lock held), the arena, the error. */
+typedef struct sr_ctx {
+    qv_collection *c;
+    qv_arena      *a;
+    qv_error      *err;
+} sr_ctx;
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
@@ -60,98 +95,300 @@ static qv_status no_vector_name(qv_error *err, const char *name)
     return qv_fail(err, QV_BAD_INPUT, "Not existing vector name error: %s", name);
 }
 
-/* A dense query for the column named name. */
-static qv_status dense_query(qv_arena *a, const cfg_collection *cfg, const char *name, const jr_value *arr,
-                             sr_query *q, qv_error *err)
+static qv_status oom(qv_error *err) { return qv_fail(err, QV_NOMEM, "out of memory"); }
+
+/* Point the query at the column called name. */
+static qv_status use_column(const cfg_collection *cfg, const char *name, sr_query *q, qv_error *err)
 {
-    int col = -1;
     for (uint32_t v = 0; v < cfg->n_vectors; v++)
-        if (strcmp(cfg->vectors[v].name, name) == 0)
-            col = (int)v;
-    if (col < 0) {
-        if (cfg_find_sparse(cfg, name) >= 0)
-            return qv_fail(err, QV_BAD_INPUT,
-                           "Conversion between sparse and regular vectors failed: `%s` is a sparse vector", name);
+        if (strcmp(cfg->vectors[v].name, name) == 0) {
+            q->sparse = false;
+            q->col = v;
+            q->metric = (dist_metric)cfg->vectors[v].distance;
+            q->dim = cfg->vectors[v].size;
+            return QV_OK;
+        }
+    int sp = cfg_find_sparse(cfg, name);
+    if (sp < 0)
         return no_vector_name(err, name);
-    }
-    const cfg_vector *cv = &cfg->vectors[col];
-    if (arr->len > 0 && arr->u.items[0].type == JR_ARRAY)
-        return qv_fail(err, QV_UNSUPPORTED, "multivectors are not supported by Quiver yet");
-    if (arr->len != cv->size)
-        return qv_fail(err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u", cv->size, arr->len);
-    float *vals = qv_arena_alloc(a, (size_t)(arr->len ? arr->len : 1) * sizeof *vals);
-    if (!vals)
-        return qv_fail(err, QV_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < arr->len; i++)
-        if (!jr_get_f32(&arr->u.items[i], &vals[i]))
-            return qv_fail(err, QV_BAD_FORMAT, "vector[%u]: invalid type, expected f32", i);
-    if (cv->distance == CFG_COSINE)
-        dist_normalize(vals, arr->len);
-    q->sparse = false;
-    q->col = (uint32_t)col;
-    q->metric = (dist_metric)cv->distance;
-    q->vec = vals;
+    q->sparse = true;
+    q->col = (uint32_t)sp;
     return QV_OK;
 }
 
-/* A sparse query {indices, values} for the column named name. */
-static qv_status sparse_query(qv_arena *a, const cfg_collection *cfg, const char *name, const jr_value *o,
-                              sr_query *q, qv_error *err)
+/* A vector given in the request: a list of floats for a dense column,
+ * {indices, values} for a sparse one. Not normalized. */
+static qv_status vector_value(sr_ctx *x, const sr_query *q, const char *name, const jr_value *v, sr_vec *out)
 {
-    int col = cfg_find_sparse(cfg, name);
-    if (col < 0) {
-        if (cfg_find_vector(cfg, name))
+    qv_error *err = x->err;
+    *out = (sr_vec){0};
+    if (!q->sparse) {
+        if (v->type == JR_OBJECT && jr_get(v, "indices"))
             return qv_fail(err, QV_BAD_INPUT,
                            "Conversion between sparse and regular vectors failed: `%s` is a dense vector", name);
-        return no_vector_name(err, name);
+        if (v->type != JR_ARRAY)
+            return bad_type(err, "vector", "a list of floats");
+        if (v->len > 0 && v->u.items[0].type == JR_ARRAY)
+            return qv_fail(err, QV_UNSUPPORTED, "multivectors are not supported by Quiver yet");
+        if (v->len != q->dim)
+            return qv_fail(err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u", q->dim, v->len);
+        if (!(out->v = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *out->v)))
+            return oom(err);
+        for (uint32_t i = 0; i < v->len; i++)
+            if (!jr_get_f32(&v->u.items[i], &out->v[i]))
+                return qv_fail(err, QV_BAD_FORMAT, "vector[%u]: invalid type, expected f32", i);
+        return QV_OK;
     }
-    const jr_value *ix = jr_get(o, "indices"), *vs = jr_get(o, "values");
+    if (v->type == JR_ARRAY)
+        return qv_fail(err, QV_BAD_INPUT,
+                       "Conversion between sparse and regular vectors failed: `%s` is a sparse vector", name);
+    if (v->type != JR_OBJECT)
+        return bad_type(err, "vector", "a sparse vector");
+    const jr_value *ix = jr_get(v, "indices"), *vs = jr_get(v, "values");
     if (!jr_is(ix, JR_ARRAY) || !jr_is(vs, JR_ARRAY))
         return qv_fail(err, QV_BAD_FORMAT, "vector: missing field `%s`", jr_is(ix, JR_ARRAY) ? "values" : "indices");
     if (ix->len != vs->len)
         return qv_fail(err, QV_VALIDATION, "vector.values: must be the same length as indices");
     uint32_t n = ix->len;
-    uint32_t *idx = qv_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *idx);
-    float *val = qv_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *val);
-    if (!idx || !val)
-        return qv_fail(err, QV_NOMEM, "out of memory");
+    out->idx = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *out->idx);
+    out->val = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *out->val);
+    if (!out->idx || !out->val)
+        return oom(err);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t u;
-        if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX)
+        if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX - 1)
             return qv_fail(err, QV_BAD_FORMAT, "vector.indices[%u]: expected u32", i);
-        idx[i] = (uint32_t)u;
-        if (!jr_get_f32(&vs->u.items[i], &val[i]))
+        out->idx[i] = (uint32_t)u;
+        if (!jr_get_f32(&vs->u.items[i], &out->val[i]))
             return qv_fail(err, QV_BAD_FORMAT, "vector.values[%u]: expected f32", i);
-        for (uint32_t j = 0; j < i; j++)  /* nnz of a query is small; Qdrant checks too */
-            if (idx[j] == idx[i])
-                return qv_fail(err, QV_VALIDATION, "vector.indices: must be unique");
     }
-    q->sparse = true;
-    q->col = (uint32_t)col;
-    q->idx = idx;
-    q->val = val;
-    q->nnz = n;
+    out->nnz = n;
     return QV_OK;
 }
 
-/* A vector input: a list of floats, {indices, values} (sparse), under the
- * vector name `using`. */
-static qv_status vector_input(qv_arena *a, const cfg_collection *cfg, const char *name, const jr_value *v,
-                              sr_query *q, qv_error *err)
+static bool excluded(const sr_query *q, uint32_t slot)
 {
-    if (v->type == JR_ARRAY)
-        return dense_query(a, cfg, name, v, q, err);
-    if (v->type == JR_OBJECT && jr_get(v, "indices"))
-        return sparse_query(a, cfg, name, v, q, err);
-    return bad_type(err, "vector", "a list of floats or a sparse vector");
+    for (uint32_t i = 0; i < q->n_exclude; i++)
+        if (q->exclude[i] == slot)
+            return true;
+    return false;
 }
 
-static qv_status common_fields(qv_arena *a, const cfg_collection *cfg, const jr_value *req, uint64_t dflt_limit,
-                               sr_query *q, qv_error *err)
+/* An example: a point id (its stored vector, and the point is left out of
+ * the results) or a vector. */
+static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_value *v, sr_vec *out)
+{
+    if (v->type == JR_ARRAY || v->type == JR_OBJECT)
+        return vector_value(x, q, name, v, out);
+    qv_point_id id;
+    if (!pid_from_json(v, &id))
+        return bad_type(x->err, "example", "a point id or a vector");
+    const store *s = &x->c->st;
+    char ids[PID_TEXT_MAX];
+    pid_format(&id, ids);
+    int64_t slot = store_find(s, &id);
+    if (slot < 0)
+        return qv_fail(x->err, QV_NOT_FOUND, "No point with id %s found", ids);
+    *out = (sr_vec){0};
+    if (!q->sparse) {
+        if (!store_has_dense(s, q->col, (uint32_t)slot))
+            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
+        if (!(out->v = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *out->v)))
+            return oom(x->err);
+        memcpy(out->v, store_dense(s, q->col, (uint32_t)slot), (size_t)q->dim * sizeof *out->v);
+    } else {
+        const st_sparse_vec *sv = s->sparse[q->col][slot];
+        if (!sv)
+            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
+        out->idx = qv_arena_alloc(x->a, (size_t)(sv->n ? sv->n : 1) * 4);
+        out->val = qv_arena_alloc(x->a, (size_t)(sv->n ? sv->n : 1) * 4);
+        if (!out->idx || !out->val)
+            return oom(x->err);
+        memcpy(out->idx, sv->data, (size_t)sv->n * 4);
+        memcpy(out->val, sv->data + sv->n, (size_t)sv->n * 4);
+        out->nnz = sv->n;
+    }
+    if (!excluded(q, (uint32_t)slot)) {
+        if (q->n_exclude >= SR_MAX_EXAMPLES)
+            return qv_fail(x->err, QV_VALIDATION, "at most %d examples", SR_MAX_EXAMPLES);
+        q->exclude[q->n_exclude++] = (uint32_t)slot;
+    }
+    return QV_OK;
+}
+
+/* A list of examples (absent or null = none). */
+static qv_status examples(sr_ctx *x, sr_query *q, const char *name, const jr_value *list, const char *field,
+                          sr_vec **out, uint32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (jr_is_null(list))
+        return QV_OK;
+    if (list->type != JR_ARRAY)
+        return bad_type(x->err, field, "a sequence");
+    if (list->len > SR_MAX_EXAMPLES)
+        return qv_fail(x->err, QV_VALIDATION, "%s: at most %d examples", field, SR_MAX_EXAMPLES);
+    if (!(*out = qv_arena_alloc(x->a, (size_t)(list->len ? list->len : 1) * sizeof **out)))
+        return oom(x->err);
+    for (uint32_t i = 0; i < list->len; i++) {
+        qv_status rc = example(x, q, name, &list->u.items[i], &(*out)[i]);
+        if (rc)
+            return rc;
+    }
+    *n = list->len;
+    return QV_OK;
+}
+
+/* Context pairs [{positive, negative}, ...] (or one pair) into pos/neg. */
+static qv_status pairs(sr_ctx *x, sr_query *q, const char *name, const jr_value *v, bool one_ok)
+{
+    uint32_t n = v->type == JR_ARRAY ? v->len : 1;
+    if (v->type != JR_ARRAY && !(one_ok && v->type == JR_OBJECT))
+        return bad_type(x->err, "context", "a sequence of context pairs");
+    if (n > SR_MAX_EXAMPLES)
+        return qv_fail(x->err, QV_VALIDATION, "context: at most %d pairs", SR_MAX_EXAMPLES);
+    q->pos = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *q->pos);
+    q->neg = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *q->neg);
+    if (!q->pos || !q->neg)
+        return oom(x->err);
+    for (uint32_t i = 0; i < n; i++) {
+        const jr_value *p = v->type == JR_ARRAY ? &v->u.items[i] : v;
+        if (p->type != JR_OBJECT)
+            return bad_type(x->err, "context pair", "a ContextPair object");
+        const jr_value *pv = jr_get(p, "positive"), *nv = jr_get(p, "negative");
+        if (!pv || !nv)
+            return qv_fail(x->err, QV_BAD_FORMAT, "context pair: missing field `%s`", pv ? "negative" : "positive");
+        qv_status rc;
+        if ((rc = example(x, q, name, pv, &q->pos[i])) || (rc = example(x, q, name, nv, &q->neg[i])))
+            return rc;
+    }
+    q->n_pos = q->n_neg = n;
+    return QV_OK;
+}
+
+/* recommend's average_vector: avg(pos) when there are no negatives, else
+ * avg(pos) + (avg(pos) - avg(neg)) (Qdrant's formula), as the target. */
+static qv_status average(sr_ctx *x, sr_query *q)
+{
+    if (q->n_pos == 0)
+        return qv_fail(x->err, QV_BAD_INPUT, "Positive vectors should not be empty with `average` strategy");
+    float wp = (q->n_neg ? 2.0f : 1.0f) / (float)q->n_pos, wn = q->n_neg ? -1.0f / (float)q->n_neg : 0;
+    if (!q->sparse) {
+        double *acc = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *acc);
+        float *t = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *t);
+        if (!acc || !t)
+            return oom(x->err);
+        memset(acc, 0, (size_t)q->dim * sizeof *acc);
+        for (uint32_t i = 0; i < q->n_pos; i++)
+            for (uint32_t d = 0; d < q->dim; d++)
+                acc[d] += (double)q->pos[i].v[d] * wp;
+        for (uint32_t i = 0; i < q->n_neg; i++)
+            for (uint32_t d = 0; d < q->dim; d++)
+                acc[d] += (double)q->neg[i].v[d] * wn;
+        for (uint32_t d = 0; d < q->dim; d++)
+            t[d] = (float)acc[d];
+        q->target = (sr_vec){.v = t};
+        return QV_OK;
+    }
+    /* Sparse: the union of the indices, weights summed. */
+    size_t n = 0;
+    for (uint32_t i = 0; i < q->n_pos; i++)
+        n += q->pos[i].nnz;
+    for (uint32_t i = 0; i < q->n_neg; i++)
+        n += q->neg[i].nnz;
+    uint32_t *idx = qv_arena_alloc(x->a, (n ? n : 1) * sizeof *idx);
+    float *val = qv_arena_alloc(x->a, (n ? n : 1) * sizeof *val);
+    if (!idx || !val)
+        return oom(x->err);
+    uint32_t m = 0;
+    for (int side = 0; side < 2; side++) {
+        const sr_vec *list = side ? q->neg : q->pos;
+        uint32_t cnt = side ? q->n_neg : q->n_pos;
+        float w = side ? wn : wp;
+        for (uint32_t i = 0; i < cnt; i++)
+            for (uint32_t j = 0; j < list[i].nnz; j++) {
+                uint32_t k = 0;
+                while (k < m && idx[k] != list[i].idx[j])  /* examples are few and short */
+                    k++;
+                if (k == m) {
+                    idx[m] = list[i].idx[j];
+                    val[m++] = 0;
+                }
+                val[k] += list[i].val[j] * w;
+            }
+    }
+    q->target = (sr_vec){.idx = idx, .val = val, .nnz = m};
+    return QV_OK;
+}
+
+static void normalize_all(sr_query *q)
+{
+    if (q->sparse || q->metric != DIST_COSINE)
+        return;
+    if (q->target.v)
+        dist_normalize(q->target.v, q->dim);
+    for (uint32_t i = 0; i < q->n_pos; i++)
+        dist_normalize(q->pos[i].v, q->dim);
+    for (uint32_t i = 0; i < q->n_neg; i++)
+        dist_normalize(q->neg[i].v, q->dim);
+}
+
+/* positive / negative / strategy of a recommend request or query. */
+static qv_status recommend(sr_ctx *x, sr_query *q, const char *name, const jr_value *r)
 {
     qv_status rc;
+    if ((rc = examples(x, q, name, jr_get(r, "positive"), "positive", &q->pos, &q->n_pos)) ||
+        (rc = examples(x, q, name, jr_get(r, "negative"), "negative", &q->neg, &q->n_neg)))
+        return rc;
+    const jr_value *st = jr_get(r, "strategy");
+    const char *strategy = jr_is(st, JR_STRING) ? st->u.str : "average_vector";
+    if (!jr_is_null(st) && !jr_is(st, JR_STRING))
+        return bad_type(x->err, "strategy", "a string");
+    if (strcmp(strategy, "average_vector") == 0) {
+        q->mode = SQ_NEAREST;
+        return average(x, q);
+    }
+    if (strcmp(strategy, "best_score") == 0)
+        q->mode = SQ_BEST_SCORE;
+    else if (strcmp(strategy, "sum_scores") == 0)
+        q->mode = SQ_SUM_SCORES;
+    else
+        return qv_fail(x->err, QV_BAD_FORMAT,
+                       "strategy: unknown variant `%.40s`, expected one of `average_vector`, `best_score`, `sum_scores`",
+                       strategy);
+    if (q->n_pos + q->n_neg == 0)
+        return qv_fail(x->err, QV_BAD_INPUT, "At least one positive or negative example is required");
+    return QV_OK;
+}
+
+/* target and context of a discover request or query; no target = context. */
+static qv_status discover(sr_ctx *x, sr_query *q, const char *name, const jr_value *d, bool need_target)
+{
+    const jr_value *t = jr_get(d, "target"), *ctx = jr_get(d, "context");
+    if (need_target && !t)
+        return qv_fail(x->err, QV_BAD_FORMAT, "missing field `target`");
+    qv_status rc;
+    if (!jr_is_null(t) && (rc = example(x, q, name, t, &q->target)))
+        return rc;
+    if (jr_is_null(ctx)) {
+        if (need_target)
+            return qv_fail(x->err, QV_BAD_FORMAT, "missing field `context`");
+        q->pos = q->neg = NULL;
+    } else if ((rc = pairs(x, q, name, ctx, false))) {
+        return rc;
+    }
+    if (jr_is_null(t) && q->n_pos == 0)
+        return qv_fail(x->err, QV_BAD_INPUT, "Discover needs a target or at least one context pair");
+    q->mode = jr_is_null(t) ? SQ_CONTEXT : SQ_DISCOVER;
+    return QV_OK;
+}
+
+static qv_status common_fields(sr_ctx *x, const jr_value *req, uint64_t dflt_limit, sr_query *q)
+{
+    qv_error *err = x->err;
+    qv_status rc;
     const jr_value *f = jr_get(req, "filter");
-    if (!jr_is_null(f) && (rc = flt_parse(a, f, "filter", &q->filter, err)))
+    if (!jr_is_null(f) && (rc = flt_parse(x->a, f, "filter", &q->filter, err)))
         return rc;
     const jr_value *lim = jr_get(req, "limit");
     if (!lim && dflt_limit == 0)
@@ -175,131 +412,126 @@ static qv_status common_fields(qv_arena *a, const cfg_collection *cfg, const jr_
     const jr_value *params = jr_get(req, "params");
     if (!jr_is_null(params) && params->type != JR_OBJECT)
         return bad_type(err, "params", "a SearchParams object");
-    if ((rc = rd_parse_with_payload(a, jr_get(req, "with_payload"), false, &q->sel, err)))
+    if (!jr_is_null(jr_get(req, "lookup_from")))
+        return qv_fail(err, QV_UNSUPPORTED, "lookup_from is not supported by Quiver yet");
+    if ((rc = rd_parse_with_payload(x->a, jr_get(req, "with_payload"), false, &q->sel, err)))
         return rc;
-    return rd_parse_with_vector_of(a, cfg, req, false, &q->sel, err);
+    return rd_parse_with_vector_of(x->a, &x->c->schema, req, false, &q->sel, err);
+}
+
+static qv_status start(sr_ctx *x, const jr_value *req, const char *what, sr_query *q)
+{
+    *q = (sr_query){.mode = SQ_NONE};
+    if (!jr_is(req, JR_OBJECT))
+        return bad_type(x->err, what, "an object");
+    if (!(q->exclude = qv_arena_alloc(x->a, SR_MAX_EXAMPLES * sizeof *q->exclude)))
+        return oom(x->err);
+    return QV_OK;
+}
+
+/* `using` of a request ("" = the unnamed vector). */
+static qv_status using_of(sr_ctx *x, const jr_value *req, const char **name)
+{
+    const jr_value *us = jr_get(req, "using");
+    if (!jr_is_null(us) && !jr_is(us, JR_STRING))
+        return bad_type(x->err, "using", "a string");
+    *name = jr_is(us, JR_STRING) ? us->u.str : "";
+    return QV_OK;
 }
 
 /* A classic SearchRequest: vector is a list (the unnamed vector), a
  * NamedVector {name, vector: [...]} or a NamedSparseVector
  * {name, vector: {indices, values}}. */
-static qv_status parse_search(qv_arena *a, const cfg_collection *cfg, const jr_value *req, sr_query *q,
-                              qv_error *err)
+static qv_status parse_search(sr_ctx *x, const jr_value *req, sr_query *q)
 {
-    *q = (sr_query){.exclude = -1};
-    if (!jr_is(req, JR_OBJECT))
-        return bad_type(err, "search request", "a SearchRequest object");
+    qv_status rc = start(x, req, "search request", q);
+    if (rc)
+        return rc;
     const jr_value *v = jr_get(req, "vector");
     if (!v)
-        return qv_fail(err, QV_BAD_FORMAT, "missing field `vector`");
-    qv_status rc;
+        return qv_fail(x->err, QV_BAD_FORMAT, "missing field `vector`");
+    const char *name = "";
     if (v->type == JR_OBJECT && jr_get(v, "name")) {
-        const jr_value *nm = jr_get(v, "name"), *inner = jr_get(v, "vector");
+        const jr_value *nm = jr_get(v, "name");
         if (!jr_is(nm, JR_STRING))
-            return bad_type(err, "vector.name", "a string");
-        if (!inner)
-            return qv_fail(err, QV_BAD_FORMAT, "vector: missing field `vector`");
-        rc = vector_input(a, cfg, nm->u.str, inner, q, err);
-    } else {
-        rc = vector_input(a, cfg, "", v, q, err);
+            return bad_type(x->err, "vector.name", "a string");
+        name = nm->u.str;
+        if (!(v = jr_get(v, "vector")))
+            return qv_fail(x->err, QV_BAD_FORMAT, "vector: missing field `vector`");
     }
-    return rc ? rc : common_fields(a, cfg, req, 0, q, err);
+    if ((rc = use_column(&x->c->schema, name, q, x->err)) || (rc = vector_value(x, q, name, v, &q->target)))
+        return rc;
+    q->mode = SQ_NEAREST;
+    normalize_all(q);
+    return common_fields(x, req, 0, q);
 }
 
-/* The vector of point id in column (dense col or sparse col) as a query. */
-static qv_status query_by_id(qv_collection *c, const jr_value *idv, const char *name, sr_query *q,
-                             qv_arena *a, qv_error *err)
+/* A RecommendRequest {positive, negative, strategy, using, ...}. */
+static qv_status parse_recommend(sr_ctx *x, const jr_value *req, sr_query *q)
 {
-    qv_point_id id;
-    if (!pid_from_json(idv, &id))
-        return bad_type(err, "query", "a point id, a vector or a query object");
-    const cfg_collection *cfg = &c->schema;
-    const cfg_vector *cv = cfg_find_vector(cfg, name);
-    int sp = cv ? -1 : cfg_find_sparse(cfg, name);
-    if (!cv && sp < 0)
-        return no_vector_name(err, name);
-    char ids[64];
-    pid_format(&id, ids);
-    pthread_rwlock_rdlock(&c->lock);
-    int64_t slot = store_find(&c->st, &id);
-    qv_status rc = QV_OK;
-    if (slot < 0) {
-        rc = qv_fail(err, QV_NOT_FOUND, "No point with id %s found", ids);
-    } else if (cv) {
-        uint32_t col = (uint32_t)(cv - cfg->vectors);
-        if (!store_has_dense(&c->st, col, (uint32_t)slot)) {
-            rc = qv_fail(err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
-        } else {
-            float *vals = qv_arena_alloc(a, (size_t)cv->size * sizeof *vals);
-            if (!vals)
-                rc = qv_fail(err, QV_NOMEM, "out of memory");
-            else
-                memcpy(vals, store_dense(&c->st, col, (uint32_t)slot), (size_t)cv->size * sizeof *vals);
-            *q = (sr_query){.col = col, .metric = (dist_metric)cv->distance, .vec = vals};
-        }
-    } else {
-        const st_sparse_vec *sv = c->st.sparse[sp][slot];
-        if (!sv) {
-            rc = qv_fail(err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
-        } else {
-            uint32_t *idx = qv_arena_alloc(a, (size_t)(sv->n ? sv->n : 1) * 4);
-            float *val = qv_arena_alloc(a, (size_t)(sv->n ? sv->n : 1) * 4);
-            if (!idx || !val) {
-                rc = qv_fail(err, QV_NOMEM, "out of memory");
-            } else {
-                memcpy(idx, sv->data, (size_t)sv->n * 4);
-                memcpy(val, sv->data + sv->n, (size_t)sv->n * 4);
-            }
-            *q = (sr_query){.sparse = true, .col = (uint32_t)sp, .idx = idx, .val = val, .nnz = sv->n};
-        }
-    }
-    pthread_rwlock_unlock(&c->lock);
-    /* Qdrant leaves the points a query names out of its results. */
-    q->exclude = rc ? -1 : slot;
-    return rc;
+    const char *name;
+    qv_status rc;
+    if ((rc = start(x, req, "recommend request", q)) || (rc = using_of(x, req, &name)) ||
+        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = recommend(x, q, name, req)))
+        return rc;
+    normalize_all(q);
+    return common_fields(x, req, 0, q);
 }
 
-/* A QueryRequest. Supported: query = a vector, a sparse vector, a point id,
- * {"nearest": any of those}; no query (points in id order). */
-static qv_status parse_query(qv_collection *c, qv_arena *a, const jr_value *req, sr_query *q, qv_error *err)
+/* A DiscoverRequest {target, context, using, ...}. */
+static qv_status parse_discover(sr_ctx *x, const jr_value *req, sr_query *q)
 {
-    const cfg_collection *cfg = &c->schema;
-    *q = (sr_query){.exclude = -1};
-    if (!jr_is(req, JR_OBJECT))
-        return bad_type(err, "query request", "a QueryRequest object");
-    const jr_value *pf = jr_get(req, "prefetch");
-    if (!jr_is_null(pf))
-        return qv_fail(err, QV_UNSUPPORTED, "prefetch is not supported by Quiver yet");
-    if (!jr_is_null(jr_get(req, "lookup_from")))
-        return qv_fail(err, QV_UNSUPPORTED, "lookup_from is not supported by Quiver yet");
-    const jr_value *us = jr_get(req, "using");
-    if (!jr_is_null(us) && !jr_is(us, JR_STRING))
-        return bad_type(err, "using", "a string");
-    const char *name = jr_is(us, JR_STRING) ? us->u.str : "";
+    const char *name;
+    qv_status rc;
+    if ((rc = start(x, req, "discover request", q)) || (rc = using_of(x, req, &name)) ||
+        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = discover(x, q, name, req, false)))
+        return rc;
+    normalize_all(q);
+    return common_fields(x, req, 0, q);
+}
+
+/* A QueryRequest: query = a vector, a sparse vector, a point id,
+ * {"nearest"}, {"recommend"}, {"discover"}, {"context"}; no query gives
+ * points in id order. */
+static qv_status parse_query(sr_ctx *x, const jr_value *req, sr_query *q)
+{
+    const char *name;
+    qv_status rc;
+    if ((rc = start(x, req, "query request", q)) || (rc = using_of(x, req, &name)))
+        return rc;
+    if (!jr_is_null(jr_get(req, "prefetch")))
+        return qv_fail(x->err, QV_UNSUPPORTED, "prefetch is not supported by Quiver yet");
     const jr_value *qv = jr_get(req, "query");
-    qv_status rc = QV_OK;
-    int64_t exclude = -1;
-    if (jr_is_null(qv)) {
-        q->none = true;
-    } else {
-        if (qv->type == JR_OBJECT && jr_get(qv, "nearest")) {
+    if (!jr_is_null(qv)) {
+        if ((rc = use_column(&x->c->schema, name, q, x->err)))
+            return rc;
+        const jr_value *inner;
+        if (qv->type == JR_OBJECT && (inner = jr_get(qv, "nearest"))) {
             if (!jr_is_null(jr_get(qv, "mmr")))
-                return qv_fail(err, QV_UNSUPPORTED, "query.mmr is not supported by Quiver yet");
-            qv = jr_get(qv, "nearest");
+                return qv_fail(x->err, QV_UNSUPPORTED, "query.mmr is not supported by Quiver yet");
+            rc = example(x, q, name, inner, &q->target);
+            q->mode = SQ_NEAREST;
+        } else if (qv->type == JR_OBJECT && (inner = jr_get(qv, "recommend"))) {
+            rc = jr_is(inner, JR_OBJECT) ? recommend(x, q, name, inner)
+                                         : bad_type(x->err, "query.recommend", "a RecommendInput object");
+        } else if (qv->type == JR_OBJECT && (inner = jr_get(qv, "discover"))) {
+            rc = jr_is(inner, JR_OBJECT) ? discover(x, q, name, inner, true)
+                                         : bad_type(x->err, "query.discover", "a DiscoverInput object");
+        } else if (qv->type == JR_OBJECT && (inner = jr_get(qv, "context"))) {
+            if ((rc = pairs(x, q, name, inner, true)) == QV_OK)
+                q->mode = SQ_CONTEXT;
         } else if (qv->type == JR_OBJECT && !jr_get(qv, "indices")) {
             const char *kind = qv->len ? qv->u.members[0].key : "{}";
-            return qv_fail(err, QV_UNSUPPORTED, "query `%s` is not supported by Quiver yet", kind);
+            return qv_fail(x->err, QV_UNSUPPORTED, "query `%s` is not supported by Quiver yet", kind);
+        } else {
+            rc = example(x, q, name, qv, &q->target);
+            q->mode = SQ_NEAREST;
         }
-        if (qv->type == JR_ARRAY || qv->type == JR_OBJECT)
-            rc = vector_input(a, cfg, name, qv, q, err);
-        else
-            rc = query_by_id(c, qv, name, q, a, err);
-        exclude = q->exclude;
+        if (rc)
+            return rc;
+        normalize_all(q);
     }
-    if (rc || (rc = common_fields(a, cfg, req, QUERY_DEFAULT_LIMIT, q, err)))
-        return rc;
-    q->exclude = exclude;
-    return QV_OK;
+    return common_fields(x, req, QUERY_DEFAULT_LIMIT, q);
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -356,14 +588,6 @@ static int hit_cmp(const void *x, const void *y, void *ctx)
     return better(s, a, b) ? -1 : better(s, b, a) ? 1 : 0;
 }
 
-/* Dot of a stored sparse vector with the query (indices looked up in a
- * small open-addressing table of the query's). */
-typedef struct sp_table {
-    uint32_t *key;
-    float    *val;
-    uint32_t  mask;
-} sp_table;
-
 static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
 {
     for (uint32_t i = (k * 2654435761u) & t->mask;; i = (i + 1) & t->mask) {
@@ -376,69 +600,159 @@ static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
     }
 }
 
+static qv_status sp_build(qv_arena *a, sr_vec *e, qv_error *err)
+{
+    uint32_t cap = 4;
+    while (cap < e->nnz * 2)
+        cap *= 2;
+    e->t.key = qv_arena_alloc(a, (size_t)cap * 4);
+    e->t.val = qv_arena_alloc(a, (size_t)cap * 4);
+    if (!e->t.key || !e->t.val)
+        return oom(err);
+    memset(e->t.key, 0xff, (size_t)cap * 4);
+    e->t.mask = cap - 1;
+    for (uint32_t i = 0; i < e->nnz; i++) {
+        uint32_t j = (e->idx[i] * 2654435761u) & e->t.mask;
+        while (e->t.key[j] != UINT32_MAX && e->t.key[j] != e->idx[i])
+            j = (j + 1) & e->t.mask;
+        e->t.key[j] = e->idx[i];
+        e->t.val[j] = e->val[i];
+    }
+    return QV_OK;
+}
+
+/* Everything a scan needs for one point. */
+typedef struct sr_scorer {
+    const sr_query *q;
+    dist_fn         order;  /* dense: smaller = closer */
+    const float    *v;      /* the point's dense vector */
+    const st_sparse_vec *sv;
+    bool            shared;  /* sparse: an index in common with some query vector */
+} sr_scorer;
+
+/* Qdrant's similarity of a query vector to the point: larger = closer
+ * (dot; minus the squared L2 or the L1 distance). */
+static float similarity(sr_scorer *sc, const sr_vec *e)
+{
+    if (!sc->q->sparse)
+        return -sc->order(e->v, sc->v, sc->q->dim);
+    const float *vals = (const float *)(sc->sv->data + sc->sv->n);
+    float dot = 0, v;
+    for (uint32_t i = 0; i < sc->sv->n; i++)
+        if (sp_lookup(&e->t, sc->sv->data[i], &v)) {
+            dot += v * vals[i];
+            sc->shared = true;
+        }
+    return dot;
+}
+
+static float fast_sigmoid(float x) { return x / (1.0f + fabsf(x)); }
+static float scaled_fast_sigmoid(float x) { return 0.5f * (fast_sigmoid(x) + 1.0f); }
+
+/* The score of the point for the query (Qdrant's formulas), larger = better
+ * except for a dense nearest query of Euclid/Manhattan, whose score is the
+ * distance; *order gets the heap's value (smaller = better). */
+static float score_point(sr_scorer *sc, float *order)
+{
+    const sr_query *q = sc->q;
+    float s;
+    switch (q->mode) {
+    case SQ_NEAREST:
+        if (!q->sparse) {
+            *order = sc->order(q->target.v, sc->v, q->dim);
+            return dist_score(q->metric, *order);
+        }
+        s = similarity(sc, &q->target);
+        break;
+    case SQ_BEST_SCORE: {
+        float mp = -INFINITY, mn = -INFINITY;
+        for (uint32_t i = 0; i < q->n_pos; i++)
+            mp = fmaxf(mp, similarity(sc, &q->pos[i]));
+        for (uint32_t i = 0; i < q->n_neg; i++)
+            mn = fmaxf(mn, similarity(sc, &q->neg[i]));
+        s = mp > mn ? scaled_fast_sigmoid(mp) : -scaled_fast_sigmoid(mn);
+        break;
+    }
+    case SQ_SUM_SCORES: {
+        float sp = 0, sn = 0;
+        for (uint32_t i = 0; i < q->n_pos; i++)
+            sp += similarity(sc, &q->pos[i]);
+        for (uint32_t i = 0; i < q->n_neg; i++)
+            sn += similarity(sc, &q->neg[i]);
+        s = sp - sn;
+        break;
+    }
+    case SQ_DISCOVER: {
+        int rank = 0;
+        for (uint32_t i = 0; i < q->n_pos; i++)
+            rank += similarity(sc, &q->pos[i]) > similarity(sc, &q->neg[i]) ? 1 : -1;
+        s = (float)rank + scaled_fast_sigmoid(similarity(sc, &q->target));
+        break;
+    }
+    default: { /* SQ_CONTEXT */
+        s = 0;
+        for (uint32_t i = 0; i < q->n_pos; i++) {
+            float d = similarity(sc, &q->pos[i]) - similarity(sc, &q->neg[i]) - FLT_EPSILON;
+            s += fast_sigmoid(fminf(d, 0.0f));
+        }
+        break;
+    }
+    }
+    *order = -s;
+    return s;
+}
+
 static bool passes(const sr_query *q, float score)
 {
     if (!q->has_threshold)
         return true;
-    return q->sparse || dist_higher_better(q->metric) ? score > q->threshold : score < q->threshold;
+    bool lower = q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
+    return lower ? score < q->threshold : score > q->threshold;
 }
 
 static float score_of(const sr_query *q, float order)
 {
-    return q->sparse ? -order : dist_score(q->metric, order);
+    return q->mode == SQ_NEAREST && !q->sparse ? dist_score(q->metric, order) : -order;
+}
+
+static qv_status prepare_sparse(qv_arena *a, sr_query *q, qv_error *err)
+{
+    qv_status rc = QV_OK;
+    if (!q->sparse)
+        return QV_OK;
+    if (q->target.idx && (rc = sp_build(a, &q->target, err)))
+        return rc;
+    for (uint32_t i = 0; i < q->n_pos && !rc; i++)
+        rc = sp_build(a, &q->pos[i], err);
+    for (uint32_t i = 0; i < q->n_neg && !rc; i++)
+        rc = sp_build(a, &q->neg[i], err);
+    return rc;
 }
 
 /* Score every live point with the vector into hp; caller holds the read lock. */
-static qv_status scan(qv_collection *c, const sr_query *q, qv_arena *a, sr_heap *hp, qv_error *err)
+static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, qv_error *err)
 {
     const store *s = &c->st;
-    const dist_kernels *k = dist_kernels_best();
-    dist_fn fn = q->sparse ? NULL : dist_order_fn(k, q->metric);
-    uint32_t dim = q->sparse ? 0 : s->dense[q->col].dim;
-    sp_table t = {0};
-    if (q->sparse) {
-        uint32_t cap = 4;
-        while (cap < q->nnz * 2)
-            cap *= 2;
-        t.key = qv_arena_alloc(a, (size_t)cap * 4);
-        t.val = qv_arena_alloc(a, (size_t)cap * 4);
-        if (!t.key || !t.val)
-            return qv_fail(err, QV_NOMEM, "out of memory");
-        memset(t.key, 0xff, (size_t)cap * 4);
-        t.mask = cap - 1;
-        for (uint32_t i = 0; i < q->nnz; i++) {
-            uint32_t j = (q->idx[i] * 2654435761u) & t.mask;
-            while (t.key[j] != UINT32_MAX)
-                j = (j + 1) & t.mask;
-            t.key[j] = q->idx[i];
-            t.val[j] = q->val[i];
-        }
-    }
+    qv_status rc = prepare_sparse(a, q, err);
+    if (rc)
+        return rc;
+    sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
     for (uint32_t slot = 0; slot < s->n_slots; slot++) {
-        if (!store_live(s, slot) || (int64_t)slot == q->exclude)
+        if (!store_live(s, slot) || (q->n_exclude && excluded(q, slot)))
             continue;
-        float order;
         if (q->sparse) {
-            const st_sparse_vec *sv = s->sparse[q->col][slot];
-            if (!sv)
+            if (!(sc.sv = s->sparse[q->col][slot]))
                 continue;
-            const float *vals = (const float *)(sv->data + sv->n);
-            float dot = 0, v;
-            bool shared = false;
-            for (uint32_t i = 0; i < sv->n; i++)
-                if (sp_lookup(&t, sv->data[i], &v)) {
-                    dot += v * vals[i];
-                    shared = true;
-                }
-            if (!shared)  /* Qdrant leaves out points with no index in common */
-                continue;
-            order = -dot;
+            sc.shared = false;
         } else {
             if (!store_has_dense(s, q->col, slot))
                 continue;
-            order = fn(q->vec, store_dense(s, q->col, slot), dim);
+            sc.v = store_dense(s, q->col, slot);
         }
-        if (!passes(q, score_of(q, order)))
+        float order, score = score_point(&sc, &order);
+        if (q->sparse && !sc.shared)  /* Qdrant leaves out points with no index in common */
+            continue;
+        if (!passes(q, score))
             continue;
         if (q->filter) {
             flt_point fp;
@@ -465,11 +779,11 @@ static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t
 }
 
 /* Run q and write its hits as a JSON array; caller holds the read lock. */
-static qv_status run(qv_collection *c, const sr_query *q, qv_arena *a, jw *w, qv_error *err)
+static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
 {
     const store *s = &c->st;
     jw_arr_begin(w);
-    if (q->none) {  /* points in id order, score 0 */
+    if (q->mode == SQ_NONE) {  /* points in id order, score 0 */
         idt_iter it;
         idt_seek(&s->order, NULL, &it);
         qv_point_id id;
@@ -509,17 +823,13 @@ static qv_status run(qv_collection *c, const sr_query *q, qv_arena *a, jw *w, qv
 
 /* ---- entry points ----------------------------------------------------------------- */
 
-typedef enum sr_kind { SR_SEARCH, SR_SEARCH_BATCH, SR_QUERY, SR_QUERY_BATCH } sr_kind;
+typedef qv_status (*sr_parse_fn)(sr_ctx *x, const jr_value *req, sr_query *q);
 
-static qv_status parse_one(qv_collection *c, qv_arena *a, sr_kind kind, const jr_value *req, sr_query *q,
-                           qv_error *err)
-{
-    return kind == SR_SEARCH || kind == SR_SEARCH_BATCH ? parse_search(a, &c->schema, req, q, err)
-                                                        : parse_query(c, a, req, q, err);
-}
-
-static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const char *request_json, size_t len,
-                                char **json, size_t *out_len, qv_error *err)
+/* One request: batch = {"searches": [...]}; query = results wrapped as
+ * {"points": [...]}. The read lock is held from parsing (examples given by
+ * id read stored vectors) to the last result, so all of it sees one state. */
+static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, bool batch, bool query,
+                                const char *request_json, size_t len, char **json, size_t *out_len, qv_error *err)
 {
     qv_collection *c;
     qv_status rc = cat_acquire(db, name, &c, err);
@@ -529,9 +839,7 @@ static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const
     qv_arena a;
     qv_arena_init(&a, 1 << 14);
     jr_value *root;
-    sr_query *qs = NULL;
-    size_t n = 1;
-    bool batch = kind == SR_SEARCH_BATCH || kind == SR_QUERY_BATCH;
+    bool locked = false;
     if ((rc = qv_parse_request(&a, request_json, len, &root, err)))
         goto done;
     if (root->type != JR_OBJECT) {
@@ -539,6 +847,7 @@ static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const
         goto done;
     }
     const jr_value *list = root;
+    size_t n = 1;
     if (batch) {
         list = jr_get(root, "searches");
         if (!list) {
@@ -555,20 +864,22 @@ static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const
         }
         n = list->len;
     }
-    if (!(qs = qv_arena_alloc(&a, (n ? n : 1) * sizeof *qs))) {
-        rc = qv_fail(err, QV_NOMEM, "out of memory");
+    sr_query *qs = qv_arena_alloc(&a, (n ? n : 1) * sizeof *qs);
+    if (!qs) {
+        rc = oom(err);
         goto done;
     }
+    pthread_rwlock_rdlock(&c->lock);
+    locked = true;
+    sr_ctx x = {.c = c, .a = &a, .err = err};
     for (size_t i = 0; i < n; i++)
-        if ((rc = parse_one(c, &a, kind, batch ? &list->u.items[i] : root, &qs[i], err)))
+        if ((rc = parse(&x, batch ? &list->u.items[i] : root, &qs[i])))
             goto done;
     qv_buf b = QV_BUF_INIT;
     jw w;
     jw_init(&w, &b);
-    bool query = kind == SR_QUERY || kind == SR_QUERY_BATCH;
     if (batch)
         jw_arr_begin(&w);
-    pthread_rwlock_rdlock(&c->lock);
     for (size_t i = 0; i < n && !rc; i++) {
         if (query) {
             jw_obj_begin(&w);
@@ -578,7 +889,6 @@ static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const
         if (query)
             jw_obj_end(&w);
     }
-    pthread_rwlock_unlock(&c->lock);
     if (batch)
         jw_arr_end(&w);
     if (rc)
@@ -586,32 +896,26 @@ static qv_status search_request(qv_db *db, const char *name, sr_kind kind, const
     else
         rc = qv_take_json(&b, json, out_len, err);
 done:
+    if (locked)
+        pthread_rwlock_unlock(&c->lock);
     qv_arena_free(&a);
     pthread_rwlock_unlock(&c->vlock);
     cat_release(c);
     return rc;
 }
 
-qv_status qv_points_search(qv_db *db, const char *name, const char *request_json, size_t len, char **json,
-                           size_t *out_len, qv_error *err)
-{
-    return search_request(db, name, SR_SEARCH, request_json, len, json, out_len, err);
-}
+#define SR_ENTRY(fn, parse, batch, query)                                                                  \
+    qv_status fn(qv_db *db, const char *name, const char *request_json, size_t len, char **json,          \
+                 size_t *out_len, qv_error *err)                                                           \
+    {                                                                                                      \
+        return search_request(db, name, parse, batch, query, request_json, len, json, out_len, err);      \
+    }
 
-qv_status qv_points_search_batch(qv_db *db, const char *name, const char *request_json, size_t len,
-                                 char **json, size_t *out_len, qv_error *err)
-{
-    return search_request(db, name, SR_SEARCH_BATCH, request_json, len, json, out_len, err);
-}
-
-qv_status qv_points_query(qv_db *db, const char *name, const char *request_json, size_t len, char **json,
-                          size_t *out_len, qv_error *err)
-{
-    return search_request(db, name, SR_QUERY, request_json, len, json, out_len, err);
-}
-
-qv_status qv_points_query_batch(qv_db *db, const char *name, const char *request_json, size_t len,
-                                char **json, size_t *out_len, qv_error *err)
-{
-    return search_request(db, name, SR_QUERY_BATCH, request_json, len, json, out_len, err);
-}
+SR_ENTRY(qv_points_search, parse_search, false, false)
+SR_ENTRY(qv_points_search_batch, parse_search, true, false)
+SR_ENTRY(qv_points_recommend, parse_recommend, false, false)
+SR_ENTRY(qv_points_recommend_batch, parse_recommend, true, false)
+SR_ENTRY(qv_points_discover, parse_discover, false, false)
+SR_ENTRY(qv_points_discover_batch, parse_discover, true, false)
+SR_ENTRY(qv_points_query, parse_query, false, true)
+SR_ENTRY(qv_points_query_batch, parse_query, true, true)

@@ -106,3 +106,7 @@ int h_points_search(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_p
 int h_points_search_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_batch); }
 int h_points_query(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query); }
 int h_points_query_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query_batch); }
+int h_points_recommend(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_recommend); }
+int h_points_recommend_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_recommend_batch); }
+int h_points_discover(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_discover); }
+int h_points_discover_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_discover_batch); }
