@@ -1,0 +1,346 @@
+/*
+ * st_txn.c — the undo log of a batch: mutations that record what they
+ * replace, rollback, and commit (which brings the payload indexes in step).
+ * See store_int.h.
+ */
+#include "core/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "payload/pl.h"
+
+/* ---- the undo log ------------------------------------------------------------------- */
+
+typedef enum undo_kind { U_INSERT, U_DELETE, U_PAYLOAD, U_DENSE, U_SPARSE } undo_kind;
+
+/*
+ * The id tree never allocates on an undo path: a new id is inserted going
+ * forward (a failure there rolls back like any other), a deleted id leaves
+ * the tree only at commit, and an id deleted and upserted again in one batch
+ * is repointed in place (U_INSERT with `had`, old slot in `vec`).
+ */
+typedef struct st_undo {
+    undo_kind kind;
+    uint32_t  slot;
+    uint32_t  vec;     /* U_DENSE / U_SPARSE: the vector; U_INSERT repointed: old slot */
+    bool      had;     /* U_DENSE: the vector was present; U_INSERT: repointed */
+    void     *old;     /* U_PAYLOAD / U_SPARSE: previous pointer; U_DENSE: saved floats */
+} st_undo;
+
+static qv_status txn_push(st_txn *t, st_undo u)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        st_undo *p = realloc(t->log, cap * sizeof *p);
+        if (!p)
+            return qv_fail(t->err, QV_NOMEM, "out of memory (undo log)");
+        t->log = p;
+        t->cap = cap;
+    }
+    t->log[t->n++] = u;
+    return QV_OK;
+}
+
+static void clear_slot_data(store *s, uint32_t slot)
+{
+    free(s->payloads[slot]);
+    s->payloads[slot] = NULL;
+    for (uint32_t v = 0; v < s->n_dense; v++)
+        st_bit_set(s->dense[v].has, slot, false);
+    for (uint32_t v = 0; v < s->n_sparse; v++) {
+        free(s->sparse[v][slot]);
+        s->sparse[v][slot] = NULL;
+    }
+}
+
+void st_free_push(store *s, uint32_t slot)
+{
+    s->free_slots[s->n_free++] = slot;  /* capacity reserved in store_apply */
+}
+
+/* Undo everything, newest first. */
+void st_txn_rollback(st_txn *t)
+{
+    store *s = t->s;
+    for (size_t i = t->n; i-- > 0;) {
+        st_undo *u = &t->log[i];
+        switch (u->kind) {
+        case U_INSERT:
+            if (u->had)
+                idt_update(&s->order, &s->ids[u->slot], u->vec);
+            else
+                idt_erase(&s->order, &s->ids[u->slot]);
+            st_map_del(s, u->slot);
+            clear_slot_data(s, u->slot);
+            st_bit_set(s->live, u->slot, false);
+            s->n_points--;
+            st_free_push(s, u->slot);
+            break;
+        case U_DELETE:
+            st_bit_set(s->live, u->slot, true);
+            st_map_put(s, u->slot);
+            s->n_points++;
+            break;
+        case U_PAYLOAD:
+            free(s->payloads[u->slot]);
+            s->payloads[u->slot] = u->old;
+            break;
+        case U_DENSE:
+            if (u->had)
+                memcpy((float *)store_dense(s, u->vec, u->slot), u->old,
+                       (size_t)s->dense[u->vec].dim * sizeof(float));
+            st_bit_set(s->dense[u->vec].has, u->slot, u->had);
+            break;
+        case U_SPARSE:
+            free(s->sparse[u->vec][u->slot]);
+            s->sparse[u->vec][u->slot] = u->old;
+            break;
+        }
+    }
+    t->n = 0;
+}
+
+/* ---- payload indexes ---------------------------------------------------------------------- */
+
+/* Feed every live point to x (a new index, or one rebuilt after it broke). */
+static void index_fill(const store *s, fidx *x)
+{
+    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
+        if (!store_live(s, slot))
+            continue;
+        const uint8_t *blob;
+        size_t len;
+        store_payload(s, slot, &blob, &len);
+        fidx_update(x, slot, NULL, 0, blob, len);
+    }
+}
+
+void store_fill_index(const store *s, fidx *x) { index_fill(s, x); }
+
+qv_status store_attach_index(store *s, fidx *x, qv_error *err)
+{
+    fidx **p = realloc(s->idx, (s->n_idx + 1) * sizeof *p);
+    if (!p) {
+        fidx_free(x);
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    }
+    s->idx = p;
+    s->idx[s->n_idx++] = x;
+    return QV_OK;
+}
+
+void store_drop_index(store *s, uint32_t i)
+{
+    fidx_free(s->idx[i]);
+    memmove(s->idx + i, s->idx + i + 1, (s->n_idx - i - 1) * sizeof *s->idx);
+    s->n_idx--;
+}
+
+typedef struct touch {
+    uint32_t slot;
+    uint32_t at;  /* position in the undo log */
+} touch;
+
+static int touch_cmp(const void *x, const void *y)
+{
+    const touch *a = x, *b = y;
+    if (a->slot != b->slot)
+        return a->slot < b->slot ? -1 : 1;
+    return (a->at > b->at) - (a->at < b->at);
+}
+
+/*
+ * Bring the payload indexes in step with a committed batch: for each slot
+ * it touched, its payload before the batch and after. Runs before the
+ * replaced blobs are freed; costs O(k log k) for k changes plus the index
+ * updates. Never fails: without memory for the bookkeeping the indexes are
+ * rebuilt, and an index that cannot keep up marks itself broken (fieldidx.h)
+ * so the planner scans instead.
+ */
+static void txn_index(st_txn *t)
+{
+    store *s = t->s;
+    if (!s->n_idx || !t->n)
+        return;
+    touch *tv = t->n <= UINT32_MAX ? qv_arena_alloc(t->a, t->n * sizeof *tv) : NULL;
+    if (!tv) {
+        for (uint32_t i = 0; i < s->n_idx; i++) {
+            fidx_clear(s->idx[i]);
+            index_fill(s, s->idx[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        tv[i] = (touch){t->log[i].slot, (uint32_t)i};
+    qsort(tv, t->n, sizeof *tv, touch_cmp);
+    for (size_t g = 0, e; g < t->n; g = e) {
+        uint32_t slot = tv[g].slot;
+        bool inserted = false, changed = false;
+        const st_payload *before = s->payloads[slot];
+        for (e = g; e < t->n && tv[e].slot == slot; e++) {
+            const st_undo *u = &t->log[tv[e].at];
+            if (u->kind == U_INSERT) {
+                inserted = true;
+            } else if (u->kind == U_PAYLOAD && !changed) {
+                before = u->old;  /* the first change saved the original */
+                changed = true;
+            } else if (u->kind == U_DELETE) {
+                changed = true;
+            }
+        }
+        if (!inserted && !changed)
+            continue;  /* only vectors changed */
+        const uint8_t *ob = NULL, *nb = NULL;
+        size_t ol = 0, nl = 0;
+        if (!inserted) {
+            ob = before ? before->data : pl_empty;
+            ol = before ? before->len : pl_empty_len;
+        }
+        if (store_live(s, slot))
+            store_payload(s, slot, &nb, &nl);
+        for (uint32_t i = 0; i < s->n_idx; i++)
+            fidx_update(s->idx[i], slot, ob, ol, nb, nl);
+    }
+}
+
+/* Keep everything: release what the batch replaced. */
+void st_txn_commit(st_txn *t)
+{
+    store *s = t->s;
+    txn_index(t);
+    for (size_t i = 0; i < t->n; i++) {
+        st_undo *u = &t->log[i];
+        uint32_t now;
+        switch (u->kind) {
+        case U_DELETE:
+            /* Unless the id was upserted again (repointed), it leaves the tree. */
+            if (idt_find(&s->order, &s->ids[u->slot], &now) && now == u->slot)
+                idt_erase(&s->order, &s->ids[u->slot]);
+            clear_slot_data(s, u->slot);
+            st_free_push(s, u->slot);
+            break;
+        case U_PAYLOAD:
+        case U_SPARSE:
+            free(u->old);
+            break;
+        default: break;
+        }
+    }
+    t->n = 0;
+}
+
+/* ---- mutations (each records its undo first) ------------------------------------------- */
+
+qv_status st_set_payload_blob(st_txn *t, uint32_t slot, const uint8_t *blob, size_t len)
+{
+    st_payload *p = NULL;
+    if (blob && pl_count(blob, len) > 0) {
+        p = malloc(sizeof *p + len);
+        if (!p)
+            return qv_fail(t->err, QV_NOMEM, "out of memory for a payload");
+        p->len = (uint32_t)len;
+        memcpy(p->data, blob, len);
+    }
+    qv_status rc = txn_push(t, (st_undo){.kind = U_PAYLOAD, .slot = slot, .old = t->s->payloads[slot]});
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    t->s->payloads[slot] = p;
+    return QV_OK;
+}
+
+qv_status st_set_dense(st_txn *t, uint32_t v, uint32_t slot, const float *vals)
+{
+    store *s = t->s;
+    bool had = store_has_dense(s, v, slot);
+    float *dst = (float *)store_dense(s, v, slot);
+    size_t bytes = (size_t)s->dense[v].dim * sizeof(float);
+    void *saved = NULL;
+    if (had) {
+        if (!(saved = qv_arena_alloc(t->a, bytes)))
+            return qv_fail(t->err, QV_NOMEM, "out of memory (undo)");
+        memcpy(saved, dst, bytes);
+    }
+    qv_status rc = txn_push(t, (st_undo){.kind = U_DENSE, .slot = slot, .vec = v, .had = had, .old = saved});
+    if (rc)
+        return rc;
+    if (vals)
+        memcpy(dst, vals, bytes);
+    st_bit_set(s->dense[v].has, slot, vals != NULL);
+    return QV_OK;
+}
+
+qv_status st_set_sparse(st_txn *t, uint32_t v, uint32_t slot, const op_vector *src)
+{
+    st_sparse_vec *sv = NULL;
+    if (src) {
+        sv = malloc(sizeof *sv + (size_t)src->n * 8);
+        if (!sv)
+            return qv_fail(t->err, QV_NOMEM, "out of memory for a sparse vector");
+        sv->n = src->n;
+        memcpy(sv->data, src->indices, (size_t)src->n * 4);
+        memcpy(sv->data + src->n, src->values, (size_t)src->n * 4);
+    }
+    qv_status rc = txn_push(t, (st_undo){.kind = U_SPARSE, .slot = slot, .vec = v,
+                                      .old = t->s->sparse[v][slot]});
+    if (rc) {
+        free(sv);
+        return rc;
+    }
+    t->s->sparse[v][slot] = sv;
+    return QV_OK;
+}
+
+qv_status st_delete_slot(st_txn *t, uint32_t slot)
+{
+    qv_status rc = txn_push(t, (st_undo){.kind = U_DELETE, .slot = slot});
+    if (rc)
+        return rc;
+    st_map_del(t->s, slot);
+    st_bit_set(t->s->live, slot, false);
+    t->s->n_points--;
+    return QV_OK;
+}
+
+qv_status st_insert_slot(st_txn *t, const qv_point_id *id, uint32_t *out)
+{
+    store *s = t->s;
+    qv_status rc = st_map_reserve(s, s->n_points + 1, t->err);
+    if (rc)
+        return rc;
+    uint32_t slot;
+    if (s->n_free) {
+        slot = s->free_slots[--s->n_free];
+    } else {
+        if ((rc = st_ensure_slot(s, t->err)) || (rc = st_ensure_chunk(s, s->n_slots, t->err)))
+            return rc;
+        slot = s->n_slots++;
+    }
+    uint32_t old_slot = 0;
+    bool repoint = idt_find(&s->order, id, &old_slot);  /* deleted earlier in this batch */
+    if (!repoint && (rc = idt_insert(&s->order, id, slot)) != QV_OK) {
+        st_free_push(s, slot);
+        return qv_fail(t->err, QV_NOMEM, "out of memory (id index)");
+    }
+    if ((rc = txn_push(t, (st_undo){.kind = U_INSERT, .slot = slot, .had = repoint, .vec = old_slot}))) {
+        if (!repoint)
+            idt_erase(&s->order, id);
+        st_free_push(s, slot);
+        return rc;
+    }
+    if (repoint)
+        idt_update(&s->order, id, slot);
+    s->ids[slot] = *id;
+    s->payloads[slot] = NULL;
+    for (uint32_t v = 0; v < s->n_dense; v++)
+        st_bit_set(s->dense[v].has, slot, false);
+    for (uint32_t v = 0; v < s->n_sparse; v++)
+        s->sparse[v][slot] = NULL;
+    st_bit_set(s->live, slot, true);
+    st_map_put(s, slot);
+    s->n_points++;
+    *out = slot;
+    return QV_OK;
+}

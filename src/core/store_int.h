@@ -1,0 +1,79 @@
+/*
+ * store_int.h — what the store's files share (not part of store.h's contract).
+ *
+ * The store is one structure (store.h) kept by four files, one per concern:
+ *   store.c         slots, the id map, payload / filter views, vector columns
+ *   st_txn.c        the undo log: mutations that record what they replace,
+ *                   rollback, and commit (which brings the indexes in step)
+ *   st_apply.c      an op_batch applied as one transaction (store_apply)
+ *   st_checkpoint.c the checkpoint file (store_save, store_load)
+ * Everything here runs under the collection's write lock (or on a store no
+ * reader sees yet, while loading).
+ */
+#ifndef QV_CORE_STORE_INT_H
+#define QV_CORE_STORE_INT_H
+
+#include "core/store.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+static inline size_t st_words(uint32_t bits) { return ((size_t)bits + 63) / 64; }
+
+static inline void st_bit_set(uint64_t *w, uint32_t i, bool v)
+{
+    if (v)
+        w[i >> 6] |= 1ull << (i & 63);
+    else
+        w[i >> 6] &= ~(1ull << (i & 63));
+}
+
+/* ---- slots and the id map (store.c) ---- */
+
+/* Put slot's id into the id map; room must exist (st_map_reserve). */
+void      st_map_put(store *s, uint32_t slot);
+/* Remove slot's id from the id map. */
+void      st_map_del(store *s, uint32_t slot);
+/* Room in the id map for count ids at load factor <= 1/2. */
+qv_status st_map_reserve(store *s, uint64_t count, qv_error *err);
+/* Room for one more slot: arrays double, columns too. */
+qv_status st_ensure_slot(store *s, qv_error *err);
+/* The vector chunk holding slot exists for every dense column. */
+qv_status st_ensure_chunk(store *s, uint32_t slot, qv_error *err);
+/* Free one column's data. */
+void      st_dense_col_free(vec_dense *d, uint32_t n_chunks);
+void      st_sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots);
+
+/* ---- transactions (st_txn.c) ---- */
+
+/*
+ * One batch's changes, undoable until commit. Mutations record their undo
+ * entry before they change anything, so a failure leaves a log that
+ * st_txn_rollback turns back exactly. a holds temporary memory (saved
+ * vectors); the log itself is malloc'd: free(t.log) when done.
+ */
+struct st_undo;
+typedef struct st_txn {
+    store          *s;
+    qv_arena       *a;
+    struct st_undo *log;
+    size_t          n, cap;
+    qv_error       *err;
+} st_txn;
+
+/* Undo everything, newest first. Cannot fail. */
+void      st_txn_rollback(st_txn *t);
+/* Keep everything: bring the payload indexes in step and release what the
+ * batch replaced. Cannot fail. */
+void      st_txn_commit(st_txn *t);
+/* Return slot to the free list; capacity was reserved by store_apply. */
+void      st_free_push(store *s, uint32_t slot);
+
+/* Mutations. blob NULL = empty payload; vals / src NULL = remove the vector. */
+qv_status st_set_payload_blob(st_txn *t, uint32_t slot, const uint8_t *blob, size_t len);
+qv_status st_set_dense(st_txn *t, uint32_t v, uint32_t slot, const float *vals);
+qv_status st_set_sparse(st_txn *t, uint32_t v, uint32_t slot, const op_vector *src);
+qv_status st_delete_slot(st_txn *t, uint32_t slot);
+/* A new live slot for id (no payload, no vectors). */
+qv_status st_insert_slot(st_txn *t, const qv_point_id *id, uint32_t *out);
+
+#endif
