@@ -207,10 +207,7 @@ qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch
         rc = o->kind == OP_UPSERT || o->kind == OP_UPDATE_VECTORS ? apply_points(&t, cfg, o)
                                                                     : apply_selected(&t, cfg, o);
     }
-    if (rc)
-        st_txn_rollback(&t);
-    else
-        st_txn_commit(&t);
+    rc = st_txn_end(&t, rc);
     free(t.log);
     return rc;
 }

@@ -324,6 +324,17 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     } else if ((rc = load_columns(s, &b, n_dense, n_sparse, dims, dmap, smap, path, err))) {
         goto done;
     }
+    /* A point the listeners refuse (st_txn_end) rolls back, freeing a slot:
+     * room for it in the free list, as store_apply reserves it. */
+    if (s->n_free + 1 > s->cap_free) {
+        uint32_t *p = realloc(s->free_slots, (s->n_free + 1) * sizeof *p);
+        if (!p) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory");
+            goto done;
+        }
+        s->free_slots = p;
+        s->cap_free = s->n_free + 1;
+    }
     /* Points go through the same mutation path as writes, one txn each. */
     for (uint64_t i = 0; i < n_points && rc == QV_OK; i++) {
         qv_point_id id;
@@ -398,7 +409,10 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
             if (!bio_get(&b, sv->data, (size_t)nnz * 8))
                 goto truncated;
         }
-        st_txn_commit(&t);
+        /* A point cut short (rc set above) stays as it is: the caller
+         * frees the store. */
+        if (rc || (rc = st_txn_end(&t, QV_OK)))
+            break;
         continue;
     truncated:
         rc = qv_fail(err, QV_CORRUPT, "%s: truncated or damaged at point %llu", path,

@@ -1,6 +1,6 @@
 /*
  * st_txn.c — the undo log of a batch: mutations that record what they
- * replace, rollback, and commit (which brings the payload indexes in step).
+ * replace, rollback, and commit (which tells the listeners, store.h).
  * See store_int.h.
  */
 #include "core/store_int.h"
@@ -60,7 +60,7 @@ void st_free_push(store *s, uint32_t slot)
 }
 
 /* Undo everything, newest first. */
-void st_txn_rollback(st_txn *t)
+static void txn_rollback(st_txn *t)
 {
     store *s = t->s;
     for (size_t i = t->n; i-- > 0;) {
@@ -101,40 +101,27 @@ void st_txn_rollback(st_txn *t)
     t->n = 0;
 }
 
-/* ---- payload indexes ---------------------------------------------------------------------- */
+/* ---- commit and the listeners --------------------------------------------------------- */
 
-/* Feed every live point to x (a new index, or one rebuilt after it broke). */
-static void index_fill(const store *s, fidx *x)
+qv_status store_listen(store *s, const st_listener *l, qv_error *err)
 {
-    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
-        if (!store_live(s, slot))
-            continue;
-        const uint8_t *blob;
-        size_t len;
-        store_payload(s, slot, &blob, &len);
-        fidx_update(x, slot, NULL, 0, blob, len);
-    }
-}
-
-void store_fill_index(const store *s, fidx *x) { index_fill(s, x); }
-
-qv_status store_attach_index(store *s, fidx *x, qv_error *err)
-{
-    fidx **p = realloc(s->idx, (s->n_idx + 1) * sizeof *p);
-    if (!p) {
-        fidx_free(x);
+    st_listener *p = realloc(s->listeners, (s->n_listeners + 1) * sizeof *p);
+    if (!p)
         return qv_fail(err, QV_NOMEM, "out of memory");
-    }
-    s->idx = p;
-    s->idx[s->n_idx++] = x;
+    s->listeners = p;
+    s->listeners[s->n_listeners++] = *l;
     return QV_OK;
 }
 
-void store_drop_index(store *s, uint32_t i)
+void store_unlisten(store *s, void *ctx)
 {
-    fidx_free(s->idx[i]);
-    memmove(s->idx + i, s->idx + i + 1, (s->n_idx - i - 1) * sizeof *s->idx);
-    s->n_idx--;
+    for (uint32_t i = 0; i < s->n_listeners; i++)
+        if (s->listeners[i].ctx == ctx) {
+            memmove(s->listeners + i, s->listeners + i + 1,
+                    (s->n_listeners - i - 1) * sizeof *s->listeners);
+            s->n_listeners--;
+            return;
+        }
 }
 
 typedef struct touch {
@@ -151,64 +138,60 @@ static int touch_cmp(const void *x, const void *y)
 }
 
 /*
- * Bring the payload indexes in step with a committed batch: for each slot
- * it touched, its payload before the batch and after. Runs before the
- * replaced blobs are freed; costs O(k log k) for k changes plus the index
- * updates. Never fails: without memory for the bookkeeping the indexes are
- * rebuilt, and an index that cannot keep up marks itself broken (fieldidx.h)
- * so the planner scans instead.
+ * The batch's changes, one per slot it touched, read off the undo log
+ * (sorted by slot, then log order): O(k log k) for k log entries, in the
+ * txn's arena. Runs before the commit point, while the replaced blobs are
+ * alive. QV_NOMEM leaves the batch to be rolled back.
  */
-static void txn_index(st_txn *t)
+static qv_status txn_changes(st_txn *t, st_change **out, size_t *n_out)
 {
     store *s = t->s;
-    if (!s->n_idx || !t->n)
-        return;
     touch *tv = t->n <= UINT32_MAX ? qv_arena_alloc(t->a, t->n * sizeof *tv) : NULL;
-    if (!tv) {
-        for (uint32_t i = 0; i < s->n_idx; i++) {
-            fidx_clear(s->idx[i]);
-            index_fill(s, s->idx[i]);
-        }
-        return;
-    }
+    st_change *ch = tv ? qv_arena_alloc(t->a, t->n * sizeof *ch) : NULL;
+    if (!ch)
+        return qv_fail(t->err, QV_NOMEM, "out of memory (changes of a batch)");
     for (size_t i = 0; i < t->n; i++)
         tv[i] = (touch){t->log[i].slot, (uint32_t)i};
     qsort(tv, t->n, sizeof *tv, touch_cmp);
+    size_t n = 0;
     for (size_t g = 0, e; g < t->n; g = e) {
-        uint32_t slot = tv[g].slot;
-        bool inserted = false, changed = false;
+        uint32_t slot = tv[g].slot, what = 0;
         const st_payload *before = s->payloads[slot];
         for (e = g; e < t->n && tv[e].slot == slot; e++) {
             const st_undo *u = &t->log[tv[e].at];
-            if (u->kind == U_INSERT) {
-                inserted = true;
-            } else if (u->kind == U_PAYLOAD && !changed) {
-                before = u->old;  /* the first change saved the original */
-                changed = true;
-            } else if (u->kind == U_DELETE) {
-                changed = true;
+            switch (u->kind) {
+            case U_INSERT: what |= ST_CH_INSERTED; break;
+            case U_DELETE: what |= ST_CH_DELETED; break;
+            case U_PAYLOAD:
+                if (!(what & ST_CH_PAYLOAD))
+                    before = u->old;  /* the first change saved the original */
+                what |= ST_CH_PAYLOAD;
+                break;
+            case U_DENSE:
+            case U_SPARSE: what |= ST_CH_VECTORS; break;
             }
         }
-        if (!inserted && !changed)
-            continue;  /* only vectors changed */
-        const uint8_t *ob = NULL, *nb = NULL;
-        size_t ol = 0, nl = 0;
-        if (!inserted) {
-            ob = before ? before->data : pl_empty;
-            ol = before ? before->len : pl_empty_len;
+        st_change *c = &ch[n++];
+        *c = (st_change){.slot = slot, .what = what};
+        if (!(what & ST_CH_INSERTED)) {
+            c->old_payload = before ? before->data : pl_empty;
+            c->old_len = before ? before->len : pl_empty_len;
         }
-        if (store_live(s, slot))
-            store_payload(s, slot, &nb, &nl);
-        for (uint32_t i = 0; i < s->n_idx; i++)
-            fidx_update(s->idx[i], slot, ob, ol, nb, nl);
     }
+    *out = ch;
+    *n_out = n;
+    return QV_OK;
 }
 
-/* Keep everything: release what the batch replaced. */
-void st_txn_commit(st_txn *t)
+/* Keep everything: tell the listeners, then release what the batch replaced. */
+static void txn_commit(st_txn *t, const st_change *ch, size_t n)
 {
     store *s = t->s;
-    txn_index(t);
+    for (uint32_t i = 0; ch && i < s->n_listeners; i++) {
+        const st_listener *l = &s->listeners[i];
+        if (!l->active || l->active(l->ctx, s))
+            l->on_commit(l->ctx, s, ch, n);
+    }
     for (size_t i = 0; i < t->n; i++) {
         st_undo *u = &t->log[i];
         uint32_t now;
@@ -228,6 +211,29 @@ void st_txn_commit(st_txn *t)
         }
     }
     t->n = 0;
+}
+
+qv_status st_txn_end(st_txn *t, qv_status rc)
+{
+    store *s = t->s;
+    st_change *ch = NULL;
+    size_t n = 0;
+    bool wanted = false;
+    for (uint32_t i = 0; rc == QV_OK && t->n && i < s->n_listeners && !wanted; i++)
+        wanted = !s->listeners[i].active || s->listeners[i].active(s->listeners[i].ctx, s);
+    if (wanted)
+        rc = txn_changes(t, &ch, &n);
+    for (uint32_t i = 0; rc == QV_OK && ch && i < s->n_listeners; i++) {
+        const st_listener *l = &s->listeners[i];
+        if (l->reserve && (!l->active || l->active(l->ctx, s)))
+            rc = l->reserve(l->ctx, s, ch, n, t->err);
+    }
+    /* The commit point: from here on nothing can fail. */
+    if (rc)
+        txn_rollback(t);
+    else
+        txn_commit(t, ch, n);
+    return rc;
 }
 
 /* ---- mutations (each records its undo first) ------------------------------------------- */

@@ -35,6 +35,9 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
     }
     for (uint32_t i = 0; ok && i < s->n_sparse; i++)
         ok = (s->sparse_names[i] = strdup(cfg->sparse[i].name)) != NULL;
+    st_listener fl;
+    st_fidx_listener(s, &fl);
+    ok = ok && store_listen(s, &fl, err) == QV_OK;
     if (!ok) {
         store_free(s);
         return qv_fail(err, QV_NOMEM, "out of memory");
@@ -80,6 +83,7 @@ void store_free(store *s)
     for (uint32_t i = 0; i < s->n_idx; i++)
         fidx_free(s->idx[i]);
     free(s->idx);
+    free(s->listeners);
     memset(s, 0, sizeof *s);
 }
 

@@ -13,6 +13,13 @@
  * not at all. The caller holds the collection's write lock around
  * store_apply, so readers (holding the read lock) never see half a batch.
  *
+ * Listeners (st_listener) keep structures derived from the points in step:
+ * the payload indexes are one (registered by store_init), vector indexes
+ * others. A batch tells each the slots it touched, in two steps around the
+ * commit point: reserve (may fail; the batch then rolls back and nothing
+ * changed) and on_commit (cannot fail; the store already shows the batch
+ * and what it replaced is still readable).
+ *
  * Columns: one per vector name of the config, in config order (dense, then
  * sparse), each carrying its name. A vector DDL (collection.h) changes them
  * in two steps: store_layout_add / store_layout_remove allocate the new
@@ -71,6 +78,46 @@ typedef struct st_sparse_vec {
     uint32_t data[];  /* n indices, then n float values (as bits) */
 } st_sparse_vec;
 
+/* What a committed batch did to one slot (st_change.what). */
+enum {
+    ST_CH_INSERTED = 1u << 0,  /* the slot was not live before the batch */
+    ST_CH_DELETED  = 1u << 1,  /* the slot is not live after it (both: came and went) */
+    ST_CH_PAYLOAD  = 1u << 2,  /* its payload was set (maybe to the same value) */
+    ST_CH_VECTORS  = 1u << 3,  /* one of its dense or sparse vectors was set or removed */
+};
+
+/* One slot a batch touched, once per slot, in slot order. */
+typedef struct st_change {
+    uint32_t       slot;
+    uint32_t       what;         /* ST_CH_* */
+    const uint8_t *old_payload;  /* the payload before the batch (pl_empty when it had
+                                  * none); NULL with ST_CH_INSERTED. Valid only during
+                                  * the listener's call. */
+    size_t         old_len;
+} st_change;
+
+struct store;
+
+/*
+ * A listener of commits. Called under the collection's write lock, with
+ * every change of one batch (n >= 1). ctx is the listener's; it must stay
+ * valid while registered.
+ */
+typedef struct st_listener {
+    void *ctx;
+    /* Whether the next commit concerns it at all (NULL = always); when no
+     * listener is active the change list is not even built. */
+    bool (*active)(void *ctx, const struct store *s);
+    /* Before the commit point: take the memory on_commit will need. An
+     * error rolls the batch back. What it took must be harmless to keep
+     * (capacity, not state): a later listener's failure does not undo it.
+     * NULL = nothing to reserve. */
+    qv_status (*reserve)(void *ctx, const struct store *s, const st_change *ch, size_t n,
+                         qv_error *err);
+    /* The batch is committed: s shows it. Cannot fail. */
+    void (*on_commit)(void *ctx, const struct store *s, const st_change *ch, size_t n);
+} st_listener;
+
 typedef struct store {
     uint32_t        n_slots;   /* slots ever used (high-water mark) */
     uint32_t        cap_slots;
@@ -84,8 +131,10 @@ typedef struct store {
     idtree          order;     /* ids in scroll order -> slot */
     uint32_t        map_cap;   /* power of two */
     uint64_t        n_points;  /* live points */
-    uint32_t        n_idx;     /* payload indexes, kept in step at each commit */
-    fidx          **idx;
+    uint32_t        n_idx;     /* payload indexes, kept in step at each commit by */
+    fidx          **idx;       /* ... the first listener (st_fidx.c) */
+    st_listener    *listeners; /* notified at each commit, in order */
+    uint32_t        n_listeners;
     uint32_t        n_dense, n_sparse;
     vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
@@ -149,6 +198,12 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
  * in the store. cfg is unused (the store's columns say everything). */
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err);
+
+/* Register l (copied) to be told of every commit from now on; QV_NOMEM
+ * leaves the list as it was. Caller holds the write lock. */
+qv_status store_listen(store *s, const st_listener *l, qv_error *err);
+/* Remove the listener registered with ctx (none: nothing happens). */
+void      store_unlisten(store *s, void *ctx);
 
 /* Fill a new index x from every point; reads the store only (the caller
  * keeps writers out, readers may go on). */

@@ -4,7 +4,8 @@
  * The store is one structure (store.h) kept by four files, one per concern:
  *   store.c         slots, the id map, payload / filter views, vector columns
  *   st_txn.c        the undo log: mutations that record what they replace,
- *                   rollback, and commit (which brings the indexes in step)
+ *                   rollback, and commit (which tells the listeners)
+ *   st_fidx.c       the payload indexes, the first listener
  *   st_apply.c      an op_batch applied as one transaction (store_apply)
  *   st_checkpoint.c the checkpoint file (store_save, store_load)
  * Everything here runs under the collection's write lock (or on a store no
@@ -43,6 +44,11 @@ qv_status st_ensure_chunk(store *s, uint32_t slot, qv_error *err);
 void      st_dense_col_free(vec_dense *d, uint32_t n_chunks);
 void      st_sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots);
 
+/* ---- payload indexes (st_fidx.c) ---- */
+
+/* The listener that keeps s->idx in step (registered by store_init). */
+void st_fidx_listener(store *s, st_listener *out);
+
 /* ---- transactions (st_txn.c) ---- */
 
 /*
@@ -60,11 +66,14 @@ typedef struct st_txn {
     qv_error       *err;
 } st_txn;
 
-/* Undo everything, newest first. Cannot fail. */
-void      st_txn_rollback(st_txn *t);
-/* Keep everything: bring the payload indexes in step and release what the
- * batch replaced. Cannot fail. */
-void      st_txn_commit(st_txn *t);
+/*
+ * End the transaction: with rc != QV_OK roll everything back and return
+ * rc. Else list the changes for the active listeners and let them reserve;
+ * a failure there (QV_NOMEM) rolls back too and is returned. Past that
+ * point commit, which cannot fail: listeners are told, replaced data is
+ * freed. Either way t->log stays allocated for reuse (free it when done).
+ */
+qv_status st_txn_end(st_txn *t, qv_status rc);
 /* Return slot to the free list; capacity was reserved by store_apply. */
 void      st_free_push(store *s, uint32_t slot);
 

@@ -18,6 +18,7 @@
 #include "json/jr.h"
 #include "json/jw.h"
 #include "util/crc32c.h"
+#include "util/err.h"
 #include "util/fsutil.h"
 
 /* ---- ids ---- */
@@ -685,6 +686,85 @@ static void checkpoint_version1_loads(void **state)
     qv_buf_free(&b);
 }
 
+/* ---- listeners ---- */
+
+/* Records what each commit reported, as "id:flags" per change. */
+typedef struct spy {
+    char     seen[512];
+    int      commits;
+    bool     refuse;  /* reserve answers QV_NOMEM */
+    bool     wants;
+} spy;
+
+static bool spy_active(void *ctx, const store *s)
+{
+    (void)s;
+    return ((spy *)ctx)->wants;
+}
+
+static qv_status spy_reserve(void *ctx, const store *s, const st_change *ch, size_t n, qv_error *err)
+{
+    (void)s, (void)ch, (void)n;
+    return ((spy *)ctx)->refuse ? qv_fail(err, QV_NOMEM, "spy refuses") : QV_OK;
+}
+
+static void spy_commit(void *ctx, const store *s, const st_change *ch, size_t n)
+{
+    spy *sp = ctx;
+    sp->commits++;
+    for (size_t i = 0; i < n; i++) {
+        char id[PID_TEXT_MAX];
+        pid_format(&s->ids[ch[i].slot], id);
+        size_t at = strlen(sp->seen);
+        snprintf(sp->seen + at, sizeof sp->seen - at, "%s%s:%s%s%s%s%s", at ? " " : "", id,
+                 ch[i].what & ST_CH_INSERTED ? "I" : "", ch[i].what & ST_CH_DELETED ? "D" : "",
+                 ch[i].what & ST_CH_PAYLOAD ? "P" : "", ch[i].what & ST_CH_VECTORS ? "V" : "",
+                 ch[i].old_payload ? "+old" : "");
+    }
+}
+
+/* A listener hears every slot a batch touched, once, with what happened to
+ * it; a listener that refuses before the commit point undoes the batch. */
+static void listeners_hear_each_commit(void **state)
+{
+    fixture f;
+    qv_error err;
+    spy sp = {.wants = true};
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    assert_int_equal(store_listen(&f.st, &(st_listener){&sp, spy_active, spy_reserve, spy_commit}, &err),
+                     QV_OK);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT,
+                         "{\"points\":[{\"id\":1,\"vector\":[1,1],\"payload\":{\"a\":1}},"
+                         "{\"id\":2,\"vector\":[2,2]}]}", &err), QV_OK);
+    assert_string_equal(sp.seen, "1:IPV 2:IPV");
+    sp.seen[0] = '\0';
+    assert_int_equal(run(&f, QV_UPDATE_BATCH,
+                         "{\"operations\":[{\"update_vectors\":{\"points\":[{\"id\":1,\"vector\":[3,3]}]}},"
+                         "{\"set_payload\":{\"payload\":{\"b\":1},\"points\":[2]}},"
+                         "{\"delete\":{\"points\":[2]}},"
+                         "{\"upsert\":{\"points\":[{\"id\":3,\"vector\":[1,2]}]}},"
+                         "{\"delete\":{\"points\":[3]}}]}", &err), QV_OK);
+    /* 2 is deleted (its payload before the batch was empty); 3 came and went. */
+    assert_string_equal(sp.seen, "1:V+old 2:DP+old 3:IDPV");
+    assert_int_equal(sp.commits, 2);
+    char *before = picture(&f.st);
+    sp.refuse = true;
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"points\":[1]}", &err), QV_NOMEM);
+    char *after = picture(&f.st);
+    assert_string_equal(before, after);
+    assert_int_equal(sp.commits, 2);
+    /* Inactive: neither asked to reserve nor told. */
+    sp.wants = false;
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"points\":[1]}", &err), QV_OK);
+    assert_int_equal(sp.commits, 2);
+    assert_int_equal(f.st.n_points, 0);
+    store_unlisten(&f.st, &sp);
+    assert_int_equal(f.st.n_listeners, 1);  /* the payload indexes remain */
+    free(before);
+    free(after);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +780,7 @@ int main(void)
         cmocka_unit_test(columns_added_and_removed),
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_version1_loads),
+        cmocka_unit_test(listeners_hear_each_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
