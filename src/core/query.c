@@ -3,8 +3,8 @@
  *
  * Scroll walks the ordered id index from `offset`, so a page costs
  * O(log n + points looked at); without a filter that is O(limit). Count and
- * facet look at every point (or only those a filter can reach, once payload
- * indexes plan it).
+ * facet look at the candidates of the planner (plan.h): the points a payload
+ * index says a filter can reach, or every point.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "core/db.h"
 #include "core/internal.h"
+#include "core/plan.h"
 #include "core/read.h"
 #include "index/idtree.h"
 #include "util/datetime.h"
@@ -57,8 +58,6 @@ static qv_status opt_limit(const jr_value *root, uint64_t dflt, uint64_t *limit,
     return QV_OK;
 }
 
-static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot);
-
 typedef struct id_slot {
     qv_point_id id;
     uint32_t    slot;
@@ -67,91 +66,6 @@ typedef struct id_slot {
 static int id_slot_cmp(const void *x, const void *y)
 {
     return pid_cmp(&((const id_slot *)x)->id, &((const id_slot *)y)->id);
-}
-
-static bool matches(const qv_collection *c, const flt_filter *f, uint32_t slot)
-{
-    if (!f)
-        return true;
-    flt_point fp;
-    store_filter_point(&c->st, &c->schema, slot, &fp);
-    return flt_match(f, &fp);
-}
-
-/* ---- planning -------------------------------------------------------------------- */
-
-/*
- * Which points a filter has to look at. Among the filter's top-level `must`
- * field conditions, the one a payload index answers with the fewest
- * estimated points gives the candidates (sorted slots); every candidate is
- * then checked with the whole filter, so the answer is the scan's answer.
- * Without such a condition, or when the best one would still select most
- * points, everything is scanned. A text index plans too: where one exists,
- * the scan judges match.text / text_any with its tokenizer (filter.h,
- * flt_point.text_index), so both mean "all / one of the tokens".
- * Caller holds the collection's read lock.
- */
-typedef struct plan {
-    bool      indexed;
-    uint32_t *slots;    /* malloc'd, sorted, when indexed */
-    size_t    n;
-    bool      settled;  /* the candidates are exactly the answer (one exact condition) */
-} plan;
-
-typedef struct plan_walk {
-    const qv_collection *c;
-    qv_arena            *a;
-    uint32_t             conds;     /* conditions seen at the top level */
-    bool                 other;     /* a should / min_should exists */
-    fidx                *best;
-    fidx_cond            best_cond;
-    fidx_answer          best_answer;
-    uint64_t             best_estimate;
-} plan_walk;
-
-static bool plan_visit(void *ctx, const flt_cond *fc)
-{
-    plan_walk *w = ctx;
-    w->conds++;
-    if (fc->clause != FLT_MUST || fc->kind != FLT_COND_FIELD)
-        return true;
-    for (uint32_t i = 0; i < w->c->st.n_idx; i++) {
-        fidx *x = w->c->st.idx[i];
-        if (fidx_broken(x) || strcmp(fidx_key(x)->text, fc->key->text) != 0)
-            continue;
-        fidx_cond cond;
-        uint64_t est;
-        if (flt_field_view(fc->node, &cond) != QV_OK)
-            continue;
-        fidx_answer ans = fidx_plan(x, &cond, &est);
-        if (ans != FIDX_NO && (!w->best || est < w->best_estimate)) {
-            w->best = x;
-            w->best_cond = cond;
-            w->best_answer = ans;
-            w->best_estimate = est;
-        }
-    }
-    return true;
-}
-
-static void plan_filter(const qv_collection *c, const flt_filter *f, qv_arena *a, plan *p)
-{
-    memset(p, 0, sizeof *p);
-    if (!f || !c->st.n_idx)
-        return;
-    plan_walk w = {.c = c, .a = a};
-    const flt_node *root = flt_root(f);
-    bool has_should;
-    uint32_t min_should;
-    flt_filter_info(root, &has_should, &min_should);
-    flt_each(root, plan_visit, &w);
-    /* Scanning costs about as much as visiting most points by index. */
-    if (!w.best || w.best_estimate > c->st.n_points / 2 + 64)
-        return;
-    if (fidx_select(w.best, &w.best_cond, &p->slots, &p->n) != QV_OK)
-        return;
-    p->indexed = true;
-    p->settled = w.best_answer == FIDX_EXACT && w.conds == 1 && !has_should && !min_should;
 }
 
 /* ---- scroll ---------------------------------------------------------------------- */
@@ -217,6 +131,8 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
     fidx_order_it it;
     if (rc == QV_OK && (rc = fidx_order_seek(x, desc, has_start ? &from : NULL, &it)) != QV_OK)
         qv_fail(err, rc, "cannot order by `%.200s`", key->u.str);
+    plan pl;  /* the order is the index's: the plan only judges points */
+    plan_scan(&pl, &c->st, &c->schema, f);
     if (rc == QV_OK) {
         jw_obj_begin(&w);
         jw_key(&w, "points");
@@ -224,7 +140,7 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
         fidx_value v;
         uint32_t slot;
         for (uint64_t n = 0; n < limit && fidx_order_next(&it, &v, &slot);) {
-            if (!matches(c, f, slot))
+            if (!plan_match(&pl, slot))
                 continue;
             rd_write_record_ordered(&w, &c->st, &c->schema, slot, sel, &v);
             n++;
@@ -234,6 +150,7 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
         jw_null(&w);
         jw_obj_end(&w);
     }
+    plan_free(&pl);
     pthread_rwlock_unlock(&c->lock);
     if (rc) {
         qv_buf_free(&b);
@@ -285,14 +202,14 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     qv_point_id next_id;
     bool has_next = false;
     plan pl;
-    plan_filter(c, f, &a, &pl);
+    plan_make(&pl, &c->st, &c->schema, f);
     if (pl.indexed) {
         /* Few candidates: check them, then put them in id order. */
         id_slot *hits = malloc((pl.n ? pl.n : 1) * sizeof *hits);
         size_t k = 0;
         for (size_t i = 0; hits && i < pl.n; i++) {
             const qv_point_id *pid = &c->st.ids[pl.slots[i]];
-            if ((jr_is_null(off) || pid_cmp(pid, &from) >= 0) && matches(c, f, pl.slots[i]))
+            if ((jr_is_null(off) || pid_cmp(pid, &from) >= 0) && plan_match(&pl, pl.slots[i]))
                 hits[k++] = (id_slot){*pid, pl.slots[i]};
         }
         if (hits) {
@@ -314,7 +231,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
         uint32_t slot;
         uint64_t n = 0;
         while (idt_next(&it, &id, &slot)) {
-            if (!matches(c, f, slot))
+            if (!plan_match(&pl, slot))
                 continue;
             if (n == limit) {
                 has_next = true;
@@ -325,7 +242,7 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
             n++;
         }
     }
-    free(pl.slots);
+    plan_free(&pl);
     pthread_rwlock_unlock(&c->lock);
     jw_arr_end(&w);
     jw_key(&w, "next_page_offset");
@@ -363,21 +280,12 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
         rc = qv_fail(err, QV_BAD_FORMAT, "exact: invalid type, expected a boolean");
         goto done;
     }
-    uint64_t count = 0;
+    uint64_t count;
     pthread_rwlock_rdlock(&c->lock);
     plan pl;
-    plan_filter(c, f, &a, &pl);
-    if (!f)
-        count = c->st.n_points;
-    else if (pl.settled)
-        count = pl.n;
-    else if (pl.indexed)
-        for (size_t i = 0; i < pl.n; i++)
-            count += matches(c, f, pl.slots[i]);
-    else
-        for (uint32_t slot = 0; slot < c->st.n_slots; slot++)
-            count += store_live(&c->st, slot) && matches(c, f, slot);
-    free(pl.slots);
+    plan_make(&pl, &c->st, &c->schema, f);
+    count = plan_count(&pl);
+    plan_free(&pl);
     pthread_rwlock_unlock(&c->lock);
     qv_buf b = QV_BUF_INIT;
     jw w;
@@ -555,11 +463,10 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
     jw_init(&w, &b);
     pthread_rwlock_rdlock(&c->lock);
     plan pl;
-    plan_filter(c, f, &a, &pl);
-    size_t n_visit = pl.indexed ? pl.n : c->st.n_slots;
-    for (size_t i = 0; i < n_visit && !t.oom; i++) {
-        uint32_t slot = pl.indexed ? pl.slots[i] : (uint32_t)i;
-        if (!store_live(&c->st, slot) || !(pl.settled || matches(c, f, slot)))
+    plan_make(&pl, &c->st, &c->schema, f);
+    for (size_t i = 0, n_visit = plan_visits(&pl); i < n_visit && !t.oom; i++) {
+        uint32_t slot = plan_candidate(&pl, i);
+        if (!plan_accepts(&pl, slot))
             continue;
         const uint8_t *blob;
         size_t blen;
@@ -595,7 +502,7 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
         jw_obj_end(&w);
     }
     pthread_rwlock_unlock(&c->lock);
-    free(pl.slots);
+    plan_free(&pl);
     free(list);
     if (!list) {
         qv_buf_free(&b);

@@ -1,5 +1,6 @@
 /* test_store.c — point ids, operation records and the in-memory store:
- * all-or-nothing batches, the id map under churn, checkpoints. */
+ * all-or-nothing batches, the id map under churn, checkpoints, commit
+ * listeners, and the planner of filtered reads. */
 #define _GNU_SOURCE  /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/ops.h"
+#include "core/plan.h"
 #include "json/jpid.h"
 #include "core/store.h"
 #include "json/jr.h"
@@ -765,6 +767,97 @@ static void listeners_hear_each_commit(void **state)
     fx_free(&f);
 }
 
+/* ---- the planner (core/plan.h) ---- */
+
+static flt_filter *parse_filter(fixture *f, const char *json)
+{
+    jr_value *root;
+    jr_error je;
+    qv_error err;
+    flt_filter *flt;
+    assert_int_equal(jr_parse(&f->a, json, strlen(json), &root, &je), 0);
+    assert_int_equal(flt_parse(&f->a, root, "filter", &flt, &err), QV_OK);
+    return flt;
+}
+
+/* Whatever the plan (index candidates, settled, scan), its count, its
+ * allowed bitset and its estimate agree with checking every live point. */
+static void planner_agrees_with_scan(void **state)
+{
+    fixture f;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    qv_buf req = QV_BUF_INIT;
+    for (int i = 0; i < 3000; i += 500) {
+        req.len = 0;
+        qv_buf_puts(&req, "{\"points\":[");
+        for (int j = i; j < i + 500; j++) {
+            char one[128];
+            snprintf(one, sizeof one, "%s{\"id\":%d,\"vector\":[1,2],\"payload\":{\"k\":%d,\"t\":%d}}",
+                     j > i ? "," : "", j, j % 100, j % 3);
+            qv_buf_puts(&req, one);
+        }
+        qv_buf_puts(&req, "]}");
+        qv_buf_putc(&req, '\0');
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, req.data, &err), QV_OK);
+    }
+    qv_buf_free(&req);
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"filter\":{\"must\":[{\"key\":\"t\",\"match\":{\"value\":0}},"
+                                               "{\"key\":\"k\",\"range\":{\"lt\":50}}]}}", &err), QV_OK);
+    static const char *const filters[] = {
+        "{\"must\":[{\"key\":\"k\",\"match\":{\"value\":7}}]}",                 /* settled by the index */
+        "{\"must\":[{\"key\":\"k\",\"match\":{\"value\":7}},{\"key\":\"t\",\"match\":{\"value\":1}}]}",
+        "{\"must\":[{\"key\":\"t\",\"match\":{\"value\":2}}]}",                 /* scan, sampled */
+        "{\"must_not\":[{\"key\":\"k\",\"range\":{\"gte\":3}}]}",
+    };
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {  /* then with an integer index on k */
+            pl_path key;
+            fidx_params params;
+            fidx *x;
+            assert_int_equal(pl_path_parse(&f.a, "k", 1, &key, &err), 0);
+            fidx_params_default(FIDX_INTEGER, &params);
+            assert_int_equal(fidx_new(&key, &params, &x), QV_OK);
+            store_fill_index(&f.st, x);
+            assert_int_equal(store_attach_index(&f.st, x, &err), QV_OK);
+        }
+        for (size_t q = 0; q < sizeof filters / sizeof *filters; q++) {
+            plan pl;
+            plan_make(&pl, &f.st, &f.cfg, parse_filter(&f, filters[q]));
+            uint64_t want = 0;
+            for (uint32_t slot = 0; slot < f.st.n_slots; slot++)
+                want += store_live(&f.st, slot) && plan_match(&pl, slot);
+            assert_int_equal(plan_count(&pl), want);
+            uint64_t *bits, n;
+            assert_int_equal(plan_allowed(&pl, &bits, &n, &err), QV_OK);
+            assert_int_equal(n, want);
+            for (uint32_t slot = 0; slot < f.st.n_slots; slot++)
+                assert_int_equal(bits[slot >> 6] >> (slot & 63) & 1,
+                                 store_live(&f.st, slot) && plan_match(&pl, slot));
+            free(bits);
+            bool exact;
+            uint64_t est = plan_estimate(&pl, &exact);
+            if (exact)
+                assert_int_equal(est, want);
+            else  /* a sample of PLAN_SAMPLE: within a few points in a hundred */
+                assert_true(est + f.st.n_points / 20 >= want && est <= want + f.st.n_points / 20);
+            if (round == 1 && q == 0)
+                assert_true(pl.indexed && pl.settled && exact);
+            if (q == 2)
+                assert_false(exact);
+            plan_free(&pl);
+        }
+    }
+    /* Without a filter: every live point. */
+    plan pl;
+    plan_make(&pl, &f.st, &f.cfg, NULL);
+    bool exact;
+    assert_int_equal(plan_estimate(&pl, &exact), f.st.n_points);
+    assert_true(exact);
+    plan_free(&pl);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -781,6 +874,7 @@ int main(void)
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_version1_loads),
         cmocka_unit_test(listeners_hear_each_commit),
+        cmocka_unit_test(planner_agrees_with_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

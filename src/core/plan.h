@@ -1,0 +1,93 @@
+/*
+ * plan.h — which points a filtered read looks at (internal to core). One
+ * planner for scroll, count, facet and search.
+ *
+ * plan_make picks the candidates: among the filter's top-level `must`
+ * field conditions, the one a payload index answers with the fewest
+ * estimated points gives them (sorted slots); every candidate is then
+ * checked with the whole filter, so the answer is the scan's answer.
+ * Without such a condition, or when the best one would still select most
+ * points, every live slot is a candidate. A text index plans too: where one
+ * exists, the scan judges match.text / text_any with its tokenizer
+ * (filter.h, flt_point.text_index), so both mean "all / one of the tokens".
+ *
+ * On top: plan_estimate, the number of matching points (exact when the
+ * index answer settles it, else from a fixed sample of the candidates), so
+ * a search can choose between exact scoring of few points and graph
+ * traversal; plan_allowed, the matching slots as a bitset; plan_count.
+ *
+ * Threading: the caller holds the collection's read lock from plan_make to
+ * plan_free (the plan points into the store). Nothing is shared between
+ * plans.
+ */
+#ifndef QV_CORE_PLAN_H
+#define QV_CORE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/store.h"
+#include "filter/filter.h"
+
+/* Points looked at to estimate a filter that no index settles. */
+#define PLAN_SAMPLE 256
+
+typedef struct plan {
+    const store          *s;
+    const cfg_collection *cfg;
+    const flt_filter     *f;        /* NULL: every point matches */
+    bool                  indexed;  /* slots holds the candidates; else every live slot */
+    uint32_t             *slots;    /* malloc'd, sorted, when indexed */
+    size_t                n;
+    bool                  settled;  /* the candidates are exactly the answer (one exact
+                                     * condition and nothing else) */
+} plan;
+
+/* Plan a read of s (schema cfg) through filter f (NULL: no filter). Cannot
+ * fail: without memory for the candidates it plans a scan. */
+void plan_make(plan *p, const store *s, const cfg_collection *cfg, const flt_filter *f);
+/* A plan that asks no index: every live slot is a candidate (for a read
+ * whose visiting order comes from elsewhere, as scroll by order_by). */
+void plan_scan(plan *p, const store *s, const cfg_collection *cfg, const flt_filter *f);
+void plan_free(plan *p);
+
+/* Whether live slot matches the filter (the whole filter, always). */
+bool plan_match(const plan *p, uint32_t slot);
+
+/* Whether slot is among the answer: live and matching; for a settled plan
+ * only liveness is checked. For the candidate loops of the readers. */
+static inline bool plan_accepts(const plan *p, uint32_t slot)
+{
+    return store_live(p->s, slot) && (p->settled || plan_match(p, slot));
+}
+
+/* How many candidates to visit, and the i-th (i < plan_visits). */
+static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }
+static inline uint32_t plan_candidate(const plan *p, size_t i)
+{
+    return p->indexed ? p->slots[i] : (uint32_t)i;
+}
+
+/* The exact number of matching points: O(1) without a filter or when
+ * settled, else one check per candidate. */
+uint64_t plan_count(const plan *p);
+
+/*
+ * The estimated number of matching points, and whether it is exact. Exact
+ * without a filter, for a settled plan, or when there are at most
+ * PLAN_SAMPLE candidates (all checked); else PLAN_SAMPLE candidates spread
+ * evenly over them are checked and the share that matches is scaled up.
+ * Deterministic; O(PLAN_SAMPLE) filter checks.
+ */
+uint64_t plan_estimate(const plan *p, bool *exact);
+
+/*
+ * The matching slots as a bitset of s->n_slots bits (malloc'd words,
+ * st_words(n_slots) of them; the caller frees) and their number. O(n_slots
+ * / 64) plus one check per candidate. QV_NOMEM with nothing allocated.
+ */
+qv_status plan_allowed(const plan *p, uint64_t **bits, uint64_t *count, qv_error *err);
+
+#endif
