@@ -12,18 +12,22 @@ const dist_kernels *dist_kernels_scalar(void) { return &dist_scalar_kernels; }
 
 const dist_kernels *dist_kernels_avx2(void)
 {
+#ifdef QV_DIST_AVX2
     __builtin_cpu_init();
-    if (&dist_avx2_kernels == NULL || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-        return NULL;
-    return &dist_avx2_kernels;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &dist_avx2_kernels;
+#endif
+    return NULL;
 }
 
 const dist_kernels *dist_kernels_avx512(void)
 {
+#ifdef QV_DIST_AVX512
     __builtin_cpu_init();
-    if (&dist_avx512_kernels == NULL || !__builtin_cpu_supports("avx512f"))
-        return NULL;
-    return &dist_avx512_kernels;
+    if (__builtin_cpu_supports("avx512f"))
+        return &dist_avx512_kernels;
+#endif
+    return NULL;
 }
 
 static void choose(void)
@@ -45,10 +49,14 @@ dist_fn dist_order_fn(const dist_kernels *k, dist_metric m)
     switch (m) {
     case DIST_COSINE:
     case DIST_DOT:
+#ifdef QV_DIST_AVX512
         if (k == &dist_avx512_kernels)
             return dist_avx512_neg_dot;
+#endif
+#ifdef QV_DIST_AVX2
         if (k == &dist_avx2_kernels)
             return dist_avx2_neg_dot;
+#endif
         return dist_scalar_neg_dot;
     case DIST_EUCLID: return k->l2sq;
     default: return k->l1;
