@@ -73,7 +73,12 @@ fuzz-seeds: test-deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_mkseeds
 	$(FUZZ_BUILD)/fuzz_mkseeds fuzz
 
-bench: build
+# The search benchmark's tools are only built when their packages are there:
+# install them, then configure again so that CMake finds them.
+bench:
+	@scripts/install-deps bench
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
 	bench/run
 
 clean:
