@@ -664,6 +664,7 @@ static qv_status change_vectors(qv_db *db, const char *name, const char *vector,
     pthread_rwlock_wrlock(&c->vlock);
     pthread_rwlock_wrlock(&c->lock);
     store_layout_commit(&c->st, &lay);
+    vx_reset(&c->vx);  /* the graphs were of the old columns */
     prepared = false;
     cfg_free(&c->cfg);
     cfg_free(&c->schema);
@@ -752,6 +753,8 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
         pthread_rwlock_rdlock(&c->lock);  /* a vector DDL swaps cfg under it */
         cfg_print(&w, &c->cfg);
         out->points_count = c->st.n_points;
+        out->indexed_vectors_count = vx_indexed_count(&c->vx);
+        out->status = vx_busy(&c->vx) ? "yellow" : "green";
         idx_write_schema(&sw, c);
         pthread_rwlock_unlock(&c->lock);
     }
@@ -769,7 +772,6 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
         out->payload_schema_json = NULL;
         return qv_fail(err, QV_NOMEM, "out of memory");
     }
-    out->status = "green";
     out->optimizer_status = "ok";
     out->segments_count = 1;
     out->config_json = qv_buf_detach(&b, NULL);

@@ -137,6 +137,10 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     if (rc)
         goto done;
     c->applied_seq = r.snap_seq;
+    /* After the checkpoint (its points start pending), before the replay
+     * (whose commits mark theirs). */
+    if ((rc = vx_init(&c->vx, c, err)))
+        goto done;
     snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
     uint64_t last;
     rc = wal_open(path, r.snap_seq + 1, replay_one, &r, &c->log, &last, err);
@@ -159,6 +163,7 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
         goto done;
     }
     c->running = true;
+    rc = vx_start(&c->vx, err);
 done:
     qv_arena_free(&r.arena);
     return rc;
@@ -446,6 +451,8 @@ uint64_t coll_take_op_id(qv_collection *c)
 
 void coll_stop(qv_collection *c)
 {
+    if (c->vx.c)
+        vx_stop(&c->vx);
     pthread_mutex_lock(&c->qm);
     bool was_running = c->running && !c->stopped;
     c->stopping = true;
@@ -464,6 +471,8 @@ void coll_destroy(qv_collection *c)
     if (!c)
         return;
     coll_stop(c);
+    if (c->vx.c)
+        vx_free(&c->vx);
     store_free(&c->st);
     idx_defs_free(c->defs, c->n_defs);
     cfg_free(&c->schema);

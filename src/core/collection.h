@@ -76,6 +76,7 @@
 
 #include "core/config.h"
 #include "core/store.h"
+#include "core/vindex.h"
 #include "quiver.h"
 #include "storage/wal.h"
 
@@ -104,6 +105,7 @@ typedef struct qv_collection {
     pthread_rwlock_t lock;    /* guards st */
     pthread_mutex_t  apply;   /* held while points change: the writer's apply; an index build */
     store            st;
+    vx_index         vx;      /* HNSW graphs of st's dense vectors (vindex.h) */
 
     pthread_mutex_t qm;
     pthread_cond_t  work;     /* the writer waits for items */

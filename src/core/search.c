@@ -18,6 +18,8 @@
 
 #include "core/db.h"
 #include "core/internal.h"
+#include "core/plan.h"
+#include "core/vindex.h"
 #include "core/read.h"
 #include "index/idtree.h"
 #include "vector/dist.h"
@@ -68,6 +70,8 @@ typedef struct sr_query {
     uint64_t     limit, offset;
     bool         has_threshold;
     float        threshold;
+    uint32_t     hnsw_ef;    /* params.hnsw_ef (0 = ef_construct) */
+    bool         exact;      /* params.exact */
     rd_select    sel;
 } sr_query;
 
@@ -410,8 +414,18 @@ static qv_status common_fields(sr_ctx *x, const jr_value *req, uint64_t dflt_lim
         q->has_threshold = true;
     }
     const jr_value *params = jr_get(req, "params");
-    if (!jr_is_null(params) && params->type != JR_OBJECT)
-        return bad_type(err, "params", "a SearchParams object");
+    if (!jr_is_null(params)) {
+        if (params->type != JR_OBJECT)
+            return bad_type(err, "params", "a SearchParams object");
+        const jr_value *ef = jr_get(params, "hnsw_ef"), *ex = jr_get(params, "exact");
+        uint64_t u = 0;
+        if (!jr_is_null(ef) && (!jr_get_u64(ef, &u) || u > UINT32_MAX))
+            return bad_type(err, "params.hnsw_ef", "an unsigned integer");
+        q->hnsw_ef = (uint32_t)u;
+        if (!jr_is_null(ex) && ex->type != JR_TRUE && ex->type != JR_FALSE)
+            return bad_type(err, "params.exact", "a boolean");
+        q->exact = jr_is(ex, JR_TRUE);
+    }
     if (!jr_is_null(jr_get(req, "lookup_from")))
         return qv_fail(err, QV_UNSUPPORTED, "lookup_from is not supported by Quiver yet");
     if ((rc = rd_parse_with_payload(x->a, jr_get(req, "with_payload"), false, &q->sel, err)))
@@ -729,7 +743,109 @@ static qv_status prepare_sparse(qv_arena *a, sr_query *q, qv_error *err)
     return rc;
 }
 
-/* Score every live point with the vector into hp; caller holds the read lock. */
+/* Score slot into hp unless it is left out (the caller checked liveness
+ * and the filter). */
+static void score_slot(const store *s, sr_query *q, sr_scorer *sc, uint32_t slot, sr_heap *hp)
+{
+    if (q->n_exclude && excluded(q, slot))
+        return;
+    if (q->sparse) {
+        if (!(sc->sv = s->sparse[q->col][slot]))
+            return;
+        sc->shared = false;
+    } else {
+        if (!store_has_dense(s, q->col, slot))
+            return;
+        sc->v = store_dense(s, q->col, slot);
+    }
+    float order, score = score_point(sc, &order);
+    if (q->sparse && !sc->shared)  /* Qdrant leaves out points with no index in common */
+        return;
+    if (passes(q, score))
+        heap_push(hp, (sr_hit){order, slot});
+}
+
+/* What the graph may return: slots it knows the current state of, live,
+ * with the vector, not an example, matching the filter. */
+typedef struct allow_ctx {
+    const store    *s;
+    const sr_query *q;
+    const plan     *p;
+    const vx_col   *col;
+} allow_ctx;
+
+static bool allow_slot(void *ctx, uint32_t slot)
+{
+    const allow_ctx *a = ctx;
+    if (vx_pending(a->col, slot) || !store_live(a->s, slot) || !store_has_dense(a->s, a->q->col, slot))
+        return false;
+    if (a->q->n_exclude && excluded(a->q, slot))
+        return false;
+    return !a->p->f || plan_match(a->p, slot);
+}
+
+/*
+ * Nearest by the graph: the graph's best allowed slots, then every pending
+ * slot (inserted, changed or deleted since the graph last saw it) scored
+ * exactly, so an acknowledged write is always found. False when the graph
+ * cannot serve (none, or exact is cheaper); the caller then scans.
+ */
+static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer *sc, sr_heap *hp,
+                         qv_error *err, qv_status *rc)
+{
+    const store *s = &c->st;
+    if (q->mode != SQ_NEAREST || q->sparse || q->exact || q->col >= c->vx.n_cols)
+        return false;
+    vx_col *col = &c->vx.cols[q->col];
+    const cfg_collection *cfg = &c->schema;
+    const cfg_vector *cv = &cfg->vectors[q->col];
+    uint64_t fst_kb = cv->hnsw.set & 4 ? cv->hnsw.full_scan_threshold : cfg->hnsw.full_scan_threshold;
+    float selectivity = 0;
+    if (p->f) {  /* few matches: scoring them all is cheaper than the graph, and exact */
+        bool exact;
+        uint64_t est = plan_estimate(p, &exact);
+        if (est * q->dim * 4 < fst_kb * 1024)
+            return false;
+        selectivity = s->n_points ? (float)est / (float)s->n_points : 1;
+    }
+    pthread_rwlock_rdlock(&col->glock);
+    hnsw *g = col->g;
+    if (!g || hnsw_count(g) == 0) {
+        pthread_rwlock_unlock(&col->glock);
+        return false;
+    }
+    uint32_t k = (uint32_t)hp->k;
+    uint32_t ef = q->hnsw_ef ? q->hnsw_ef : hnsw_get_params(g)->ef_construct;
+    if (ef < k)
+        ef = k;
+    hnsw_hit *hits = malloc((size_t)k * sizeof *hits);
+    if (!hits) {
+        pthread_rwlock_unlock(&col->glock);
+        *rc = oom(err);
+        return true;
+    }
+    allow_ctx ac = {.s = s, .q = q, .p = p, .col = col};
+    hnsw_filter hf = {.allow = allow_slot, .ctx = &ac, .selectivity = selectivity};
+    uint32_t n = 0;
+    *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, &hf, hits, &n, err);
+    pthread_rwlock_unlock(&col->glock);
+    for (uint32_t i = 0; !*rc && i < n; i++)
+        if (passes(q, dist_score(q->metric, hits[i].order)))
+            heap_push(hp, (sr_hit){hits[i].order, hits[i].slot});
+    free(hits);
+    for (uint32_t w = 0; !*rc && w < col->words; w++) {
+        uint64_t bits = atomic_load_explicit(&col->pending[w], memory_order_acquire);
+        while (bits) {
+            uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (slot < s->n_slots && plan_accepts(p, slot))
+                score_slot(s, q, sc, slot, hp);
+        }
+    }
+    return true;
+}
+
+/* Score the matching points into hp; caller holds the read lock. */
 static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, qv_error *err)
 {
     const store *s = &c->st;
@@ -737,32 +853,16 @@ static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, q
     if (rc)
         return rc;
     sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
-    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
-        if (!store_live(s, slot) || (q->n_exclude && excluded(q, slot)))
-            continue;
-        if (q->sparse) {
-            if (!(sc.sv = s->sparse[q->col][slot]))
-                continue;
-            sc.shared = false;
-        } else {
-            if (!store_has_dense(s, q->col, slot))
-                continue;
-            sc.v = store_dense(s, q->col, slot);
+    plan p;
+    plan_make(&p, s, &c->schema, q->filter);
+    if (!graph_search(c, q, &p, &sc, hp, err, &rc))
+        for (size_t i = 0, n = plan_visits(&p); i < n; i++) {
+            uint32_t slot = plan_candidate(&p, i);
+            if (plan_accepts(&p, slot))
+                score_slot(s, q, &sc, slot, hp);
         }
-        float order, score = score_point(&sc, &order);
-        if (q->sparse && !sc.shared)  /* Qdrant leaves out points with no index in common */
-            continue;
-        if (!passes(q, score))
-            continue;
-        if (q->filter) {
-            flt_point fp;
-            store_filter_point(s, &c->schema, slot, &fp);
-            if (!flt_match(q->filter, &fp))
-                continue;
-        }
-        heap_push(hp, (sr_hit){order, slot});
-    }
-    return QV_OK;
+    plan_free(&p);
+    return rc;
 }
 
 static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t slot, float score, bool scored)

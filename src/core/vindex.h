@@ -1,0 +1,81 @@
+/*
+ * vindex.h — the HNSW indexes of a collection's dense vectors, kept in step
+ * with its points by a background indexer (internal to core).
+ *
+ * Per dense column: a graph (vector/hnsw.h, NULL until the column holds at
+ * least optimizers_config.indexing_threshold KB of vectors; 0 = never) and a
+ * pending bitset: slot s is pending while the graph does not know its
+ * current state (inserted, vector changed, deleted, slot reused). A commit
+ * listener sets the bits under the write lock; the indexer thread links the
+ * pending slots into the graph (or tombstones them) and only then clears
+ * their bits, so a point is findable the moment its write is acknowledged:
+ * search asks the graph for slots that are not pending and scores the
+ * pending ones exactly (vx_search_col gives what it needs).
+ *
+ * Threading: the indexer works in short rounds under the collection's read
+ * lock (the vectors it reads stay where they are; writers wait at most one
+ * round, VX_ROUND slots), inserting on every core (one helper thread per
+ * extra core for big rounds). Pending bits are atomic words: searches read
+ * them under the read lock while the indexer clears them. A graph grows
+ * (hnsw_reserve) under its column's exclusive glock, which searches hold
+ * shared. A vector DDL resets everything under the write lock
+ * (vx_reset), and the indexer starts over from the points.
+ */
+#ifndef QV_CORE_VINDEX_H
+#define QV_CORE_VINDEX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/store.h"
+#include "vector/hnsw.h"
+
+#define VX_ROUND 256  /* slots the indexer links per hold of the read lock */
+
+typedef struct vx_col {
+    hnsw            *g;           /* NULL: no graph (exact search) */
+    _Atomic uint64_t *pending;    /* bit per slot, words for cap_slots */
+    uint32_t          words;
+    atomic_uint_fast64_t n_pending;
+    pthread_rwlock_t  glock;      /* shared: search / insert; exclusive: reserve */
+    bool              failed;     /* building ran out of memory: exact until a reset */
+} vx_col;
+
+struct qv_collection;
+
+typedef struct vx_index {
+    struct qv_collection *c;
+    uint32_t         n_cols;      /* = the store's dense columns */
+    vx_col          *cols;
+    pthread_t        thread;
+    pthread_mutex_t  m;
+    pthread_cond_t   cv;
+    bool             work, stop, running;
+    uint64_t         epoch;       /* bumped by vx_reset */
+} vx_index;
+
+/* Set up (no thread yet) and register the commit listener on c's store. */
+qv_status vx_init(vx_index *x, struct qv_collection *c, qv_error *err);
+/* Start the indexer thread (after recovery) / stop and join it. */
+qv_status vx_start(vx_index *x, qv_error *err);
+void      vx_stop(vx_index *x);
+void      vx_free(vx_index *x);
+
+/* The columns changed (vector DDL): drop every graph and start over.
+ * Caller holds the write lock. */
+void vx_reset(vx_index *x);
+
+/* Slots in graphs (tombstones aside) and whether work is pending, for
+ * collection info. Caller holds the read lock. */
+uint64_t vx_indexed_count(const vx_index *x);
+bool     vx_busy(const vx_index *x);
+
+static inline bool vx_pending(const vx_col *col, uint32_t slot)
+{
+    return slot >> 6 < col->words &&
+           (atomic_load_explicit(&col->pending[slot >> 6], memory_order_acquire) >> (slot & 63) & 1);
+}
+
+#endif
