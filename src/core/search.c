@@ -51,7 +51,12 @@ typedef enum sr_mode {
     SQ_SUM_SCORES,  /* recommend sum_scores */
     SQ_DISCOVER,    /* target + pairs (pos[i], neg[i]) */
     SQ_CONTEXT,     /* pairs only */
+    SQ_FUSION,      /* rrf / dbsf over the prefetches' results */
 } sr_mode;
+
+enum { SR_RRF = 1, SR_DBSF = 2 };
+#define SR_DEFAULT_RRF_K 2     /* Qdrant's */
+#define SR_MAX_DEPTH     8     /* nested prefetch levels */
 
 #define SR_MAX_EXAMPLES 4096  /* examples (ids or vectors) in one query */
 
@@ -73,6 +78,12 @@ typedef struct sr_query {
     uint32_t     hnsw_ef;    /* params.hnsw_ef (0 = ef_construct) */
     bool         exact;      /* params.exact */
     rd_select    sel;
+    struct sr_query *pre;    /* query: prefetches, whose results this one fuses or rescores */
+    uint32_t     n_pre;
+    const struct sr_query *parent;  /* the enclosing query: its filter applies here too */
+    int          fusion;     /* SR_RRF / SR_DBSF */
+    uint32_t     rrf_k;
+    float       *weights;    /* rrf weights, one per prefetch, or NULL */
 } sr_query;
 
 typedef struct sr_hit {
@@ -212,6 +223,8 @@ static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_valu
         memcpy(out->val, sv->data + sv->n, (size_t)sv->n * 4);
         out->nnz = sv->n;
     }
+    if (!q->exclude && !(q->exclude = qv_arena_alloc(x->a, SR_MAX_EXAMPLES * sizeof *q->exclude)))
+        return oom(x->err);
     if (!excluded(q, (uint32_t)slot)) {
         if (q->n_exclude >= SR_MAX_EXAMPLES)
             return qv_fail(x->err, QV_VALIDATION, "at most %d examples", SR_MAX_EXAMPLES);
@@ -438,8 +451,6 @@ static qv_status start(sr_ctx *x, const jr_value *req, const char *what, sr_quer
     *q = (sr_query){.mode = SQ_NONE};
     if (!jr_is(req, JR_OBJECT))
         return bad_type(x->err, what, "an object");
-    if (!(q->exclude = qv_arena_alloc(x->a, SR_MAX_EXAMPLES * sizeof *q->exclude)))
-        return oom(x->err);
     return QV_OK;
 }
 
@@ -507,16 +518,95 @@ static qv_status parse_discover(sr_ctx *x, const jr_value *req, sr_query *q)
 /* A QueryRequest: query = a vector, a sparse vector, a point id,
  * {"nearest"}, {"recommend"}, {"discover"}, {"context"}; no query gives
  * points in id order. */
+static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, const sr_query *parent, int depth);
+
+/* Prefetch: one object or a list of them, each a query of its own. */
+static qv_status prefetches(sr_ctx *x, const jr_value *pf, sr_query *q, int depth)
+{
+    if (jr_is_null(pf))
+        return QV_OK;
+    if (depth >= SR_MAX_DEPTH)
+        return qv_fail(x->err, QV_VALIDATION, "prefetch: at most %d nested levels", SR_MAX_DEPTH);
+    uint32_t n = pf->type == JR_ARRAY ? pf->len : 1;
+    if (pf->type != JR_ARRAY && pf->type != JR_OBJECT)
+        return bad_type(x->err, "prefetch", "a Prefetch object or a sequence of them");
+    if (n > SR_MAX_EXAMPLES)
+        return qv_fail(x->err, QV_VALIDATION, "prefetch: at most %d prefetches", SR_MAX_EXAMPLES);
+    if (!(q->pre = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *q->pre)))
+        return oom(x->err);
+    for (uint32_t i = 0; i < n; i++) {
+        qv_status rc = parse_query_at(x, pf->type == JR_ARRAY ? &pf->u.items[i] : pf, &q->pre[i], q, depth + 1);
+        if (rc)
+            return rc;
+    }
+    q->n_pre = n;
+    return QV_OK;
+}
+
+/* {"fusion": "rrf" | "dbsf"} or {"rrf": {k, weights}}. */
+static qv_status fusion(sr_ctx *x, const jr_value *qv, sr_query *q)
+{
+    const jr_value *f = jr_get(qv, "fusion"), *rrf = jr_get(qv, "rrf");
+    q->mode = SQ_FUSION;
+    q->rrf_k = SR_DEFAULT_RRF_K;
+    if (f) {
+        if (jr_is(f, JR_STRING) && strcmp(f->u.str, "rrf") == 0)
+            q->fusion = SR_RRF;
+        else if (jr_is(f, JR_STRING) && strcmp(f->u.str, "dbsf") == 0)
+            q->fusion = SR_DBSF;
+        else
+            return qv_fail(x->err, QV_BAD_FORMAT, "query.fusion: unknown variant, expected one of `rrf`, `dbsf`");
+    } else {
+        if (!jr_is(rrf, JR_OBJECT))
+            return bad_type(x->err, "query.rrf", "an Rrf object");
+        q->fusion = SR_RRF;
+        const jr_value *k = jr_get(rrf, "k"), *w = jr_get(rrf, "weights");
+        uint64_t u;
+        if (!jr_is_null(k)) {
+            if (!jr_get_u64(k, &u) || u > UINT32_MAX)
+                return bad_type(x->err, "query.rrf.k", "an unsigned integer");
+            if (u < 1)
+                return qv_fail(x->err, QV_VALIDATION, "query.rrf.k: value 0 invalid, must be 1 or larger");
+            q->rrf_k = (uint32_t)u;
+        }
+        if (!jr_is_null(w)) {
+            if (w->type != JR_ARRAY)
+                return bad_type(x->err, "query.rrf.weights", "a sequence of floats");
+            if (w->len != q->n_pre)
+                return qv_fail(x->err, QV_BAD_INPUT,
+                               "Number of weights in RRF should match number of pre-fetches: got %u, expected %u",
+                               w->len, q->n_pre);
+            if (!(q->weights = qv_arena_alloc(x->a, (size_t)(w->len ? w->len : 1) * sizeof *q->weights)))
+                return oom(x->err);
+            for (uint32_t i = 0; i < w->len; i++)
+                if (!jr_get_f32(&w->u.items[i], &q->weights[i]))
+                    return bad_type(x->err, "query.rrf.weights", "a sequence of floats");
+        }
+    }
+    if (q->n_pre == 0)
+        return qv_fail(x->err, QV_BAD_INPUT, "Fusion queries need prefetches");
+    return QV_OK;
+}
+
 static qv_status parse_query(sr_ctx *x, const jr_value *req, sr_query *q)
+{
+    return parse_query_at(x, req, q, NULL, 0);
+}
+
+static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, const sr_query *parent, int depth)
 {
     const char *name;
     qv_status rc;
     if ((rc = start(x, req, "query request", q)) || (rc = using_of(x, req, &name)))
         return rc;
-    if (!jr_is_null(jr_get(req, "prefetch")))
-        return qv_fail(x->err, QV_UNSUPPORTED, "prefetch is not supported by Quiver yet");
+    q->parent = parent;
+    if ((rc = prefetches(x, jr_get(req, "prefetch"), q, depth)))
+        return rc;
     const jr_value *qv = jr_get(req, "query");
-    if (!jr_is_null(qv)) {
+    if (qv && qv->type == JR_OBJECT && (jr_get(qv, "fusion") || jr_get(qv, "rrf"))) {
+        if ((rc = fusion(x, qv, q)))
+            return rc;
+    } else if (!jr_is_null(qv)) {
         if ((rc = use_column(&x->c->schema, name, q, x->err)))
             return rc;
         const jr_value *inner;
@@ -536,7 +626,7 @@ static qv_status parse_query(sr_ctx *x, const jr_value *req, sr_query *q)
                 q->mode = SQ_CONTEXT;
         } else if (qv->type == JR_OBJECT && !jr_get(qv, "indices")) {
             const char *kind = qv->len ? qv->u.members[0].key : "{}";
-            return qv_fail(x->err, QV_UNSUPPORTED, "query `%s` is not supported by Quiver yet", kind);
+            return qv_fail(x->err, QV_UNSUPPORTED, "query `%.40s` is not supported by Quiver yet", kind);
         } else {
             rc = example(x, q, name, qv, &q->target);
             q->mode = SQ_NEAREST;
@@ -720,12 +810,16 @@ static bool passes(const sr_query *q, float score)
 {
     if (!q->has_threshold)
         return true;
+    if (q->mode == SQ_FUSION)  /* Qdrant: fusion scores pass at the threshold */
+        return score >= q->threshold;
     bool lower = q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
     return lower ? score < q->threshold : score > q->threshold;
 }
 
 static float score_of(const sr_query *q, float order)
 {
+    if (q->mode == SQ_NONE)
+        return 0;
     return q->mode == SQ_NEAREST && !q->sparse ? dist_score(q->metric, order) : -order;
 }
 
@@ -743,11 +837,28 @@ static qv_status prepare_sparse(qv_arena *a, sr_query *q, qv_error *err)
     return rc;
 }
 
+/* The filters of the enclosing queries (Qdrant applies a query's filter to
+ * its prefetches too). */
+static bool parents_ok(const store *s, const cfg_collection *cfg, const sr_query *q, uint32_t slot)
+{
+    for (const sr_query *p = q->parent; p; p = p->parent)
+        if (p->filter) {
+            flt_point fp;
+            store_filter_point(s, cfg, slot, &fp);
+            if (!flt_match(p->filter, &fp))
+                return false;
+        }
+    return true;
+}
+
 /* Score slot into hp unless it is left out (the caller checked liveness
- * and the filter). */
-static void score_slot(const store *s, sr_query *q, sr_scorer *sc, uint32_t slot, sr_heap *hp)
+ * and the query's own filter). */
+static void score_slot(const store *s, const cfg_collection *cfg, sr_query *q, sr_scorer *sc, uint32_t slot,
+                       sr_heap *hp)
 {
     if (q->n_exclude && excluded(q, slot))
+        return;
+    if (q->parent && !parents_ok(s, cfg, q, slot))
         return;
     if (q->sparse) {
         if (!(sc->sv = s->sparse[q->col][slot]))
@@ -768,6 +879,7 @@ static void score_slot(const store *s, sr_query *q, sr_scorer *sc, uint32_t slot
 /* What the graph may return: slots it knows the current state of, live,
  * with the vector, not an example, matching the filter. */
 typedef struct allow_ctx {
+    const cfg_collection *cfg;
     const store    *s;
     const sr_query *q;
     const plan     *p;
@@ -781,7 +893,7 @@ static bool allow_slot(void *ctx, uint32_t slot)
         return false;
     if (a->q->n_exclude && excluded(a->q, slot))
         return false;
-    return !a->p->f || plan_match(a->p, slot);
+    return (!a->p->f || plan_match(a->p, slot)) && (!a->q->parent || parents_ok(a->s, a->cfg, a->q, slot));
 }
 
 /*
@@ -824,7 +936,7 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         *rc = oom(err);
         return true;
     }
-    allow_ctx ac = {.s = s, .q = q, .p = p, .col = col};
+    allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col};
     hnsw_filter hf = {.allow = allow_slot, .ctx = &ac, .selectivity = selectivity};
     uint32_t n = 0;
     *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, &hf, hits, &n, err);
@@ -839,7 +951,7 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
             uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
             bits &= bits - 1;
             if (slot < s->n_slots && plan_accepts(p, slot))
-                score_slot(s, q, sc, slot, hp);
+                score_slot(s, &c->schema, q, sc, slot, hp);
         }
     }
     return true;
@@ -859,7 +971,7 @@ static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, q
         for (size_t i = 0, n = plan_visits(&p); i < n; i++) {
             uint32_t slot = plan_candidate(&p, i);
             if (plan_accepts(&p, slot))
-                score_slot(s, q, &sc, slot, hp);
+                score_slot(s, &c->schema, q, &sc, slot, hp);
         }
     plan_free(&p);
     return rc;
@@ -879,45 +991,219 @@ static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t
 }
 
 /* Run q and write its hits as a JSON array; caller holds the read lock. */
-static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
+/* Larger score first (order = -score), then smaller id. */
+static bool smaller_better(const sr_query *q)
+{
+    return q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
+}
+
+typedef struct sr_list {
+    sr_hit *h;  /* best first */
+    size_t  n;
+} sr_list;
+
+static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, sr_list *out, qv_error *err);
+
+/* Points in id order (no query), score 0. */
+static qv_status in_id_order(qv_collection *c, const sr_query *q, size_t k, sr_list *out, qv_error *err)
 {
     const store *s = &c->st;
-    jw_arr_begin(w);
-    if (q->mode == SQ_NONE) {  /* points in id order, score 0 */
-        idt_iter it;
-        idt_seek(&s->order, NULL, &it);
-        qv_point_id id;
-        uint32_t slot;
-        uint64_t seen = 0, out = 0;
-        while (out < q->limit && idt_next(&it, &id, &slot)) {
-            if (q->filter) {
-                flt_point fp;
-                store_filter_point(s, &c->schema, slot, &fp);
-                if (!flt_match(q->filter, &fp))
-                    continue;
-            }
-            if (seen++ < q->offset)
+    if (!(out->h = malloc((k ? k : 1) * sizeof *out->h)))
+        return oom(err);
+    idt_iter it;
+    idt_seek(&s->order, NULL, &it);
+    qv_point_id id;
+    uint32_t slot;
+    while (out->n < k && idt_next(&it, &id, &slot)) {
+        if (q->filter) {
+            flt_point fp;
+            store_filter_point(s, &c->schema, slot, &fp);
+            if (!flt_match(q->filter, &fp))
                 continue;
-            write_hit(w, c, q, slot, 0, false);
-            out++;
         }
-        jw_arr_end(w);
-        return QV_OK;
+        if (q->parent && !parents_ok(s, &c->schema, q, slot))
+            continue;
+        out->h[out->n++] = (sr_hit){0, slot};
     }
-    size_t k = (size_t)(q->limit + q->offset);
+    return QV_OK;
+}
+
+typedef struct fused {
+    uint32_t slot;
+    float    score;
+} fused;
+
+static int fused_slot_cmp(const void *x, const void *y)
+{
+    uint32_t a = ((const fused *)x)->slot, b = ((const fused *)y)->slot;
+    return a < b ? -1 : a > b;
+}
+
+/* Fuse the prefetches' lists (Qdrant's rrf: sum of w / (pos + 1 + w(k - 1))
+ * as 1 / ((pos + 1)/w + k - 1); dbsf: each list normalized by mean ± 3σ,
+ * then summed) into the best k. */
+static qv_status fuse(const store *s, const sr_query *q, sr_list *lists, size_t k, sr_list *out, qv_error *err)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < q->n_pre; i++)
+        total += lists[i].n;
+    fused *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return oom(err);
+    size_t m = 0;
+    for (uint32_t i = 0; i < q->n_pre; i++) {
+        const sr_query *p = &q->pre[i];
+        const sr_list *l = &lists[i];
+        if (q->fusion == SR_RRF) {
+            float w = q->weights ? q->weights[i] : 1.0f;
+            for (size_t j = 0; j < l->n; j++)
+                all[m++] = (fused){l->h[j].slot, w <= 0 ? 0 : 1.0f / ((float)(j + 1) / w + (float)q->rrf_k - 1.0f)};
+            continue;
+        }
+        /* dbsf */
+        float mean = 0, agg = 0;
+        for (size_t j = 0; j < l->n; j++) {  /* Welford */
+            float sc = score_of(p, l->h[j].order), d0 = sc - mean;
+            mean += d0 / (float)(j + 1);
+            agg += d0 * (sc - mean);
+        }
+        float sd = l->n > 1 ? sqrtf(agg / (float)(l->n - 1)) : 0;
+        float lo = mean - 3 * sd, hi = mean + 3 * sd;
+        bool small = smaller_better(p);
+        for (size_t j = 0; j < l->n; j++) {
+            float sc = score_of(p, l->h[j].order), v;
+            if (l->n == 1 || lo == hi)
+                v = 0.5f;
+            else
+                v = small ? (hi - sc) / (hi - lo) : (sc - lo) / (hi - lo);
+            all[m++] = (fused){l->h[j].slot, v};
+        }
+    }
+    qsort(all, m, sizeof *all, fused_slot_cmp);
+    sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
+    if (!hp.h) {
+        free(all);
+        return oom(err);
+    }
+    for (size_t i = 0; i < m;) {
+        size_t j = i;
+        float sum = 0;
+        while (j < m && all[j].slot == all[i].slot)
+            sum += all[j++].score;
+        if (passes(q, sum))
+            heap_push(&hp, (sr_hit){-sum, all[i].slot});
+        i = j;
+    }
+    free(all);
+    qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
+    out->h = hp.h;
+    out->n = hp.n;
+    return QV_OK;
+}
+
+static int slot_cmp(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The query scores only the slots its prefetches found (each once). */
+static qv_status rescore(qv_collection *c, sr_query *q, qv_arena *a, sr_list *lists, size_t k, sr_list *out,
+                         qv_error *err)
+{
+    const store *s = &c->st;
+    size_t total = 0;
+    for (uint32_t i = 0; i < q->n_pre; i++)
+        total += lists[i].n;
+    uint32_t *slots = malloc((total ? total : 1) * sizeof *slots);
+    sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
+    qv_status rc = prepare_sparse(a, q, err);
+    if (!slots || !hp.h) {
+        free(slots);
+        free(hp.h);
+        return oom(err);
+    }
+    size_t m = 0;
+    for (uint32_t i = 0; i < q->n_pre; i++)
+        for (size_t j = 0; j < lists[i].n; j++)
+            slots[m++] = lists[i].h[j].slot;
+    qsort(slots, m, sizeof *slots, slot_cmp);
+    sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
+    for (size_t i = 0; !rc && i < m; i++) {
+        if (i > 0 && slots[i] == slots[i - 1])
+            continue;
+        if (q->filter) {
+            flt_point fp;
+            store_filter_point(s, &c->schema, slots[i], &fp);
+            if (!flt_match(q->filter, &fp))
+                continue;
+        }
+        score_slot(s, &c->schema, q, &sc, slots[i], &hp);
+    }
+    free(slots);
+    if (rc) {
+        free(hp.h);
+        return rc;
+    }
+    qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
+    out->h = hp.h;
+    out->n = hp.n;
+    return QV_OK;
+}
+
+/* The best k hits of q, best first (out->h malloc'd). */
+static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, sr_list *out, qv_error *err)
+{
+    const store *s = &c->st;
+    *out = (sr_list){0};
     if (k > s->n_points)
         k = s->n_points;
-    sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
-    if (!hp.h)
-        return qv_fail(err, QV_NOMEM, "out of memory");
-    qv_status rc = k ? scan(c, q, a, &hp, err) : QV_OK;
-    if (!rc) {
+    if (q->n_pre == 0) {
+        if (q->mode == SQ_NONE)
+            return in_id_order(c, q, k, out, err);
+        sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
+        if (!hp.h)
+            return oom(err);
+        qv_status rc = k ? scan(c, q, a, &hp, err) : QV_OK;
+        if (rc) {
+            free(hp.h);
+            return rc;
+        }
         qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
-        for (size_t i = (size_t)q->offset; i < hp.n; i++)
-            write_hit(w, c, q, hp.h[i].slot, score_of(q, hp.h[i].order), true);
+        out->h = hp.h;
+        out->n = hp.n;
+        return QV_OK;
     }
-    free(hp.h);
+    sr_list *lists = calloc(q->n_pre, sizeof *lists);
+    if (!lists)
+        return oom(err);
+    qv_status rc = QV_OK;
+    for (uint32_t i = 0; i < q->n_pre && !rc; i++)
+        rc = collect(c, &q->pre[i], a, (size_t)q->pre[i].limit, &lists[i], err);
+    if (!rc) {
+        if (q->mode == SQ_FUSION)
+            rc = fuse(s, q, lists, k, out, err);
+        else if (q->mode == SQ_NONE)  /* no query: the first prefetch's answer */
+            *out = lists[0], lists[0] = (sr_list){0}, out->n = out->n < k ? out->n : k;
+        else
+            rc = rescore(c, q, a, lists, k, out, err);
+    }
+    for (uint32_t i = 0; i < q->n_pre; i++)
+        free(lists[i].h);
+    free(lists);
+    return rc;
+}
+
+/* Run q and write its hits as a JSON array; caller holds the read lock. */
+static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
+{
+    sr_list l;
+    qv_status rc = collect(c, q, a, (size_t)(q->limit + q->offset), &l, err);
+    jw_arr_begin(w);
+    for (size_t i = (size_t)q->offset; !rc && i < l.n; i++)
+        write_hit(w, c, q, l.h[i].slot, score_of(q, l.h[i].order), q->mode != SQ_NONE);
     jw_arr_end(w);
+    free(l.h);
     return rc;
 }
 

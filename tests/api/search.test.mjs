@@ -210,7 +210,7 @@ test('errors in Qdrant words', async () => {
     ['/points/search', { vector: [1, 2, 3, 4] }, 400, /missing field `limit`/],
     ['/points/search', { limit: 1 }, 400, /missing field `vector`/],
     ['/points/search', { vector: [1, 2, 3, 4], limit: 0 }, 422, /limit/],
-    ['/points/query', { query: [1, 2, 3, 4], prefetch: [{ query: [1, 2, 3, 4] }] }, 400, /not supported by Quiver yet/],
+    ['/points/query', { query: { sample: 'random' } }, 400, /not supported by Quiver yet/],
     ['/points/query', { query: { formula: { sum: [] } } }, 400, /not supported by Quiver yet/],
     ['/points/search/batch', { searches: {} }, 400, /searches/],
     ['/points/search', { vector: [1, 2, 3, 4], limit: 1, filter: { must: [{ key: 'a', match: {} }] } }, 400, /./],
@@ -246,4 +246,72 @@ test('the official clients: query (1.19) and search (1.18)', async () => {
   const batch = await old.searchBatch('jsq', { searches: [{ vector: q, limit: 2 }, { vector: points[0].vector, limit: 1 }] });
   assert.equal(batch.length, 2);
   assert.deepEqual(batch[1].map((h) => h.id), [1]);
+});
+
+test('query: prefetch with rrf / dbsf fusion, rescoring, nested prefetches, the outer filter everywhere', async () => {
+  const r = rng(31);
+  const pts = Array.from({ length: 120 }, (_, i) => ({
+    id: i + 1,
+    vector: {
+      a: Array.from({ length: 4 }, () => f32(r() * 2 - 1)),
+      b: Array.from({ length: 3 }, () => f32(r() * 2 - 1)),
+    },
+    payload: { odd: i % 2 === 0 },
+  }));
+  await ok('PUT', '/collections/fu', {
+    vectors: { a: { size: 4, distance: 'Dot' }, b: { size: 3, distance: 'Euclid' } },
+  });
+  await ok('PUT', '/collections/fu/points?wait=true', { points: pts });
+  const plain = pts.map((p) => ({ id: p.id, vector: p.vector.a, payload: p.payload }));
+  const plainB = pts.map((p) => ({ id: p.id, vector: p.vector.b, payload: p.payload }));
+  const qa = [0.5, -0.2, 0.9, 0.1];
+  const qb = [0.1, 0.3, -0.4];
+  const la = brute(plain, qa, 'Dot', { limit: 20 });
+  const lb = brute(plainB, qb, 'Euclid', { limit: 15 });
+  const prefetch = [{ query: qa, using: 'a', limit: 20 }, { query: qb, using: 'b', limit: 15 }];
+
+  // rrf: 1 / (position + k), k = 2, summed over the lists.
+  const rrf = new Map();
+  for (const l of [la, lb]) l.forEach((h, pos) => rrf.set(h.id, (rrf.get(h.id) ?? 0) + 1 / (pos + 2)));
+  const wantRrf = [...rrf].map(([id, score]) => ({ id, score })).sort((x, y) => y.score - x.score || x.id - y.id).slice(0, 10);
+  const got = await ok('POST', '/collections/fu/points/query', { prefetch, query: { fusion: 'rrf' } });
+  sameHits(got.points, wantRrf, 'rrf');
+  // weighted, with its own k
+  const w = new Map();
+  [la, lb].forEach((l, i) => l.forEach((h, pos) => w.set(h.id, (w.get(h.id) ?? 0) + 1 / ((pos + 1) / [3, 1][i] + 5 - 1))));
+  const wantW = [...w].map(([id, score]) => ({ id, score })).sort((x, y) => y.score - x.score || x.id - y.id).slice(0, 10);
+  sameHits((await ok('POST', '/collections/fu/points/query', { prefetch, query: { rrf: { k: 5, weights: [3, 1] } } })).points, wantW, 'weighted rrf');
+  const bad = await req('POST', '/collections/fu/points/query', { prefetch, query: { rrf: { weights: [1] } } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.status.error, 'Wrong input: Number of weights in RRF should match number of pre-fetches: got 1, expected 2');
+
+  // dbsf: each list to (s - (mean - 3sd)) / 6sd (Euclid: smaller is better), summed.
+  function norm(l, small) {
+    const n = l.length;
+    const mean = l.reduce((s, h) => s + h.score, 0) / n;
+    const sd = Math.sqrt(l.reduce((s, h) => s + (h.score - mean) ** 2, 0) / (n - 1));
+    const lo = mean - 3 * sd, hi = mean + 3 * sd;
+    return l.map((h) => ({ id: h.id, v: small ? (hi - h.score) / (hi - lo) : (h.score - lo) / (hi - lo) }));
+  }
+  const d = new Map();
+  for (const x of [...norm(la, false), ...norm(lb, true)]) d.set(x.id, (d.get(x.id) ?? 0) + x.v);
+  const wantD = [...d].map(([id, score]) => ({ id, score })).sort((x, y) => y.score - x.score || x.id - y.id).slice(0, 10);
+  sameHits((await ok('POST', '/collections/fu/points/query', { prefetch, query: { fusion: 'dbsf' } })).points, wantD, 'dbsf');
+
+  // Rescoring: b scores only what the a prefetch found.
+  const cand = new Set(la.map((h) => h.id));
+  const wantRe = brute(plainB.filter((p) => cand.has(p.id)), qb, 'Euclid', { limit: 5 });
+  sameHits((await ok('POST', '/collections/fu/points/query', { prefetch: { query: qa, using: 'a', limit: 20 }, query: qb, using: 'b', limit: 5 })).points, wantRe, 'rescore');
+  // Nested, and the outer filter applies to the prefetches too.
+  const odd = { must: [{ key: 'odd', match: { value: true } }] };
+  const nested = await ok('POST', '/collections/fu/points/query', {
+    prefetch: { prefetch: { query: qa, using: 'a', limit: 40 }, query: qb, using: 'b', limit: 10 },
+    query: { fusion: 'rrf' }, filter: odd, limit: 10,
+  });
+  const la40 = brute(plain, qa, 'Dot', { limit: 40, filter: (p) => p.payload.odd });
+  const inner = new Set(la40.map((h) => h.id));
+  const wantN = brute(plainB.filter((p) => inner.has(p.id)), qb, 'Euclid', { limit: 10 }).map((h, pos) => ({ id: h.id, score: 1 / (pos + 2) }));
+  sameHits(nested.points, wantN, 'nested');
+  const fuseAlone = await req('POST', '/collections/fu/points/query', { query: { fusion: 'rrf' } });
+  assert.equal(fuseAlone.status, 400);
 });
