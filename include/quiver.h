@@ -322,6 +322,9 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
  *   qv_points_discover(_batch): a DiscoverRequest ({target, context:
  *     [{positive, negative}], using, ...}) -> [ScoredPoint].
  * query also takes {"recommend": …}, {"discover": …} and {"context": …}.
+ *   qv_points_{search,recommend,query}_groups: the same request plus
+ *     group_by (a payload key) and group_size -> {"groups": [{id, hits}]},
+ *     at most limit groups, each of the best group_size hits.
  */
 qv_status qv_points_search(qv_db *db, const char *name, const char *request_json, size_t len,
                            char **json, size_t *out_len, qv_error *err);
@@ -337,6 +340,12 @@ qv_status qv_points_recommend_batch(qv_db *db, const char *name, const char *req
                                     char **json, size_t *out_len, qv_error *err);
 qv_status qv_points_discover(qv_db *db, const char *name, const char *request_json, size_t len,
                              char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_search_groups(qv_db *db, const char *name, const char *request_json, size_t len,
+                                  char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_recommend_groups(qv_db *db, const char *name, const char *request_json, size_t len,
+                                     char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_query_groups(qv_db *db, const char *name, const char *request_json, size_t len,
+                                 char **json, size_t *out_len, qv_error *err);
 qv_status qv_points_discover_batch(qv_db *db, const char *name, const char *request_json, size_t len,
                                    char **json, size_t *out_len, qv_error *err);
 

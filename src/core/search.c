@@ -22,6 +22,7 @@
 #include "core/vindex.h"
 #include "core/read.h"
 #include "index/idtree.h"
+#include "payload/pl.h"
 #include "vector/dist.h"
 
 #define QUERY_DEFAULT_LIMIT 10
@@ -84,6 +85,8 @@ typedef struct sr_query {
     int          fusion;     /* SR_RRF / SR_DBSF */
     uint32_t     rrf_k;
     float       *weights;    /* rrf weights, one per prefetch, or NULL */
+    pl_path      group_by;   /* groups requests: the payload key */
+    uint64_t     group_size;
 } sr_query;
 
 typedef struct sr_hit {
@@ -1207,6 +1210,195 @@ static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error
     return rc;
 }
 
+/* ---- groups ----------------------------------------------------------------------- */
+
+#define SR_MAX_GROUP_SIZE 1024
+
+/* group_by (a payload key, required) and group_size of a groups request;
+ * limit counts groups. with_lookup is not supported yet. */
+static qv_status group_fields(sr_ctx *x, const jr_value *req, sr_query *q, uint64_t dflt_size)
+{
+    const jr_value *g = jr_get(req, "group_by"), *gs = jr_get(req, "group_size");
+    if (!g)
+        return qv_fail(x->err, QV_BAD_FORMAT, "missing field `group_by`");
+    if (!jr_is(g, JR_STRING))
+        return bad_type(x->err, "group_by", "a string");
+    if (g->len == 0)
+        return qv_fail(x->err, QV_VALIDATION, "group_by: length must be at least 1");
+    if (pl_path_parse(x->a, g->u.str, g->len, &q->group_by, x->err) != 0)
+        return x->err->code;
+    q->group_size = dflt_size;
+    if (!gs && dflt_size == 0)
+        return qv_fail(x->err, QV_BAD_FORMAT, "missing field `group_size`");
+    if (!jr_is_null(gs) && !jr_get_u64(gs, &q->group_size))
+        return bad_type(x->err, "group_size", "an unsigned integer");
+    if (q->group_size < 1)
+        return qv_fail(x->err, QV_VALIDATION, "group_size: value 0 invalid, must be 1 or larger");
+    if (q->group_size > SR_MAX_GROUP_SIZE || q->limit * q->group_size > SEARCH_MAX_LIMIT)
+        return qv_fail(x->err, QV_VALIDATION, "limit × group_size: at most %u points", SEARCH_MAX_LIMIT);
+    if (!jr_is_null(jr_get(req, "with_lookup")))
+        return qv_fail(x->err, QV_UNSUPPORTED, "with_lookup is not supported by Quiver yet");
+    return QV_OK;
+}
+
+static qv_status parse_search_groups(sr_ctx *x, const jr_value *req, sr_query *q)
+{
+    qv_status rc = parse_search(x, req, q);
+    return rc ? rc : group_fields(x, req, q, 0);
+}
+static qv_status parse_recommend_groups(sr_ctx *x, const jr_value *req, sr_query *q)
+{
+    qv_status rc = parse_recommend(x, req, q);
+    return rc ? rc : group_fields(x, req, q, 0);
+}
+static qv_status parse_query_groups(sr_ctx *x, const jr_value *req, sr_query *q)
+{
+    qv_status rc = parse_query(x, req, q);
+    return rc ? rc : group_fields(x, req, q, 3);  /* QueryGroupsRequest: group_size 3 by default */
+}
+
+/* A group: its key (a string or an integer, as Qdrant groups by) and hits. */
+typedef struct sr_group {
+    bool        is_str;
+    const char *s;
+    size_t      len;
+    int64_t     i;
+    uint64_t    u;   /* PL_UINT */
+    uint32_t    n;
+    uint32_t   *slots;
+    float      *scores;
+} sr_group;
+
+typedef struct group_pass {
+    const sr_query *q;
+    sr_group       *g;
+    uint32_t       *n_groups;
+    uint32_t        slot;
+    float           score;
+    qv_arena       *a;
+    bool            oom;
+} group_pass;
+
+static bool group_eq(const sr_group *g, const pl_value *v)
+{
+    if (v->type == PL_STRING)
+        return g->is_str && g->len == v->len && memcmp(g->s, v->s, v->len) == 0;
+    return !g->is_str && g->i == (v->type == PL_INT ? v->i : 0) && g->u == (v->type == PL_UINT ? v->u : 0);
+}
+
+static void group_add(group_pass *gp, const pl_value *v)
+{
+    if (v->type != PL_STRING && v->type != PL_INT && v->type != PL_UINT)
+        return;
+    sr_group *g = NULL;
+    for (uint32_t i = 0; i < *gp->n_groups && !g; i++)
+        if (group_eq(&gp->g[i], v))
+            g = &gp->g[i];
+    if (!g) {
+        if (*gp->n_groups >= gp->q->limit)
+            return;
+        g = &gp->g[(*gp->n_groups)++];
+        *g = (sr_group){.is_str = v->type == PL_STRING, .s = v->s, .len = v->len,
+                        .i = v->type == PL_INT ? v->i : 0, .u = v->type == PL_UINT ? v->u : 0};
+        g->slots = qv_arena_alloc(gp->a, gp->q->group_size * sizeof *g->slots);
+        g->scores = qv_arena_alloc(gp->a, gp->q->group_size * sizeof *g->scores);
+        if (!g->slots || !g->scores) {
+            gp->oom = true;
+            (*gp->n_groups)--;
+            return;
+        }
+    }
+    if (g->n < gp->q->group_size && (g->n == 0 || g->slots[g->n - 1] != gp->slot)) {
+        g->slots[g->n] = gp->slot;
+        g->scores[g->n++] = gp->score;
+    }
+}
+
+/* A value of group_by: arrays count each element (a point may be in
+ * several groups). */
+static bool group_visit(void *ctx, const pl_value *v)
+{
+    if (v->type == PL_ARRAY) {
+        pl_iter it;
+        pl_value e;
+        pl_iter_init(&it, v);
+        while (pl_iter_next_elem(&it, &e))
+            group_add(ctx, &e);
+    } else {
+        group_add(ctx, v);
+    }
+    return true;
+}
+
+static bool groups_full(const sr_group *g, uint32_t n, const sr_query *q)
+{
+    if (n < q->limit)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (g[i].n < q->group_size)
+            return false;
+    return true;
+}
+
+/* Best hits first, grouped by the payload key: search for more hits until
+ * limit groups of group_size are full or every point has been seen. */
+static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
+{
+    const store *s = &c->st;
+    sr_group *g = qv_arena_alloc(a, (size_t)q->limit * sizeof *g);
+    if (!g)
+        return oom(err);
+    uint32_t n = 0;
+    size_t k = (size_t)(q->limit * q->group_size * 4);
+    if (k < 64)
+        k = 64;
+    qv_status rc = QV_OK;
+    for (;;) {
+        sr_list l;
+        if ((rc = collect(c, q, a, k, &l, err)))
+            return rc;
+        n = 0;
+        group_pass gp = {.q = q, .g = g, .n_groups = &n, .a = a};
+        for (size_t i = 0; i < l.n && !groups_full(g, n, q); i++) {
+            const uint8_t *blob;
+            size_t len;
+            store_payload(s, l.h[i].slot, &blob, &len);
+            gp.slot = l.h[i].slot;
+            gp.score = score_of(q, l.h[i].order);
+            pl_lookup(blob, len, &q->group_by, group_visit, &gp);
+        }
+        bool short_of = l.n == k && k < s->n_points && !groups_full(g, n, q);
+        free(l.h);
+        if (gp.oom)
+            return oom(err);
+        if (!short_of)
+            break;
+        k *= 4;
+    }
+    jw_obj_begin(w);
+    jw_key(w, "groups");
+    jw_arr_begin(w);
+    for (uint32_t i = 0; i < n; i++) {
+        jw_obj_begin(w);
+        jw_key(w, "id");
+        if (g[i].is_str)
+            jw_strn(w, g[i].s, g[i].len);
+        else if (g[i].u)
+            jw_uint(w, g[i].u);
+        else
+            jw_int(w, g[i].i);
+        jw_key(w, "hits");
+        jw_arr_begin(w);
+        for (uint32_t j = 0; j < g[i].n; j++)
+            write_hit(w, c, q, g[i].slots[j], g[i].scores[j], q->mode != SQ_NONE);
+        jw_arr_end(w);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
+    return QV_OK;
+}
+
 /* ---- entry points ----------------------------------------------------------------- */
 
 typedef qv_status (*sr_parse_fn)(sr_ctx *x, const jr_value *req, sr_query *q);
@@ -1215,7 +1407,8 @@ typedef qv_status (*sr_parse_fn)(sr_ctx *x, const jr_value *req, sr_query *q);
  * {"points": [...]}. The read lock is held from parsing (examples given by
  * id read stored vectors) to the last result, so all of it sees one state. */
 static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, bool batch, bool query,
-                                const char *request_json, size_t len, char **json, size_t *out_len, qv_error *err)
+                                bool groups, const char *request_json, size_t len, char **json, size_t *out_len,
+                                qv_error *err)
 {
     qv_collection *c;
     qv_status rc = cat_acquire(db, name, &c, err);
@@ -1267,6 +1460,10 @@ static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, 
     if (batch)
         jw_arr_begin(&w);
     for (size_t i = 0; i < n && !rc; i++) {
+        if (groups) {
+            rc = run_groups(c, &qs[i], &a, &w, err);
+            continue;
+        }
         if (query) {
             jw_obj_begin(&w);
             jw_key(&w, "points");
@@ -1290,18 +1487,22 @@ done:
     return rc;
 }
 
-#define SR_ENTRY(fn, parse, batch, query)                                                                  \
+#define SR_ENTRY(fn, parse, batch, query, groups)                                                          \
     qv_status fn(qv_db *db, const char *name, const char *request_json, size_t len, char **json,          \
                  size_t *out_len, qv_error *err)                                                           \
     {                                                                                                      \
-        return search_request(db, name, parse, batch, query, request_json, len, json, out_len, err);      \
+        return search_request(db, name, parse, batch, query, groups, request_json, len, json, out_len,    \
+                              err);                                                                        \
     }
 
-SR_ENTRY(qv_points_search, parse_search, false, false)
-SR_ENTRY(qv_points_search_batch, parse_search, true, false)
-SR_ENTRY(qv_points_recommend, parse_recommend, false, false)
-SR_ENTRY(qv_points_recommend_batch, parse_recommend, true, false)
-SR_ENTRY(qv_points_discover, parse_discover, false, false)
-SR_ENTRY(qv_points_discover_batch, parse_discover, true, false)
-SR_ENTRY(qv_points_query, parse_query, false, true)
-SR_ENTRY(qv_points_query_batch, parse_query, true, true)
+SR_ENTRY(qv_points_search, parse_search, false, false, false)
+SR_ENTRY(qv_points_search_batch, parse_search, true, false, false)
+SR_ENTRY(qv_points_search_groups, parse_search_groups, false, false, true)
+SR_ENTRY(qv_points_recommend, parse_recommend, false, false, false)
+SR_ENTRY(qv_points_recommend_batch, parse_recommend, true, false, false)
+SR_ENTRY(qv_points_recommend_groups, parse_recommend_groups, false, false, true)
+SR_ENTRY(qv_points_discover, parse_discover, false, false, false)
+SR_ENTRY(qv_points_discover_batch, parse_discover, true, false, false)
+SR_ENTRY(qv_points_query, parse_query, false, true, false)
+SR_ENTRY(qv_points_query_batch, parse_query, true, true, false)
+SR_ENTRY(qv_points_query_groups, parse_query_groups, false, true, true)

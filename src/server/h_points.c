@@ -110,3 +110,6 @@ int h_points_recommend(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, q
 int h_points_recommend_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_recommend_batch); }
 int h_points_discover(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_discover); }
 int h_points_discover_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_discover_batch); }
+int h_points_search_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_groups); }
+int h_points_recommend_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_recommend_groups); }
+int h_points_query_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query_groups); }

@@ -315,3 +315,43 @@ test('query: prefetch with rrf / dbsf fusion, rescoring, nested prefetches, the 
   const fuseAlone = await req('POST', '/collections/fu/points/query', { query: { fusion: 'rrf' } });
   assert.equal(fuseAlone.status, 400);
 });
+
+test('groups: search/groups, recommend/groups, query/groups', async () => {
+  await ok('PUT', '/collections/gr', { vectors: { size: 2, distance: 'Dot' } });
+  const points = Array.from({ length: 60 }, (_, i) => ({
+    id: i + 1,
+    vector: [f32(1 - i / 100), f32(i / 100)],
+    payload: { doc: i < 40 ? `d${i % 4}` : i % 2, tags: ['x', `t${i % 3}`] },
+  }));
+  await ok('PUT', '/collections/gr/points?wait=true', { points });
+  const q = [1, 0];
+  const ranked = brute(points, q, 'Dot', { limit: 60 });
+  function groups(key, limit, size) {
+    const out = [];
+    for (const h of ranked) {
+      const p = points[h.id - 1];
+      const vals = Array.isArray(p.payload[key]) ? p.payload[key] : [p.payload[key]];
+      for (const v of vals) {
+        let g = out.find((x) => x.id === v);
+        if (!g) {
+          if (out.length >= limit) continue;
+          g = { id: v, hits: [] };
+          out.push(g);
+        }
+        if (g.hits.length < size) g.hits.push(h.id);
+      }
+    }
+    return out;
+  }
+  const got = await ok('POST', '/collections/gr/points/search/groups', { vector: q, group_by: 'doc', group_size: 2, limit: 3 });
+  assert.deepEqual(got.groups.map((g) => ({ id: g.id, hits: g.hits.map((h) => h.id) })), groups('doc', 3, 2));
+  assert.deepEqual(Object.keys(got.groups[0].hits[0]), ['id', 'version', 'score', 'payload', 'vector']);
+  const tags = await ok('POST', '/collections/gr/points/query/groups', { query: q, group_by: 'tags', limit: 4 });
+  assert.deepEqual(tags.groups.map((g) => ({ id: g.id, hits: g.hits.map((h) => h.id) })), groups('tags', 4, 3));
+  const rec = await ok('POST', '/collections/gr/points/recommend/groups', { positive: [1], group_by: 'doc', group_size: 1, limit: 2 });
+  assert.equal(rec.groups.length, 2);
+  assert.ok(!rec.groups.some((g) => g.hits.some((h) => h.id === 1)));
+  const r1 = await req('POST', '/collections/gr/points/search/groups', { vector: q, limit: 3, group_size: 2 });
+  assert.equal(r1.status, 400);
+  assert.match(r1.body.status.error, /missing field `group_by`/);
+});
