@@ -72,6 +72,7 @@
 
 #include "util/datetime.h"
 #include "util/err.h"
+#include "util/hash.h"
 
 /* ---- the tree -------------------------------------------------------------------- */
 
@@ -1503,45 +1504,6 @@ bool flt_node_match(const flt_node *n, const flt_point *p) { return node_match(n
 
 /* ---- slices ------------------------------------------------------------------------------- */
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                             \
-    do {                                                                                     \
-        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                            \
-        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                               \
-        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                               \
-        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                            \
-    } while (0)
-
-/* SipHash-2-4 of in[0..len) with key (k0, k1), the reference algorithm. */
-static uint64_t siphash24(const uint8_t *in, size_t len, uint64_t k0, uint64_t k1)
-{
-    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
-    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
-    uint64_t b = (uint64_t)len << 56, m;
-    const uint8_t *end = in + len - (len % 8);
-    for (; in != end; in += 8) {
-        m = 0;
-        for (int i = 7; i >= 0; i--)
-            m = m << 8 | in[i];
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    for (int i = (int)(len & 7) - 1; i >= 0; i--)
-        b |= (uint64_t)in[i] << (8 * i);
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 uint32_t flt_slice_of(const qv_point_id *id, uint32_t total)
 {
     uint8_t b[16];
@@ -1556,7 +1518,7 @@ uint32_t flt_slice_of(const qv_point_id *id, uint32_t total)
         for (int i = 0; i < 8; i++)
             b[i] = (uint8_t)(id->lo >> (8 * i));
     }
-    return (uint32_t)(siphash24(b, n, 0, 0) % (total ? total : 1));
+    return (uint32_t)(qv_siphash24(b, n, 0, 0) % (total ? total : 1));
 }
 
 /* ---- the view payload indexes take ------------------------------------------------ */

@@ -13,7 +13,9 @@
  */
 #include "index/fieldidx.h"
 
+#include "util/bitset.h"
 #include "util/datetime.h"
+#include "util/hash.h"
 #include "util/pointid.h"
 
 #include <assert.h>
@@ -292,23 +294,12 @@ typedef struct fx_dict {
     size_t    bytes;     /* string bytes held */
 } fx_dict;
 
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h;
-}
-
 /* The id of s, or UINT32_MAX. */
 static uint32_t dict_find(const fx_dict *d, const char *s, size_t len)
 {
     if (!d->tcap)
         return UINT32_MAX;
-    uint64_t h = hash_bytes(s, len);
+    uint64_t h = qv_hash_bytes(s, len);
     for (uint32_t j = (uint32_t)h & (d->tcap - 1);; j = (j + 1) & (d->tcap - 1)) {
         uint32_t t = d->tab[j];
         if (!t)
@@ -367,7 +358,7 @@ static uint32_t dict_add(fx_dict *d, const char *s, size_t len)
     } else {
         id = d->nw++;
     }
-    uint64_t h = hash_bytes(s, len);
+    uint64_t h = qv_hash_bytes(s, len);
     d->w[id] = (fx_word){copy, (uint32_t)len, 0, h};
     uint32_t j = (uint32_t)h & (d->tcap - 1);
     while (d->tab[j])
@@ -421,7 +412,7 @@ typedef struct fx_bits {
 
 static bool bits_reserve(fx_bits *b, uint32_t slot)
 {
-    size_t need = (size_t)slot / 64 + 1;
+    size_t need = qv_bits_words((size_t)slot + 1);
     if (need <= b->nw)
         return true;
     size_t nw = b->nw ? b->nw : 16;
@@ -439,14 +430,8 @@ static bool bits_reserve(fx_bits *b, uint32_t slot)
 /* slot must be reserved. */
 static void bits_put(fx_bits *b, uint32_t slot, bool on)
 {
-    uint64_t m = 1ull << (slot % 64), *w = &b->w[slot / 64];
-    if (on && !(*w & m)) {
-        *w |= m;
-        b->count++;
-    } else if (!on && (*w & m)) {
-        *w &= ~m;
-        b->count--;
-    }
+    if (qv_bit_put(b->w, slot, on))
+        b->count += on ? 1 : (uint64_t)-1;
 }
 
 static void bits_free(fx_bits *b)
@@ -1091,8 +1076,8 @@ typedef struct fx_walk {
 
 static inline void mark(fx_walk *w, uint32_t slot)
 {
-    if (slot / 64 < w->nw)
-        w->bits[slot / 64] |= 1ull << (slot % 64);
+    if (slot < w->nw * 64)
+        qv_bit_set(w->bits, slot);
 }
 
 /* Pairs in [a, z) (zinf: to the end). */
@@ -1126,8 +1111,7 @@ static void walk_bits(fx_walk *w, const fx_bits *b)
         w->n += b->count;
         return;
     }
-    for (size_t i = 0; i < b->nw && i < w->nw; i++)
-        w->bits[i] |= b->w[i];
+    qv_bits_or(w->bits, b->w, b->nw < w->nw ? b->nw : w->nw);
 }
 
 /* First i with (double)i >= b (> b if strict); false if none. (double)i is
@@ -1598,18 +1582,16 @@ qv_status fidx_select(const fidx *x, const fidx_cond *c, uint32_t **slots, size_
         free(w.bits);
         return QV_NOMEM;
     }
-    size_t cnt = 0;
-    for (size_t i = 0; i < w.nw; i++)
-        cnt += (size_t)__builtin_popcountll(w.bits[i]);
+    size_t cnt = qv_bits_count(w.bits, w.nw), bit;
     uint32_t *out = malloc((cnt ? cnt : 1) * sizeof *out);
     if (!out) {
         free(w.bits);
         return QV_NOMEM;
     }
     size_t k = 0;
-    for (size_t i = 0; i < w.nw; i++)
-        for (uint64_t b = w.bits[i]; b; b &= b - 1)
-            out[k++] = (uint32_t)(i * 64 + (size_t)__builtin_ctzll(b));
+    qv_bits_it it;
+    for (qv_bits_it_init(&it, w.bits, w.nw); qv_bits_next(&it, &bit);)
+        out[k++] = (uint32_t)bit;
     free(w.bits);
     if (!cnt) {
         free(out);

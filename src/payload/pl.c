@@ -54,6 +54,7 @@
 #include <wctype.h>
 
 #include "util/endian.h"
+#include "util/hash.h"
 
 enum {
     T_NULL = 0x00,
@@ -458,10 +459,7 @@ static void enc_value(qv_buf *b, const jr_value *v);
 
 static inline uint32_t key_hash(const char *k, size_t n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a: keys are short */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)k[i]) * 16777619u;
-    return h;
+    return (uint32_t)qv_hash_bytes(k, n);
 }
 
 #define PL_NONE UINT32_MAX

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -92,12 +94,7 @@ int pid_cmp(const qv_point_id *a, const qv_point_id *b)
 
 uint64_t pid_hash(const qv_point_id *id)
 {
-    /* splitmix64 finaliser over the mixed words: cheap and well spread. */
-    uint64_t x = id->lo ^ (id->hi * 0x9e3779b97f4a7c15ULL) ^ id->uuid;
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
+    /* The UUID flag joins hi so that an integer id and a UUID with the same
+     * low word land apart. */
+    return qv_hash_pair(id->lo, id->hi ^ (uint64_t)id->uuid);
 }

@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include "util/arena.h"
+#include "util/bitset.h"
 #include "util/buf.h"
 #include "util/datetime.h"
 #include "util/fsutil.h"
+#include "util/hash.h"
+#include "util/pointid.h"
 #include "util/utf8.h"
 
 static void arena_aligns_and_grows(void **state)
@@ -136,6 +139,135 @@ static void utf8_validates_and_repairs(void **state)
     assert_true(qv_utf8_valid(out, 4));
 }
 
+/* A small deterministic generator, so a failure reproduces. */
+static uint64_t rng_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 11;
+}
+
+static void bitsets_set_count_and_iterate(void **state)
+{
+    (void)state;
+    assert_int_equal(qv_bits_words(0), 0);
+    assert_int_equal(qv_bits_words(1), 1);
+    assert_int_equal(qv_bits_words(64), 1);
+    assert_int_equal(qv_bits_words(65), 2);
+
+    enum { N = 1000, NW = (N + 63) / 64 };
+    uint64_t w[NW], v[NW];
+    size_t nw = NW;
+    bool ref[N] = {0}, ref2[N] = {0};
+    memset(w, 0, sizeof w);
+    memset(v, 0, sizeof v);
+    size_t i;
+    qv_bits_it it;
+    qv_bits_it_init(&it, w, nw);
+    assert_false(qv_bits_next(&it, &i));   /* the empty set yields nothing */
+    qv_bits_it_init(&it, w, 0);
+    assert_false(qv_bits_next(&it, &i));   /* nor do zero words */
+
+    /* word edges first, then random bits, checked against a bool array */
+    size_t edges[] = {0, 63, 64, 127, 128, 999};
+    for (size_t k = 0; k < sizeof edges / sizeof *edges; k++) {
+        qv_bit_set(w, edges[k]);
+        ref[edges[k]] = true;
+    }
+    uint64_t seed = 7;
+    for (int k = 0; k < 600; k++) {
+        size_t b = (size_t)(rng_next(&seed) % N);
+        bool on = rng_next(&seed) & 1;
+        bool changed = qv_bit_put(w, b, on);
+        assert_int_equal(changed, ref[b] != on);
+        ref[b] = on;
+        b = (size_t)(rng_next(&seed) % N);
+        qv_bit_set(v, b);
+        ref2[b] = true;
+    }
+    qv_bit_clear(w, 999);
+    ref[999] = false;
+    size_t want = 0;
+    for (size_t b = 0; b < N; b++) {
+        assert_int_equal(qv_bit_get(w, b), ref[b]);
+        want += ref[b];
+    }
+    assert_int_equal(qv_bits_count(w, nw), want);
+
+    size_t seen = 0, last = 0;
+    for (qv_bits_it_init(&it, w, nw); qv_bits_next(&it, &i); seen++) {
+        assert_true(i < N && ref[i]);
+        if (seen)
+            assert_true(i > last);  /* increasing */
+        last = i;
+    }
+    assert_int_equal(seen, want);
+
+    uint64_t o[NW], a[NW];
+    memcpy(o, w, sizeof o);
+    memcpy(a, w, sizeof a);
+    qv_bits_or(o, v, nw);
+    qv_bits_and(a, v, nw);
+    for (size_t b = 0; b < N; b++) {
+        assert_int_equal(qv_bit_get(o, b), ref[b] || ref2[b]);
+        assert_int_equal(qv_bit_get(a, b), ref[b] && ref2[b]);
+    }
+}
+
+static void hashes_spread_and_siphash_matches_the_paper(void **state)
+{
+    (void)state;
+    /* SipHash-2-4 test vectors of the reference implementation: key
+     * 00 01 .. 0f, messages 00 01 .. (n-1) for n = 0, 1, 15. */
+    uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    uint8_t msg[64];
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    assert_true(qv_siphash24(msg, 0, k0, k1) == 0x726fdb47dd0e0e31ull);
+    assert_true(qv_siphash24(msg, 1, k0, k1) == 0x74f839c593dc67fdull);
+    assert_true(qv_siphash24(msg, 15, k0, k1) == 0xa129ca6149be45e5ull);
+
+    /* Every prefix of a buffer (lengths 0..64, across the 8-byte steps) and
+     * a trailing NUL give distinct hashes. */
+    uint64_t h[65];
+    for (size_t n = 0; n <= 64; n++) {
+        h[n] = qv_hash_bytes(msg, n);
+        for (size_t m = 0; m < n; m++)
+            assert_true(h[m] != h[n]);
+    }
+    assert_true(qv_hash_bytes("a", 1) != qv_hash_bytes("a\0", 2));
+
+    /* Avalanche: one flipped input bit flips about half the output bits. */
+    uint64_t seed = 11, flips = 0, trials = 0;
+    for (int k = 0; k < 200; k++) {
+        uint64_t x = rng_next(&seed);
+        for (int b = 0; b < 64; b++, trials++)
+            flips += (uint64_t)__builtin_popcountll(qv_hash_mix64(x) ^ qv_hash_mix64(x ^ 1ull << b));
+    }
+    double mean = (double)flips / (double)trials;
+    assert_true(mean > 30 && mean < 34);
+
+    /* Low bits are what tables use: 8,192 similar keys into 1,024 buckets
+     * (expected load 8) never pile up; nor do sequential point ids. */
+    enum { B = 1024 };
+    unsigned load[B] = {0}, pload[B] = {0}, worst = 0, pworst = 0;
+    for (int k = 0; k < 8 * B; k++) {
+        char key[32];
+        int n = snprintf(key, sizeof key, "key%d", k);
+        unsigned *l = &load[qv_hash_bytes(key, (size_t)n) & (B - 1)];
+        if (++*l > worst)
+            worst = *l;
+        qv_point_id id = {.lo = (uint64_t)k};
+        l = &pload[pid_hash(&id) & (B - 1)];
+        if (++*l > pworst)
+            pworst = *l;
+    }
+    assert_true(worst < 24);
+    assert_true(pworst < 24);
+    /* an integer id and a UUID with the same words hash apart */
+    qv_point_id i5 = {.lo = 5}, u5 = {.lo = 5, .uuid = true};
+    assert_true(pid_hash(&i5) != pid_hash(&u5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +276,8 @@ int main(void)
         cmocka_unit_test(files_replace_atomically),
         cmocka_unit_test(datetimes_parse_to_utc),
         cmocka_unit_test(utf8_validates_and_repairs),
+        cmocka_unit_test(bitsets_set_count_and_iterate),
+        cmocka_unit_test(hashes_spread_and_siphash_matches_the_paper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
