@@ -16,7 +16,7 @@
 
 #include "filter/filter.h"
 #include "index/fieldidx.h"
-#include "payload/pl.h"
+#include "payload/pljson.h"
 #include "util/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

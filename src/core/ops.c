@@ -11,6 +11,7 @@
 
 #include "core/internal.h"
 #include "json/jtree.h"
+#include "payload/pljson.h"
 #include "util/endian.h"
 
 /* ---- parsing ---------------------------------------------------------------- */

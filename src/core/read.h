@@ -13,7 +13,7 @@
 #include "core/store.h"
 #include "json/jr.h"
 #include "json/jw.h"
-#include "payload/pl.h"
+#include "payload/pljson.h"
 
 typedef enum rd_payload_mode { RD_PAYLOAD_NONE, RD_PAYLOAD_ALL, RD_PAYLOAD_INCLUDE, RD_PAYLOAD_EXCLUDE } rd_payload_mode;
 

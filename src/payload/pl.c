@@ -37,6 +37,10 @@
  * moves at most once, so encoding costs O(size x depth) in the worst case and
  * ~O(size) for real payloads; nothing is allocated per value.
  *
+ * The tags, writers and readers are in plblob.h (shared with pljson.c, which
+ * turns JSON into blobs and blobs into JSON); this file holds what needs no
+ * JSON: validation, key paths, lookup, set and delete.
+ *
  * Qdrant semantics followed here (lib/segment/src/json_path/mod.rs, parse.rs;
  * lib/segment/src/types.rs PayloadSelector; lib/segment/src/common/utils.rs
  * merge_map): see the comments above each operation.
@@ -53,348 +57,14 @@
 #include <string.h>
 #include <wctype.h>
 
-#include "util/endian.h"
-#include "util/hash.h"
-
-enum {
-    T_NULL = 0x00,
-    T_FALSE = 0x01,
-    T_TRUE = 0x02,
-    T_F64 = 0x03,
-    T_INT = 0x04,
-    T_UINT = 0x05,
-    T_FINT = 0x06,
-    T_F32 = 0x07,
-    T_STR = 0x08,
-    T_SMALLINT = 0x40,
-    T_SHORTSTR = 0x80,
-    T_ARR = 0xC0,
-    T_OBJ = 0xE0,
-};
-#define PL_INLINE_MAX 30   /* containers with up to 30 elements keep the count in the tag */
-#define PL_COUNT_ESC  31   /* tag T_ARR/T_OBJ + 31: the count follows as a varint */
+#include "payload/plblob.h"
+#include "util/err.h"
 
 const uint8_t pl_empty[] = {T_OBJ, 0};
 const size_t  pl_empty_len = sizeof pl_empty;
 
-static int pl_fail(qv_error *err, qv_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int pl_fail(qv_error *err, qv_status code, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* ---- primitives ---------------------------------------------------------- */
-
-static inline uint64_t zz_enc(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t  zz_dec(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
-
-static inline size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-/* Trusted read (the blob was made here or passed pl_validate). */
-static inline uint64_t get_varint(const uint8_t **pp)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = *p & 0x7f;
-    unsigned shift = 7;
-    while (*p++ & 0x80) {
-        v |= (uint64_t)(*p & 0x7f) << shift;
-        shift += 7;
-    }
-    *pp = p;
-    return v;
-}
-
-
-/* Room for n more bytes at the end of b; NULL once b is out of memory (the
- * buffer then drops everything and the caller reports QV_NOMEM at the end). */
-static inline uint8_t *room(qv_buf *b, size_t n)
-{
-    if (b->cap - b->len <= n && !qv_buf_reserve(b, n))
-        return NULL;
-    return (uint8_t *)b->data + b->len;
-}
-
-static inline void put_bytes(qv_buf *b, const void *src, size_t n)
-{
-    uint8_t *p = room(b, n);
-    if (p) {
-        memcpy(p, src, n);
-        b->len += n;
-    }
-}
-
-static inline void put_byte(qv_buf *b, uint8_t c)
-{
-    uint8_t *p = room(b, 1);
-    if (p) {
-        *p = c;
-        b->len++;
-    }
-}
-
-static void finish(qv_buf *b)
-{
-    if (!b->oom && b->cap)
-        b->data[b->len] = '\0';
-}
-
-/* ---- writing values ------------------------------------------------------- */
-
-static void w_int(qv_buf *b, int64_t v)
-{
-    uint8_t *p = room(b, 11);
-    if (!p)
-        return;
-    if (v >= 0 && v < 64) {
-        *p = (uint8_t)(T_SMALLINT + v);
-        b->len++;
-    } else {
-        *p = T_INT;
-        b->len += 1 + put_varint(p + 1, zz_enc(v));
-    }
-}
-
-static void w_uint(qv_buf *b, uint64_t v)
-{
-    if (v <= INT64_MAX) {
-        w_int(b, (int64_t)v);
-        return;
-    }
-    uint8_t *p = room(b, 9);
-    if (p) {
-        *p = T_UINT;
-        qv_put_le64(p + 1, v);
-        b->len += 9;
-    }
-}
-
-/* Smallest exact form: integral values as a varint, float32-exact values in
- * 4 bytes; -0.0 keeps its sign through the 8-byte form. */
-static void w_f64(qv_buf *b, double d)
-{
-    uint8_t *p = room(b, 11);
-    if (!p)
-        return;
-    if (d > -281474976710656.0 && d < 281474976710656.0 && d == (double)(int64_t)d &&
-        !(d == 0 && signbit(d))) {
-        *p = T_FINT;
-        b->len += 1 + put_varint(p + 1, zz_enc((int64_t)d));
-    } else if (fabs(d) <= FLT_MAX && (double)(float)d == d) {
-        float f = (float)d;
-        *p = T_F32;
-        qv_put_lef32(p + 1, f);
-        b->len += 5;
-    } else {
-        *p = T_F64;
-        uint64_t bits;
-        memcpy(&bits, &d, 8);
-        qv_put_le64(p + 1, bits);
-        b->len += 9;
-    }
-}
-
-static void w_str(qv_buf *b, const char *s, size_t n)
-{
-    uint8_t *p = room(b, 11 + n);
-    if (!p)
-        return;
-    if (n < 64) {
-        *p++ = (uint8_t)(T_SHORTSTR + n);
-        b->len++;
-    } else {
-        *p = T_STR;
-        size_t h = 1 + put_varint(p + 1, n);
-        p += h;
-        b->len += h;
-    }
-    memcpy(p, s, n);
-    b->len += n;
-}
-
-static void w_key(qv_buf *b, const char *k, size_t n)
-{
-    uint8_t *p = room(b, 10 + n);
-    if (!p)
-        return;
-    size_t h = put_varint(p, n);
-    memcpy(p + h, k, n);
-    b->len += h + n;
-}
-
-/* Open a container: reserve tag + 1 size byte; returns the body offset. */
-static size_t w_open(qv_buf *b)
-{
-    if (room(b, 2))
-        b->len += 2;
-    return b->len;
-}
-
-/* Close the container whose body starts at offset body: write the real
- * header, moving the body when it needs more than the 2 reserved bytes. */
-static void w_close(qv_buf *b, size_t body, uint8_t base, uint64_t count)
-{
-    if (b->oom)
-        return;
-    size_t size = b->len - body;
-    uint8_t hdr[21];
-    size_t h = 0;
-    if (count <= PL_INLINE_MAX) {
-        hdr[h++] = (uint8_t)(base + count);
-    } else {
-        hdr[h++] = (uint8_t)(base + PL_COUNT_ESC);
-        h += put_varint(hdr + h, count);
-    }
-    h += put_varint(hdr + h, size);
-    if (h > 2) {
-        if (!room(b, h - 2))
-            return;
-        memmove(b->data + body - 2 + h, b->data + body, size);
-        b->len += h - 2;
-    }
-    memcpy(b->data + body - 2, hdr, h);
-}
-
-/* ---- reading (trusted blobs) ----------------------------------------------- */
-
-/* Container header at p: element count and body; returns the body start. */
-static inline const uint8_t *rd_cont(const uint8_t *p, uint64_t *count, uint64_t *size)
-{
-    uint8_t t = *p++;
-    uint64_t c = t & 0x1f;
-    if (c == PL_COUNT_ESC)
-        c = get_varint(&p);
-    *count = c;
-    *size = get_varint(&p);
-    return p;
-}
-
-/* Pointer just past the value at p: O(1) for every type. */
-static const uint8_t *skip(const uint8_t *p)
-{
-    uint8_t t = *p;
-    if (t >= T_ARR) {
-        uint64_t c, s;
-        const uint8_t *body = rd_cont(p, &c, &s);
-        return body + s;
-    }
-    if (t >= T_SHORTSTR)
-        return p + 1 + (t - T_SHORTSTR);
-    if (t >= T_SMALLINT)
-        return p + 1;
-    p++;
-    switch (t) {
-    case T_F64:
-    case T_UINT: return p + 8;
-    case T_F32: return p + 4;
-    case T_INT:
-    case T_FINT: get_varint(&p); return p;
-    case T_STR: {
-        uint64_t n = get_varint(&p);
-        return p + n;
-    }
-    default: return p; /* null, false, true */
-    }
-}
-
-/* Decode the value at p into v; returns the pointer past it. */
-static const uint8_t *decode(const uint8_t *p, pl_value *v)
-{
-    const uint8_t *start = p;
-    uint8_t t = *p;
-    v->raw = start;
-    if (t >= T_ARR) {
-        uint64_t c, s;
-        const uint8_t *body = rd_cont(p, &c, &s);
-        v->type = t >= T_OBJ ? PL_OBJECT : PL_ARRAY;
-        v->len = (size_t)c;
-        v->raw_len = (size_t)(body + s - start);
-        return body + s;
-    }
-    if (t >= T_SHORTSTR) {
-        v->type = PL_STRING;
-        v->s = (const char *)p + 1;
-        v->len = t - T_SHORTSTR;
-        p += 1 + v->len;
-        v->raw_len = (size_t)(p - start);
-        return p;
-    }
-    if (t >= T_SMALLINT) {
-        v->type = PL_INT;
-        v->i = t - T_SMALLINT;
-        v->raw_len = 1;
-        return p + 1;
-    }
-    p++;
-    switch (t) {
-    case T_NULL: v->type = PL_NULL; break;
-    case T_FALSE: v->type = PL_FALSE; break;
-    case T_TRUE: v->type = PL_TRUE; break;
-    case T_F64:
-        v->type = PL_FLOAT;
-        uint64_t bits = qv_get_le64(p);
-        memcpy(&v->d, &bits, 8);
-        p += 8;
-        break;
-    case T_F32: {
-        v->type = PL_FLOAT;
-        v->d = qv_get_lef32(p);
-        p += 4;
-        break;
-    }
-    case T_FINT:
-        v->type = PL_FLOAT;
-        v->d = (double)zz_dec(get_varint(&p));
-        break;
-    case T_INT:
-        v->type = PL_INT;
-        v->i = zz_dec(get_varint(&p));
-        break;
-    case T_UINT:
-        v->type = PL_UINT;
-        v->u = qv_get_le64(p);
-        p += 8;
-        break;
-    default: { /* T_STR */
-        uint64_t n = get_varint(&p);
-        v->type = PL_STRING;
-        v->s = (const char *)p;
-        v->len = (size_t)n;
-        p += n;
-        break;
-    }
-    }
-    v->raw_len = (size_t)(p - start);
-    return p;
-}
-
-static inline bool is_obj(const uint8_t *p) { return p && *p >= T_OBJ; }
-static inline bool is_arr(const uint8_t *p) { return p && *p >= T_ARR && *p < T_OBJ; }
-
-/* Member key at p (an object body position): returns the value position. */
-static inline const uint8_t *rd_key(const uint8_t *p, const char **key, size_t *len)
-{
-    uint64_t n = get_varint(&p);
-    *key = (const char *)p;
-    *len = (size_t)n;
-    return p + n;
-}
+/* The contract of pl.h: 0, or -1 with err filled. */
+#define pl_fail(err, code, ...) (qv_fail((err), (code), __VA_ARGS__), -1)
 
 /* Value of member key in the object at obj, or NULL: linear, skipping each
  * other member's value in O(1). */
@@ -453,127 +123,6 @@ static unsigned depth_of(const uint8_t *p)
     return d + 1;
 }
 
-/* ---- encode ------------------------------------------------------------------ */
-
-static void enc_value(qv_buf *b, const jr_value *v);
-
-static inline uint32_t key_hash(const char *k, size_t n)
-{
-    return (uint32_t)qv_hash_bytes(k, n);
-}
-
-#define PL_NONE UINT32_MAX
-
-/*
- * Duplicate keys: serde_json keeps one member per key — the last value, at
- * the first key's position (IndexMap insert). last[i] gets the index of the
- * value member i stands for, PL_NONE for a later duplicate. An open-addressed
- * table of member indexes finds them in O(n); tab has >= 2n slots.
- * Returns whether there was any duplicate.
- */
-static bool find_dups(const jr_member *m, uint32_t n, uint32_t *tab, uint32_t tab_size,
-                      uint32_t *last)
-{
-    bool dups = false;
-    memset(tab, 0xff, tab_size * sizeof *tab);
-    for (uint32_t i = 0; i < n; i++) {
-        last[i] = i;
-        uint32_t h = key_hash(m[i].key, m[i].key_len) & (tab_size - 1);
-        for (;; h = (h + 1) & (tab_size - 1)) {
-            uint32_t j = tab[h];
-            if (j == PL_NONE) {
-                tab[h] = i;
-                break;
-            }
-            if (m[j].key_len == m[i].key_len && memcmp(m[j].key, m[i].key, m[i].key_len) == 0) {
-                last[j] = i;
-                last[i] = PL_NONE;
-                dups = true;
-                break;
-            }
-        }
-    }
-    return dups;
-}
-
-static void enc_object(qv_buf *b, const jr_value *v)
-{
-    const jr_member *m = v->u.members;
-    uint32_t n = v->len;
-    /* Up to 32 members the table lives on the stack (384 bytes a level);
-     * bigger objects take one malloc each. */
-    uint32_t small_tab[64], small_last[32];
-    uint32_t *tab = small_tab, *last = small_last, *heap = NULL;
-    uint32_t tab_size = 64;
-    bool dups = false;
-    if (n > 1) {
-        if (n > 32) {
-            tab_size = 128;
-            while (tab_size < 2 * (uint64_t)n)
-                tab_size *= 2;
-            heap = malloc(((size_t)tab_size + n) * sizeof *heap);
-            if (!heap) {
-                b->oom = true;
-                return;
-            }
-            tab = heap;
-            last = heap + tab_size;
-        }
-        dups = find_dups(m, n, tab, tab_size, last);
-    }
-    size_t body = w_open(b);
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t vi = dups ? last[i] : i;
-        if (vi == PL_NONE)
-            continue;
-        w_key(b, m[i].key, m[i].key_len);
-        enc_value(b, &m[vi].value);
-        count++;
-    }
-    w_close(b, body, T_OBJ, count);
-    free(heap);
-}
-
-static void enc_value(qv_buf *b, const jr_value *v)
-{
-    switch (v->type) {
-    case JR_NULL: put_byte(b, T_NULL); break;
-    case JR_FALSE: put_byte(b, T_FALSE); break;
-    case JR_TRUE: put_byte(b, T_TRUE); break;
-    case JR_NUMBER:
-        if (!(v->flags & JR_NUM_INT))
-            w_f64(b, v->u.num);
-        else if (!(v->flags & JR_NUM_NEG))
-            w_uint(b, v->x.u64);
-        else if (v->x.i64 == 0)
-            w_f64(b, -0.0); /* serde_json reads "-0" as the float -0.0 */
-        else
-            w_int(b, v->x.i64);
-        break;
-    case JR_STRING: w_str(b, v->u.str, v->len); break;
-    case JR_ARRAY: {
-        size_t body = w_open(b);
-        for (uint32_t i = 0; i < v->len; i++)
-            enc_value(b, &v->u.items[i]);
-        w_close(b, body, T_ARR, v->len);
-        break;
-    }
-    default: enc_object(b, v); break;
-    }
-}
-
-int pl_encode(const jr_value *obj, qv_buf *out, qv_error *err)
-{
-    if (!jr_is_object(obj))
-        return pl_fail(err, QV_BAD_INPUT, "payload must be a JSON object");
-    enc_value(out, obj);
-    finish(out);
-    if (!qv_buf_ok(out))
-        return pl_fail(err, QV_NOMEM, "out of memory");
-    return 0;
-}
-
 /* ---- validate ----------------------------------------------------------------- */
 
 /* Bounded varint read: NULL on truncation or a value past 64 bits. */
@@ -602,7 +151,7 @@ static const uint8_t *v_value(const uint8_t *p, const uint8_t *end, unsigned dep
     uint8_t t = *p++;
     uint64_t n;
     if (t >= T_ARR) {
-        if (++depth > JR_MAX_DEPTH)
+        if (++depth > PL_MAX_DEPTH)
             return NULL;
         bool obj = t >= T_OBJ;
         uint64_t count = t & 0x1f, size;
@@ -666,66 +215,6 @@ void pl_root(const uint8_t *blob, size_t len, pl_value *out)
 {
     (void)len;
     decode(blob, out);
-}
-
-/* ---- JSON output -------------------------------------------------------------- */
-
-static const uint8_t *print_value(jw *w, const uint8_t *p)
-{
-    uint8_t t = *p;
-    if (t >= T_ARR) {
-        uint64_t c, s;
-        const uint8_t *q = rd_cont(p, &c, &s);
-        if (t >= T_OBJ) {
-            jw_obj_begin(w);
-            for (uint64_t i = 0; i < c; i++) {
-                const char *k;
-                size_t n;
-                q = rd_key(q, &k, &n);
-                jw_keyn(w, k, n);
-                q = print_value(w, q);
-            }
-            jw_obj_end(w);
-        } else {
-            jw_arr_begin(w);
-            for (uint64_t i = 0; i < c; i++)
-                q = print_value(w, q);
-            jw_arr_end(w);
-        }
-        return q;
-    }
-    pl_value v;
-    p = decode(p, &v);
-    switch (v.type) {
-    case PL_NULL: jw_null(w); break;
-    case PL_FALSE: jw_bool(w, false); break;
-    case PL_TRUE: jw_bool(w, true); break;
-    case PL_INT: jw_int(w, v.i); break;
-    case PL_UINT: jw_uint(w, v.u); break;
-    case PL_FLOAT: jw_f64(w, v.d); break;
-    default: jw_strn(w, v.s, v.len); break;
-    }
-    return p;
-}
-
-void pl_write_json(jw *w, const uint8_t *blob, size_t len)
-{
-    (void)len;
-    print_value(w, blob);
-}
-
-void pl_write_value(jw *w, const pl_value *v)
-{
-    switch (v->type) {
-    case PL_NULL: jw_null(w); break;
-    case PL_FALSE: jw_bool(w, false); break;
-    case PL_TRUE: jw_bool(w, true); break;
-    case PL_INT: jw_int(w, v->i); break;
-    case PL_UINT: jw_uint(w, v->u); break;
-    case PL_FLOAT: jw_f64(w, v->d); break;
-    case PL_STRING: jw_strn(w, v->s, v->len); break;
-    default: print_value(w, v->raw); break;
-    }
 }
 
 /* ---- key paths ---------------------------------------------------------------- */
@@ -1035,12 +524,12 @@ typedef struct set_ctx {
 static void set_in(set_ctx *c, const uint8_t *dest, const pl_step *st, uint32_t n, unsigned level)
 {
     qv_buf *b = c->b;
-    if (level > JR_MAX_DEPTH) {
+    if (level > PL_MAX_DEPTH) {
         c->too_deep = true;
         return;
     }
     if (n == 0) {
-        if (level + c->patch_depth - 1 > JR_MAX_DEPTH)
+        if (level + c->patch_depth - 1 > PL_MAX_DEPTH)
             c->too_deep = true;
         else
             merge(b, is_obj(dest) ? dest : NULL, c->patch);
@@ -1107,7 +596,7 @@ int pl_set(const uint8_t *base, size_t base_len, const uint8_t *patch, size_t pa
                 out->len = start;
             finish(out);
             return pl_fail(err, QV_BAD_INPUT,
-                           "payload nesting would exceed %d levels at key `%s`", JR_MAX_DEPTH,
+                           "payload nesting would exceed %d levels at key `%s`", PL_MAX_DEPTH,
                            path->text);
         }
     }
@@ -1225,134 +714,6 @@ int pl_delete(const uint8_t *base, size_t base_len, const pl_path *paths, size_t
     if (oom || !qv_buf_ok(out))
         return pl_fail(err, QV_NOMEM, "out of memory");
     return 0;
-}
-
-/* ---- with_payload include / exclude ------------------------------------------------------------ */
-
-/*
- * Qdrant's PayloadSelector::process (types.rs) runs JsonPath::value_filter:
- * a walk that names each member by its key and each array element by "[]"
- * (never "[i]"), keeps a node when filter(path) holds and then walks into it.
- *   include: keep iff some pattern Q agrees with path P on their common
- *            length (check_include_pattern: one is a prefix of the other);
- *   exclude: drop iff some pattern Q is a prefix of P (check_exclude_pattern).
- * So include "a.b" keeps {"a":{"b":..}} and turns {"a":{"c":1}} into
- * {"a":{}}, keeps a scalar a whole, and keeps no element of an array a
- * ("a[]" is not "a.b"); "a[0]" matches no element. Once no pattern can
- * change anything below a node, the node is printed whole.
- */
-typedef struct sel_item {
-    const char *key;  /* NULL: an array element ("[]") */
-    size_t      len;
-} sel_item;
-
-typedef struct sel_ctx {
-    jw            *w;
-    const pl_path *pats;
-    size_t         npats;
-    bool           include;
-    sel_item       path[JR_MAX_DEPTH + 2];
-} sel_ctx;
-
-static bool item_eq(const pl_step *q, const sel_item *p)
-{
-    if (q->kind == PL_KEY)
-        return p->key && q->key_len == p->len && memcmp(q->key, p->key, p->len) == 0;
-    return q->kind == PL_ALL && !p->key;
-}
-
-/* Pattern q against the path of length L: -1 they differ on the common
- * length; 0 q is a prefix of the path (or equal); 1 the path is a proper
- * prefix of q. */
-static int pat_cmp(const pl_path *q, const sel_item *path, uint32_t L)
-{
-    uint32_t m = q->n < L ? q->n : L;
-    for (uint32_t k = 0; k < m; k++)
-        if (!item_eq(&q->steps[k], &path[k]))
-            return -1;
-    return q->n <= L ? 0 : 1;
-}
-
-enum { SEL_DROP, SEL_WHOLE, SEL_WALK };
-
-static int sel_decide(const sel_ctx *c, uint32_t L)
-{
-    bool longer = false, prefix = false;
-    for (size_t i = 0; i < c->npats; i++) {
-        int r = pat_cmp(&c->pats[i], c->path, L);
-        if (r == 0)
-            prefix = true;
-        else if (r == 1)
-            longer = true;
-    }
-    if (c->include)
-        return prefix ? SEL_WHOLE : longer ? SEL_WALK : SEL_DROP;
-    return prefix ? SEL_DROP : longer ? SEL_WALK : SEL_WHOLE;
-}
-
-static void sel_value(sel_ctx *c, const uint8_t *p, uint32_t L)
-{
-    uint8_t t = *p;
-    if (t < T_ARR || L > JR_MAX_DEPTH) {
-        print_value(c->w, p);
-        return;
-    }
-    uint64_t cnt, s;
-    const uint8_t *q = rd_cont(p, &cnt, &s);
-    bool obj = t >= T_OBJ;
-    if (obj)
-        jw_obj_begin(c->w);
-    else
-        jw_arr_begin(c->w);
-    for (uint64_t i = 0; i < cnt; i++) {
-        const char *k = NULL;
-        size_t kn = 0;
-        if (obj)
-            q = rd_key(q, &k, &kn);
-        c->path[L].key = k;
-        c->path[L].len = kn;
-        int d = sel_decide(c, L + 1);
-        if (d != SEL_DROP) {
-            if (obj)
-                jw_keyn(c->w, k, kn);
-            if (d == SEL_WHOLE)
-                print_value(c->w, q);
-            else
-                sel_value(c, q, L + 1);
-        }
-        q = skip(q);
-    }
-    if (obj)
-        jw_obj_end(c->w);
-    else
-        jw_arr_end(c->w);
-}
-
-static void write_selected(jw *w, const uint8_t *blob, const pl_path *paths, size_t n, bool include)
-{
-    sel_ctx *c = malloc(sizeof *c); /* ~2 KB of path: off the caller's stack */
-    if (!c) {
-        w->out->oom = true;
-        return;
-    }
-    c->w = w;
-    c->pats = paths;
-    c->npats = n;
-    c->include = include;
-    sel_value(c, blob, 0);
-    free(c);
-}
-
-void pl_write_json_include(jw *w, const uint8_t *blob, size_t len, const pl_path *paths, size_t n)
-{
-    (void)len;
-    write_selected(w, blob, paths, n, true);
-}
-
-void pl_write_json_exclude(jw *w, const uint8_t *blob, size_t len, const pl_path *paths, size_t n)
-{
-    (void)len;
-    write_selected(w, blob, paths, n, false);
 }
 
 bool pl_as_f64(const pl_value *v, double *d)

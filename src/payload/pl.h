@@ -11,6 +11,10 @@
  * the last value, as serde_json does). A blob is about the size of its
  * compact JSON or smaller ({"a":1}: 5 bytes).
  *
+ * No JSON here: a blob is made from a JSON tree and written back as JSON by
+ * payload/pljson.h, so modules that only read payloads (index/) never see
+ * the JSON reader or writer.
+ *
  * Blobs made by pl_encode / pl_set / pl_delete are trusted; a blob read
  * from disk is checked once with pl_validate before any other call sees it
  * (the others do not bounds-check). Outputs are appended to out.
@@ -26,21 +30,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json/jr.h"
-#include "json/jw.h"
 #include "quiver.h"
 #include "util/arena.h"
 #include "util/buf.h"
 
 /* ---- blobs ------------------------------------------------------------------ */
 
-/* Append the blob of JSON object obj to out (QV_BAD_INPUT if obj is not an
- * object, QV_NOMEM). Integer literals stay integers; "-0" becomes the float
- * -0.0, as serde_json reads it. */
-int  pl_encode(const jr_value *obj, qv_buf *out, qv_error *err);
+/* Deepest nesting of a blob (the root object is level 1): the JSON reader's
+ * limit (pljson.c checks that they agree). */
+#define PL_MAX_DEPTH 128
+
 /* Structural check of untrusted bytes: every length in bounds, tags known,
  * element counts exact, root is an object spanning all len bytes, nesting
- * <= JR_MAX_DEPTH. Never reads outside [blob, blob + len). Strings are not
+ * <= PL_MAX_DEPTH. Never reads outside [blob, blob + len). Strings are not
  * checked for UTF-8 (the blob's file carries a checksum). O(len). */
 bool pl_validate(const uint8_t *blob, size_t len);
 /* The empty object's blob (a static constant) and its length. */
@@ -48,9 +50,6 @@ extern const uint8_t pl_empty[];
 extern const size_t  pl_empty_len;
 /* Number of top-level keys. */
 size_t pl_count(const uint8_t *blob, size_t len);
-
-/* Write the payload as a JSON object (compact, keys in stored order). */
-void pl_write_json(jw *w, const uint8_t *blob, size_t len);
 
 /* ---- key paths ---------------------------------------------------------------- */
 
@@ -80,24 +79,6 @@ typedef struct pl_path {
  * "Invalid json path: '<text>'" on bad syntax; QV_NOMEM. */
 int pl_path_parse(qv_arena *a, const char *text, size_t len, pl_path *out, qv_error *err);
 
-/* ---- selection (with_payload) ---------------------------------------------------- */
-
-/*
- * Write only the given paths (include) or everything but them (exclude),
- * as Qdrant's with_payload include/exclude (and list-of-keys = include)
- * does. Qdrant walks the payload naming members by key and array elements
- * by "[]" only:
- *   include keeps a node when some path and the node's path agree on their
- *     common length: "a.b" gives {"a":{"b":..}}; an a without b gives
- *     {"a":{}}; a scalar a is kept whole; through an array it takes "a[].b"
- *     ("a.b" keeps a as [] and "a[0]" matches no element);
- *   exclude drops a node when some path is a prefix of the node's path:
- *     "a.b" removes b from the object a, not from objects inside an array a
- *     (that takes "a[].b").
- */
-void pl_write_json_include(jw *w, const uint8_t *blob, size_t len, const pl_path *paths, size_t n);
-void pl_write_json_exclude(jw *w, const uint8_t *blob, size_t len, const pl_path *paths, size_t n);
-
 /* ---- operations (each writes a new blob to out; inputs are untouched) ------------ */
 
 /*
@@ -115,7 +96,7 @@ void pl_write_json_exclude(jw *w, const uint8_t *blob, size_t len, const pl_path
  * E.g. key "a.b", patch {"c":1}: {} -> {"a":{"b":{"c":1}}}; {"a":10} ->
  * {"a":{"b":{"c":1}}}; "a[].b" on {} -> {"a":[]}; "a[5]" on {"a":[1]} ->
  * unchanged. QV_BAD_INPUT if the result would nest deeper than
- * JR_MAX_DEPTH; QV_NOMEM. base and patch are trusted blobs.
+ * PL_MAX_DEPTH; QV_NOMEM. base and patch are trusted blobs.
  */
 int pl_set(const uint8_t *base, size_t base_len, const uint8_t *patch, size_t patch_len,
            const pl_path *path, qv_buf *out, qv_error *err);
@@ -184,7 +165,5 @@ bool pl_iter_next_member(pl_iter *it, const char **key, size_t *key_len, pl_valu
 
 /* The root object as a value (for pl_iter_init). */
 void pl_root(const uint8_t *blob, size_t len, pl_value *out);
-/* Write one value (as yielded by pl_lookup or an iterator) as JSON. */
-void pl_write_value(jw *w, const pl_value *v);
 
 #endif

@@ -43,6 +43,7 @@ static void *fx_fail_realloc(void *p, size_t size) { return alloc_ok() ? realloc
 
 #include "filter/filter.h"  /* the scan the index answers must equal */
 #include "json/jr.h"
+#include "payload/pljson.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 

@@ -20,7 +20,7 @@
 
 #include "filter/filter.h"
 #include "json/jr.h"
-#include "payload/pl.h"
+#include "payload/pljson.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 

@@ -23,7 +23,7 @@
 
 #include "json/jr.h"
 #include "json/jw.h"
-#include "payload/pl.h"
+#include "payload/pljson.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

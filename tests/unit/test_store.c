@@ -19,6 +19,7 @@
 #include "core/store.h"
 #include "json/jr.h"
 #include "json/jw.h"
+#include "payload/pljson.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 #include "util/fsutil.h"
