@@ -17,6 +17,7 @@
 #include "util/datetime.h"
 #include "util/hash.h"
 #include "util/pointid.h"
+#include "util/utf8.h"
 
 #include <assert.h>
 #include <locale.h>
@@ -633,52 +634,13 @@ static uint32_t lower_cp(uint32_t cp)
 
 /* One UTF-8 char at s (n > 0 bytes left) into *cp; its length. Invalid
  * bytes decode as U+FFFD of length 1 (not alphanumeric: a separator). */
-static size_t utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
+static inline size_t char_at(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    size_t k = qv_utf8_decode((const char *)s, n, cp);
+    if (k)
+        return k;
     *cp = 0xFFFD;
-    if (!len || len > n || c > 0xF4)
-        return 1;
-    uint32_t v = c & (0x3F >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 1;
-        v = v << 6 | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min_cp[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 1;
-    *cp = v;
-    return len;
-}
-
-static size_t utf8_enc(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    return 1;
 }
 
 bool fidx_tokenize(const fidx_params *p, const char *s, size_t len,
@@ -690,14 +652,14 @@ bool fidx_tokenize(const fidx_params *p, const char *s, size_t len,
     bool ok = true;
     while (q < e && ok) {
         uint32_t cp;
-        size_t k = utf8_dec(q, (size_t)(e - q), &cp);
+        size_t k = char_at(q, (size_t)(e - q), &cp);
         if (!unicode_alnum(cp)) {
             q += k;
             continue;
         }
         size_t n = 0, chars = 0;
         while (q < e) {
-            k = utf8_dec(q, (size_t)(e - q), &cp);
+            k = char_at(q, (size_t)(e - q), &cp);
             if (!unicode_alnum(cp))
                 break;
             if (n + 4 > cap) {
@@ -712,7 +674,7 @@ bool fidx_tokenize(const fidx_params *p, const char *s, size_t len,
                 buf = nb;
                 cap *= 2;
             }
-            n += utf8_enc(p->lowercase ? lower_cp(cp) : cp, buf + n);
+            n += qv_utf8_encode(p->lowercase ? lower_cp(cp) : cp, buf + n);
             chars++;
             q += k;
         }

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 typedef struct jr_parser {
     const char *start, *p, *end;
     qv_arena   *arena;
@@ -185,51 +187,6 @@ static const char *skip_plain(const char *p, const char *end)
     return p;
 }
 
-static inline bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0:
- * overlong forms, UTF-16 surrogates and code points > U+10FFFF are invalid. */
-static size_t utf8_seq(const char *sp, const char *end)
-{
-    const unsigned char *p = (const unsigned char *)sp;
-    size_t avail = (size_t)(end - sp);
-    unsigned c = p[0];
-    if (c >= 0xC2 && c <= 0xDF)
-        return avail >= 2 && is_cont(p[1]) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return avail >= 3 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return avail >= 4 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) && is_cont(p[3]) ? 4 : 0;
-    }
-    return 0;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* ---- strings ---------------------------------------------------------- */
 
@@ -277,7 +234,7 @@ static int unicode_escape(jr_parser *P, char out[4], size_t *n)
             return fail(P, "lone leading surrogate in hex escape", P->p);
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
-    *n = utf8_put(out, cp);
+    *n = qv_utf8_encode(cp, out);
     return 0;
 }
 
@@ -340,7 +297,8 @@ static int parse_str(jr_parser *P, const char **out, uint32_t *out_len)
         } else if (c < 0x20) {
             return fail(P, MSG_CTRL, p);
         } else {
-            size_t n = utf8_seq(p, end);
+            uint32_t cp;
+            size_t n = qv_utf8_decode(p, (size_t)(end - p), &cp);
             bad_utf8 |= n == 0;
             p += n ? n : 1;
         }

@@ -59,6 +59,7 @@
 
 #include "payload/plblob.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 const uint8_t pl_empty[] = {T_OBJ, 0};
 const size_t  pl_empty_len = sizeof pl_empty;
@@ -256,19 +257,9 @@ static size_t raw_char(const unsigned char *s, size_t n)
     if (c < 0x80)
         return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
                c == '-';
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-    if (!len || len > n || c > 0xF4)
-        return 0;
-    uint32_t cp = c & (0x3F >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return unicode_alnum(cp) ? len : 0;
+    uint32_t cp;
+    size_t len = qv_utf8_decode((const char *)s, n, &cp);
+    return len && unicode_alnum(cp) ? len : 0;
 }
 
 /* Length of a raw key at s, 0 if none. */

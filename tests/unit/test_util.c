@@ -268,6 +268,43 @@ static void hashes_spread_and_siphash_matches_the_paper(void **state)
     assert_true(pid_hash(&i5) != pid_hash(&u5));
 }
 
+static void utf8_codec_round_trips_and_agrees_with_valid(void **state)
+{
+    (void)state;
+    char b[8];
+    uint32_t cp;
+    for (uint32_t c = 0; c < 0x110000; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+        size_t n = qv_utf8_encode(c, b);
+        assert_int_equal(n, c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4);
+        assert_true(qv_utf8_valid(b, n));
+        assert_int_equal(qv_utf8_decode(b, n, &cp), n);
+        assert_int_equal(cp, c);
+        if (n > 1)
+            assert_int_equal(qv_utf8_decode(b, n - 1, &cp), 0);  /* truncated */
+    }
+    /* Random bytes: decode takes exactly the one character valid() takes. */
+    uint64_t seed = 3;
+    for (int k = 0; k < 200000; k++) {
+        uint64_t r = rng_next(&seed);
+        size_t len = 1 + (size_t)(r % 4);
+        for (size_t i = 0; i < len; i++)
+            b[i] = (char)(0x80 | (rng_next(&seed) & 0x7f));  /* lead >= 0x80 */
+        if (r & 16)
+            b[1] = (char)(0x80 | (rng_next(&seed) & 0x3f));  /* often a continuation */
+        size_t n = qv_utf8_decode(b, len, &cp);
+        if (n)
+            assert_true(qv_utf8_valid(b, n));
+        else
+            for (size_t m = 1; m <= len; m++)
+                assert_false(qv_utf8_valid(b, m));
+    }
+    assert_int_equal(qv_utf8_decode("\xc0\xaf", 2, &cp), 0);         /* overlong */
+    assert_int_equal(qv_utf8_decode("\xed\xa0\x80", 3, &cp), 0);     /* surrogate */
+    assert_int_equal(qv_utf8_decode("\xf4\x90\x80\x80", 4, &cp), 0); /* > U+10FFFF */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +315,7 @@ int main(void)
         cmocka_unit_test(utf8_validates_and_repairs),
         cmocka_unit_test(bitsets_set_count_and_iterate),
         cmocka_unit_test(hashes_spread_and_siphash_matches_the_paper),
+        cmocka_unit_test(utf8_codec_round_trips_and_agrees_with_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
