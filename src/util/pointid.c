@@ -96,5 +96,5 @@ uint64_t pid_hash(const qv_point_id *id)
 {
     /* The UUID flag joins hi so that an integer id and a UUID with the same
      * low word land apart. */
-    return qv_hash_pair(id->lo, id->hi ^ (uint64_t)id->uuid);
+    return qv_hash_pair(id->lo, id->hi + (uint64_t)id->uuid);
 }
