@@ -6,6 +6,9 @@
  * back with jw and parsed again: both trees must be equal, and writing the
  * second tree must give the same bytes (the writer is canonical). Numbers are
  * also checked against libc: jr_get_f32 must equal strtof of the literal.
+ * The same input read with float arrays (jr_parse_opts) must give the same
+ * verdict, error and tree, but for the qualifying arrays, whose floats must
+ * be jr_get_f32 of the tree's elements.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -111,6 +114,71 @@ static void check_numbers(const jr_value *v)
     }
 }
 
+/* Float arrays (jr_parse_opts): below "v" or "vector", not below "p". */
+static const char *const f32_keys[] = {"v", "vector"};
+static const char *const plain_keys[] = {"p"};
+static const jr_opts f32_opts = {f32_keys, 2, plain_keys, 1};
+
+static int key_mode(const jr_member *m, int mode)
+{
+    if (mode == 2 || (m->key_len == 1 && m->key[0] == 'p'))
+        return 2;
+    if ((m->key_len == 1 && m->key[0] == 'v') || (m->key_len == 6 && memcmp(m->key, "vector", 6) == 0))
+        return 1;
+    return mode;
+}
+
+/* c, read with f32_opts, against t read without: the same tree but for the
+ * arrays that qualify in float mode (1), whose floats are jr_get_f32 of t's
+ * elements, bit for bit. */
+static void check_f32(const jr_value *t, const jr_value *c, int mode)
+{
+    if (t->type != c->type || t->len != c->len)
+        abort();
+    if (t->type == JR_ARRAY) {
+        float f;
+        bool want = mode == 1 && t->len > 0;
+        for (uint32_t i = 0; want && i < t->len; i++)
+            want = jr_get_f32(&t->u.items[i], &f);
+        if (jr_is_f32_array(c) != want)
+            abort();
+        for (uint32_t i = 0; i < t->len; i++) {
+            if (!want) {
+                check_f32(&t->u.items[i], &c->u.items[i], mode);
+                continue;
+            }
+            jr_get_f32(&t->u.items[i], &f);
+            if (memcmp(&f, &c->u.f32[i], sizeof f) != 0)
+                abort();
+        }
+    } else if (t->type == JR_OBJECT) {
+        for (uint32_t i = 0; i < t->len; i++) {
+            const jr_member *x = &t->u.members[i], *y = &c->u.members[i];
+            if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) != 0)
+                abort();
+            check_f32(&x->value, &y->value, key_mode(x, mode));
+        }
+    } else if (!same(t, c)) {
+        abort();
+    }
+}
+
+/* Both readings agree: the verdict, and the message and position of an error. */
+static void check_opts(qv_arena *a, const uint8_t *data, size_t size, int rc, const jr_value *t,
+                       const jr_error *e)
+{
+    jr_value *c;
+    jr_error e2;
+    if ((jr_parse_opts(a, (const char *)data, size, &f32_opts, &c, &e2) != 0) != (rc != 0))
+        abort();
+    if (rc) {
+        if (strcmp(e->msg, e2.msg) != 0 || e->line != e2.line || e->column != e2.column)
+            abort();
+        return;
+    }
+    check_f32(t, c, 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     qv_arena a;
@@ -120,9 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (jr_parse(&a, (const char *)data, size, &v, &e) != 0) {
         if (!e.msg[0] || e.line < 1 || e.column > size)
             abort();
+        check_opts(&a, data, size, -1, NULL, &e);
         qv_arena_free(&a);
         return 0;
     }
+    check_opts(&a, data, size, 0, v, &e);
     check_numbers(v);
     qv_buf b1 = QV_BUF_INIT, b2 = QV_BUF_INIT;
     jw w;

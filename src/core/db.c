@@ -19,8 +19,14 @@
 qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, jr_value **root,
                            qv_error *err)
 {
+    return qv_parse_request_opts(a, json, len, NULL, root, err);
+}
+
+qv_status qv_parse_request_opts(qv_arena *a, const char *json, size_t len, const jr_opts *opts,
+                                jr_value **root, qv_error *err)
+{
     jr_error je;
-    if (jr_parse(a, json, len, root, &je) == 0)
+    if (jr_parse_opts(a, json, len, opts, root, &je) == 0)
         return QV_OK;
     if (je.oom)
         return qv_fail(err, QV_NOMEM, "out of memory while parsing the request");

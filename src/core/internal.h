@@ -12,8 +12,12 @@
 /* Parse a JSON request document into arena a; QV_BAD_FORMAT with the
  * reader's message and position ("expected value at line 1 column 1"). */
 struct jr_value;
+struct jr_opts;
 qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, struct jr_value **root,
                            qv_error *err);
+/* The same with reader options (jr_parse_opts; NULL: none). */
+qv_status qv_parse_request_opts(qv_arena *a, const char *json, size_t len,
+                                const struct jr_opts *opts, struct jr_value **root, qv_error *err);
 
 /* Hand a finished JSON buffer to the caller (*json malloc'd), or QV_NOMEM
  * (and free it) if building it ran out of memory. */

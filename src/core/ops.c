@@ -23,6 +23,13 @@ typedef struct parser {
     qv_buf                scratch;  /* payload encoding, reused */
 } parser;
 
+static const char *const f32_keys[] = {"vector", "vectors"};
+static const char *const plain_keys[] = {"payload", "payloads", "filter", "update_filter", "indices"};
+const jr_opts ops_json_opts = {f32_keys, 2, plain_keys, 5};
+
+/* What an element of an array in float form is, for messages. */
+static const jr_value f32_item = {.type = JR_NUMBER};
+
 static qv_status oom(parser *p) { return qv_fail(p->err, QV_NOMEM, "out of memory"); }
 
 /* Where we are in the request, for messages: a chain of steps on the stack,
@@ -239,7 +246,8 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
                              op_vector *out)
 {
     const cfg_vector *cv = &p->cfg->vectors[index];
-    if (arr->len > 0 && arr->u.items[0].type == JR_ARRAY)
+    bool f32 = jr_is_f32_array(arr);
+    if (!f32 && arr->len > 0 && arr->u.items[0].type == JR_ARRAY)
         return qv_fail(p->err, QV_UNSUPPORTED, "%s: multivectors are not supported by Quiver yet", pstr(where));
     if (arr->len != cv->size)
         return qv_fail(p->err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u",
@@ -248,7 +256,12 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
     if (!vals)
         return oom(p);
     double norm = 0;
-    for (uint32_t i = 0; i < arr->len; i++) {
+    if (f32) {  /* converted while parsing, exactly as jr_get_f32 below */
+        memcpy(vals, arr->u.f32, (size_t)arr->len * sizeof *vals);
+        for (uint32_t i = 0; i < arr->len; i++)
+            norm += (double)vals[i] * vals[i];
+    }
+    for (uint32_t i = 0; !f32 && i < arr->len; i++) {
         if (!jr_get_f32(&arr->u.items[i], &vals[i]))
             return qv_fail(p->err, QV_BAD_FORMAT, "%s[%u]: invalid type: %s, expected f32", pstr(where), i,
                            arr->u.items[i].type == JR_NUMBER ? "a number out of f32 range"
@@ -268,7 +281,7 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
                               op_vector *out)
 {
     const jr_value *ix = jr_get(o, "indices"), *vs = jr_get(o, "values");
-    if (!jr_is(ix, JR_ARRAY))
+    if (!jr_is(ix, JR_ARRAY) || jr_is_f32_array(ix))  /* never: indices are read as a tree */
         return missing(p, where, "indices");
     if (!jr_is(vs, JR_ARRAY))
         return missing(p, where, "values");
@@ -286,7 +299,9 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX)
             return qv_fail(p->err, QV_BAD_FORMAT, "%s.indices[%u]: expected u32", pstr(where), i);
         idx[i] = (uint32_t)u;
-        if (!jr_get_f32(&vs->u.items[i], &val[i]))
+        if (jr_is_f32_array(vs))
+            val[i] = vs->u.f32[i];
+        else if (!jr_get_f32(&vs->u.items[i], &val[i]))
             return qv_fail(p->err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", pstr(where), i);
     }
     /* Unique indices: sort a copy (n log n) rather than a quadratic scan. */
@@ -501,9 +516,14 @@ static qv_status parse_columns(parser *p, const jr_value *b, const path *where, 
                 const jr_member *m = &vecs->u.members[k];
                 vv = STEP(where, "vectors");
                 w = ITEM(&vv, m->key, i);
-                rc = parse_named(p, m->key, m->key_len, &m->value.u.items[i], &w, &pt->vectors[k]);
+                if (jr_is_f32_array(&m->value))  /* a list of numbers, not of vectors */
+                    rc = parse_named(p, m->key, m->key_len, &f32_item, &w, &pt->vectors[k]);
+                else
+                    rc = parse_named(p, m->key, m->key_len, &m->value.u.items[i], &w, &pt->vectors[k]);
             } else {
                 w = ITEM(where, "vectors", i);
+                if (jr_is_f32_array(vecs))
+                    return bad_shape(p, &w, &f32_item, "a list of floats");
                 if (!jr_is(&vecs->u.items[i], JR_ARRAY))
                     return bad_shape(p, &w, &vecs->u.items[i], "a list of floats");
                 rc = parse_named(p, "", 0, &vecs->u.items[i], &w, &pt->vectors[k]);
@@ -635,7 +655,7 @@ static qv_status parse_delete_vectors(parser *p, const jr_value *o, const path *
         return oom(p);
     out->n_names = (uint16_t)names->len;
     for (uint32_t i = 0; i < names->len; i++) {
-        const jr_value *nm = &names->u.items[i];
+        const jr_value *nm = jr_is_f32_array(names) ? &f32_item : &names->u.items[i];
         if (nm->type != JR_STRING)
             return bad_shape(p, where, nm, "a vector name");
         if (!find_vector(p->cfg, nm->u.str, nm->len, &out->names[i].sparse, &out->names[i].index))

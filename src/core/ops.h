@@ -124,6 +124,12 @@ typedef struct op_batch {
     op_item *ops;
 } op_batch;
 
+/* How to read a write request's JSON for ops_parse (jr_parse_opts): arrays
+ * of numbers below `vector`/`vectors` in float form, never below payloads,
+ * filters or sparse indices (which need the exact numbers). ops_parse takes
+ * trees read with these options or without any. */
+extern const jr_opts ops_json_opts;
+
 /* Parse a request body of the given kind (quiver.h's qv_update_kind) into
  * batch, validating it in full against cfg. Errors: QV_BAD_FORMAT (shape),
  * QV_BAD_INPUT (wrong dimension, unknown vector name), QV_VALIDATION

@@ -31,7 +31,7 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     /* The record names vectors by index into schema: no vector DDL until
      * it is queued (collection.h). */
     pthread_rwlock_rdlock(&c->vgate);
-    if ((rc = qv_parse_request(a, json, len, &root, err)) ||
+    if ((rc = qv_parse_request_opts(a, json, len, &ops_json_opts, &root, err)) ||
         (rc = ops_parse(a, &c->schema, (int)kind, root, &batch, err)))
         goto done;
     if (batch.n == 0) {

@@ -31,7 +31,11 @@ typedef struct jr_parser {
     char       *sbuf;       /* a string with escapes, while it is unescaped */
     size_t      sbuf_len, sbuf_cap;
     int         depth;
+    const jr_opts *opts;    /* NULL: tree form only */
+    int         mode;       /* MODE_*: may arrays here take the float form? */
 } jr_parser;
+
+enum { MODE_TREE, MODE_F32, MODE_PLAIN }; /* MODE_PLAIN is final: no key undoes it */
 
 #define MSG_CTRL "control character (\\u0000-\\u001F) found while parsing a string"
 
@@ -357,20 +361,27 @@ static double read_literal(const char *lit, size_t len, bool as_float, bool *ok)
 #define MANT_LIMIT 1844674407370955161ull /* UINT64_MAX / 10 */
 #define MANT_LIMIT8 184467440736ull      /* mant * 10^8 + 99999999 fits */
 
-/* If the 8 bytes at p are all digits, their value; else -1. Pairs, then
- * quads, then the octet are combined inside the register: 3 multiplies
- * instead of 8 dependent multiply-adds. */
-static int64_t eight_digits(const char *p)
+/*
+ * The run of up to 8 digits at p (8 bytes readable): its length k (0..8)
+ * and, in *val, its value. The lowest flagged byte is exactly the first
+ * non-digit (borrows and carries only flag bytes above a true one); the
+ * bytes from it on are shifted out, leaving leading zeros in their place.
+ */
+static inline unsigned digit_run(const char *p, uint64_t *val)
 {
     uint64_t x;
     memcpy(&x, p, 8);
     uint64_t lo = x - ONES * '0', hi = x + ONES * (0x7F - '9');
-    if ((lo | hi) & HIGHS) /* a byte below '0' borrowed, or one above '9' carried */
-        return -1;
-    x = (lo * 10 + (lo >> 8)) & 0x00FF00FF00FF00FFull;
-    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
-    x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
-    return (int64_t)x;
+    uint64_t bad = (lo | hi) & HIGHS;
+    unsigned k = bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
+    if (k == 0)
+        return 0;
+    if (k < 8)
+        lo <<= 8 * (8 - k);
+    lo = (lo * 10 + (lo >> 8)) & 0x00FF00FF00FF00FFull;
+    lo = (lo * 100 + (lo >> 16)) & 0x0000FFFF0000FFFFull;
+    *val = (lo * 10000 + (lo >> 32)) & 0xFFFFFFFFull;
+    return k;
 }
 
 /*
@@ -421,11 +432,17 @@ static int parse_number(jr_parser *P, jr_value *v)
     if (p < end && *p == '.') {
         const char *f = ++p;
         is_int = false;
-        int64_t e8;
-        while (end - p >= 8 && !many && mant < MANT_LIMIT8 && (e8 = eight_digits(p)) >= 0) {
-            mant = mant * 100000000 + (uint64_t)e8;
-            exp10 -= 8;
-            p += 8;
+        /* Up to 8 digits at a time while 10^8 x mant + 99999999 fits. */
+        while (end - p >= 8 && !many && mant < MANT_LIMIT8) {
+            uint64_t run;
+            unsigned k = digit_run(p, &run);
+            if (k == 0)
+                break;
+            mant = mant * pow10_u64[k] + run;
+            exp10 -= k;
+            p += k;
+            if (k < 8)
+                break;
         }
         for (; p < end && is_digit(*p); p++) {
             unsigned d = (unsigned)(*p - '0');
@@ -512,6 +529,56 @@ static int enter(jr_parser *P)
     return 0;
 }
 
+/*
+ * The float form of the array whose first element is at P->p (a number).
+ * The loop makes the checks of parse_array's in the same order, so an error
+ * found here is the one the tree form would report. Returns 1 when done (P->p
+ * after the ']'), 0 when the array does not qualify (an element that is not
+ * a number or not a finite float: P->p and the stack are as on entry), -1
+ * on error.
+ */
+static int parse_f32_array(jr_parser *P, jr_value *v, size_t base)
+{
+    const char *first = P->p;
+    for (;;) {
+        jr_value num;
+        float f;
+        if (P->p == P->end || !is_number_start(*P->p))
+            goto tree;
+        if (parse_number(P, &num))
+            return -1;
+        if (!jr_get_f32(&num, &f))
+            goto tree;
+        if (push(P, &f, sizeof f))
+            return -1;
+        skip_ws(P);
+        if (P->p == P->end)
+            return fail_eof(P, "EOF while parsing a list");
+        if (*P->p == ']')
+            break;
+        if (*P->p != ',')
+            return fail(P, "expected `,` or `]`", P->p);
+        P->p++;
+        skip_ws(P);
+        if (P->p < P->end && *P->p == ']')
+            return fail(P, "trailing comma", P->p);
+    }
+    P->p++;
+    P->depth--;
+    memset(v, 0, sizeof *v);
+    v->type = JR_ARRAY;
+    v->flags = JR_ARR_F32;
+    void *vals;
+    if (pop_into_arena(P, base, sizeof(float), &vals, &v->len))
+        return -1;
+    v->u.f32 = vals;
+    return 1;
+tree:
+    P->p = first;
+    P->stack_len = base;
+    return 0;
+}
+
 static int parse_array(jr_parser *P, jr_value *v)
 {
     size_t base = P->stack_len;
@@ -519,6 +586,11 @@ static int parse_array(jr_parser *P, jr_value *v)
         return -1;
     if (P->p == P->end)
         return fail_eof(P, "EOF while parsing a list");
+    if (P->mode == MODE_F32 && is_number_start(*P->p)) {
+        int rc = parse_f32_array(P, v, base);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
     if (*P->p != ']') {
         for (;;) {
             if (P->p < P->end && is_number_start(*P->p)) {
@@ -556,6 +628,24 @@ static int parse_array(jr_parser *P, jr_value *v)
     return pop_into_arena(P, base, sizeof(jr_value), (void **)&v->u.items, &v->len);
 }
 
+static bool key_in(const char *const *keys, size_t n, const jr_member *m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(keys[i]) == m->key_len && memcmp(keys[i], m->key, m->key_len) == 0)
+            return true;
+    return false;
+}
+
+/* The mode below member m, from the mode around it. */
+static int key_mode(const jr_opts *o, const jr_member *m, int mode)
+{
+    if (key_in(o->plain_keys, o->n_plain_keys, m))
+        return MODE_PLAIN;
+    if (key_in(o->f32_keys, o->n_f32_keys, m))
+        return MODE_F32;
+    return mode;
+}
+
 static int parse_object(jr_parser *P, jr_value *v)
 {
     size_t base = P->stack_len;
@@ -578,7 +668,12 @@ static int parse_object(jr_parser *P, jr_value *v)
                 return fail(P, "expected `:`", P->p);
             P->p++;
             skip_ws(P);
-            if (parse_value(P, &m.value) || push(P, &m, sizeof m))
+            int mode = P->mode;
+            if (P->opts && mode != MODE_PLAIN)
+                P->mode = key_mode(P->opts, &m, mode);
+            int rc = parse_value(P, &m.value);
+            P->mode = mode;
+            if (rc || push(P, &m, sizeof m))
                 return -1;
             skip_ws(P);
             if (P->p == P->end)
@@ -632,7 +727,14 @@ static int parse_value(jr_parser *P, jr_value *v)
 
 int jr_parse(qv_arena *arena, const char *text, size_t len, jr_value **out, jr_error *err)
 {
-    jr_parser P = {.start = text, .p = text, .end = text + len, .arena = arena, .err = err};
+    return jr_parse_opts(arena, text, len, NULL, out, err);
+}
+
+int jr_parse_opts(qv_arena *arena, const char *text, size_t len, const jr_opts *opts,
+                  jr_value **out, jr_error *err)
+{
+    jr_parser P = {.start = text, .p = text, .end = text + len, .arena = arena, .err = err,
+                   .opts = opts, .mode = MODE_TREE};
     jr_value root;
     int rc = -1;
     if (!text && len)

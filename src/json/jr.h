@@ -58,6 +58,8 @@ typedef enum jr_type {
 /* Number flags. */
 #define JR_NUM_INT  0x01  /* literal had no fraction/exponent and fits int64 or uint64 */
 #define JR_NUM_NEG  0x02  /* literal started with '-' ("-0" is JR_NUM_INT, i64 0) */
+/* Array flag. */
+#define JR_ARR_F32  0x04  /* float form (jr_parse_opts only): u.f32 holds len floats, no items */
 
 typedef struct jr_value  jr_value;
 typedef struct jr_member jr_member;
@@ -69,7 +71,8 @@ struct jr_value {
     uint32_t len;      /* string: bytes; array: items; object: members; number: literal length */
     union {
         const char *str;       /* JR_STRING: unescaped, NUL-terminated */
-        jr_value   *items;     /* JR_ARRAY: len values */
+        jr_value   *items;     /* JR_ARRAY: len values (not JR_ARR_F32) */
+        const float *f32;      /* JR_ARRAY with JR_ARR_F32: len floats */
         jr_member  *members;   /* JR_OBJECT: len members in document order */
         double      num;       /* JR_NUMBER: correctly rounded value */
     } u;
@@ -99,6 +102,38 @@ typedef struct jr_error {
  * which the caller's reset of the arena reclaims).
  */
 int jr_parse(qv_arena *arena, const char *text, size_t len, jr_value **out, jr_error *err);
+
+/*
+ * Float arrays, for request bodies made mostly of vectors. A vector parsed
+ * as a tree costs a 24-byte node per number, built and then read once; in
+ * the float form an array costs 4 bytes per element, converted while
+ * parsing. jr_parse_opts gives the float form (JR_ARR_F32) to an array when
+ *   - it lies below a member whose key is one of f32_keys (at any depth),
+ *     and below no member whose key is one of plain_keys (plain wins), and
+ *   - it has at least one element, every element is a number, and every
+ *     number converts to a finite float (jr_get_f32 succeeds).
+ * Each float is exactly what jr_get_f32 gives for that element in the tree
+ * form; any other array keeps the tree form, so the caller reads the exact
+ * numbers (and reports out-of-range elements) as before. Parsing, errors
+ * and positions are those of jr_parse: only the shape of the tree differs.
+ * Callers that pass keys must handle JR_ARR_F32 wherever those keys lead.
+ * Cost: an array that turns out not to qualify is read twice (at most).
+ */
+typedef struct jr_opts {
+    const char *const *f32_keys;
+    size_t             n_f32_keys;
+    const char *const *plain_keys;
+    size_t             n_plain_keys;
+} jr_opts;
+
+/* jr_parse with options (NULL: as jr_parse). */
+int jr_parse_opts(qv_arena *arena, const char *text, size_t len, const jr_opts *opts,
+                  jr_value **out, jr_error *err);
+
+static inline bool jr_is_f32_array(const jr_value *v)
+{
+    return v && v->type == JR_ARRAY && (v->flags & JR_ARR_F32);
+}
 
 /* Object lookup by key (linear; objects in requests are small). NULL if absent
  * or if obj is not an object. */

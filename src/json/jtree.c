@@ -1,6 +1,7 @@
 /* jtree.c — see jtree.h. */
 #include "json/jtree.h"
 
+#include <math.h>
 #include <string.h>
 
 void jw_tree(jw *w, const jr_value *v)
@@ -23,7 +24,10 @@ void jw_tree(jw *w, const jr_value *v)
     case JR_ARRAY:
         jw_arr_begin(w);
         for (uint32_t i = 0; i < v->len; i++)
-            jw_tree(w, &v->u.items[i]);
+            if (v->flags & JR_ARR_F32)
+                jw_f32(w, v->u.f32[i]);
+            else
+                jw_tree(w, &v->u.items[i]);
         jw_arr_end(w);
         return;
     case JR_OBJECT:
@@ -35,6 +39,16 @@ void jw_tree(jw *w, const jr_value *v)
         jw_obj_end(w);
         return;
     }
+}
+
+/* Element i of an array as a float, in either form (NAN when it is not a
+ * number or not a finite float: never equal). */
+static float item_f32(const jr_value *arr, uint32_t i)
+{
+    float f;
+    if (arr->flags & JR_ARR_F32)
+        return arr->u.f32[i];
+    return jr_get_f32(&arr->u.items[i], &f) ? f : NAN;
 }
 
 bool jr_equal(const jr_value *a, const jr_value *b)
@@ -54,7 +68,9 @@ bool jr_equal(const jr_value *a, const jr_value *b)
         if (a->len != b->len)
             return false;
         for (uint32_t i = 0; i < a->len; i++)
-            if (!jr_equal(&a->u.items[i], &b->u.items[i]))
+            if (!(a->flags & JR_ARR_F32) && !(b->flags & JR_ARR_F32)
+                    ? !jr_equal(&a->u.items[i], &b->u.items[i])
+                    : item_f32(a, i) != item_f32(b, i))
                 return false;
         return true;
     case JR_OBJECT:

@@ -645,3 +645,41 @@ test('retrieve shape: ids not found are skipped; vectors print as floats', async
   const raw = await req('POST', A.u(c, '/points'), { ids: [3], with_payload: false, with_vector: true });
   assert.equal(stripTime(raw.text), '{"result":[{"id":3,"payload":null,"vector":[3.0,0.0,0.0]}],"status":"ok"}');
 });
+
+// ---- vectors read in float form (the reader's float arrays) ---------------------------
+
+test('vectors: floats exactly as strtof, payload numbers exact, errors as before', async () => {
+  const c = 'floatform';
+  await A.create(c, { vectors: { a: { size: 3, distance: 'Dot' } }, sparse_vectors: { s: {} } });
+  const before = await A.snapshot(c, [1, 2, 3]);
+  const bad = [
+    ['{"points":[{"id":1,"vector":{"a":[1,1e39,2]}}]}', 400,
+      'Format error in JSON body: body.points[0].vector.a[1]: invalid type: a number out of f32 range, expected f32'],
+    ['{"points":[{"id":1,"vector":{"a":[1,"x",2]}}]}', 400,
+      'Format error in JSON body: body.points[0].vector.a[1]: invalid type: a string, expected f32'],
+    ['{"points":[{"id":1,"vector":{"a":[1,2,3,]}}]}', 400, 'Format error in JSON body: trailing comma at line 1 column 41'],
+    ['{"batch":{"ids":[1,2],"vectors":{"a":[0.5,0.5]}}}', 400,
+      'Format error in JSON body: body.batch.vectors.a[0]: invalid type: a number, expected a vector'],
+    ['{"points":[{"id":1,"vector":{"s":{"indices":[1,2],"values":[0.5,1e39]}}}]}', 400,
+      'Format error in JSON body: body.points[0].vector.s.values[1]: expected f32'],
+    ['{"points":[{"id":1,"vector":{"s":{"indices":[1.5],"values":[0.5]}}}]}', 400,
+      'Format error in JSON body: body.points[0].vector.s.indices[0]: expected u32'],
+  ];
+  for (const [raw, status, msg] of bad) expectError(await A.send('PUT', c, '/points', undefined, { raw }), status, msg);
+  expectError(await A.send('POST', c, '/points/vectors/delete', undefined, { raw: '{"points":[1],"vector":[1.5]}' }),
+    400, 'Format error in JSON body: body: invalid type: a number, expected a vector name');
+  assert.deepEqual(await A.snapshot(c, [1, 2, 3]), before);
+
+  // 16777217 rounds to 16777216; the literal below lies just above the
+  // midpoint 1 + 2^-24 (whose double is the midpoint: strtof rounds up).
+  expectUpdate(await A.write('PUT', c, '/points', undefined, {
+    raw: '{"points":[{"id":1,"vector":{"a":[0.1,16777217,1.000000059604644775390625000000000001],' +
+      '"s":{"indices":[7],"values":[0.25]}},"payload":{"vector":[0.3],"big":9007199254740993}}]}',
+  }));
+  const res = await req('POST', A.u(c, '/points'), { ids: [1], with_payload: true, with_vector: true });
+  expectOk(res);
+  // Payload numbers are not floats: 0.3 stays the double 0.3, the integer stays exact.
+  assert.match(res.text, /"payload":\{"vector":\[0\.3\],"big":9007199254740993\}/);
+  assert.match(res.text, /"a":\[0\.1,16777216(\.0)?,1\.0000001\]/);
+  assert.match(res.text, /"s":\{"indices":\[7\],"values":\[0\.25\]\}/);
+});

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "json/jr.h"
+#include "json/jtree.h"
 #include "json/jw.h"
 #include "util/utf8.h"
 
@@ -890,6 +891,192 @@ static void test_f32_literals(void **state)
     qv_arena_free(&a);
 }
 
+/* ---- float arrays (jr_parse_opts) -------------------------------------- */
+
+static const char *const t_f32_keys[] = {"v", "vector"};
+static const char *const t_plain_keys[] = {"p", "indices"};
+static const jr_opts t_opts = {t_f32_keys, 2, t_plain_keys, 2};
+
+static bool key_is(const jr_member *m, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(keys[i]) == m->key_len && memcmp(keys[i], m->key, m->key_len) == 0)
+            return true;
+    return false;
+}
+
+/* Does the tree-form array t qualify for the float form? */
+static bool f32_eligible(const jr_value *t)
+{
+    float f;
+    if (t->len == 0)
+        return false;
+    for (uint32_t i = 0; i < t->len; i++)
+        if (!jr_get_f32(&t->u.items[i], &f))
+            return false;
+    return true;
+}
+
+/* c (read with t_opts) against t (read without): the same tree, except that
+ * exactly the qualifying arrays in float mode (mode 1; 0 none yet, 2 plain)
+ * are in float form, holding jr_get_f32 of t's elements bit for bit. */
+static void check_f32_tree(const jr_value *t, const jr_value *c, int mode)
+{
+    assert_int_equal(t->type, c->type);
+    assert_int_equal(t->len, c->len);
+    if (t->type == JR_ARRAY) {
+        bool want = mode == 1 && f32_eligible(t);
+        assert_int_equal(jr_is_f32_array(c), want);
+        for (uint32_t i = 0; i < t->len; i++) {
+            if (want) {
+                float f = 0;
+                assert_true(jr_get_f32(&t->u.items[i], &f));
+                if (!same_bits_f32(f, c->u.f32[i]))
+                    fail_msg("element %u: %a in float form, %a from the tree", i, (double)c->u.f32[i],
+                             (double)f);
+            } else {
+                check_f32_tree(&t->u.items[i], &c->u.items[i], mode);
+            }
+        }
+    } else if (t->type == JR_OBJECT) {
+        for (uint32_t i = 0; i < t->len; i++) {
+            const jr_member *m = &t->u.members[i];
+            assert_int_equal(m->key_len, c->u.members[i].key_len);
+            assert_memory_equal(m->key, c->u.members[i].key, m->key_len);
+            int sub = mode == 2 || key_is(m, t_plain_keys, 2) ? 2 : key_is(m, t_f32_keys, 2) ? 1 : mode;
+            check_f32_tree(&m->value, &c->u.members[i].value, sub);
+        }
+    } else {
+        assert_true(jr_equal(t, c));
+    }
+}
+
+/* Both readings of s: the same verdict, message and position, and trees
+ * that check_f32_tree accepts. Returns 1 if accepted. */
+static int f32_agree(qv_arena *a, const char *s, size_t len)
+{
+    jr_value *t = NULL, *c = NULL;
+    jr_error e1, e2;
+    int r1 = jr_parse(a, s, len, &t, &e1), r2 = jr_parse_opts(a, s, len, &t_opts, &c, &e2);
+    if (r1 != r2)
+        fail_msg("[%.*s]: %s without options, %s with", (int)len, s, r1 ? e1.msg : "ok",
+                 r2 ? e2.msg : "ok");
+    if (r1) {
+        assert_string_equal(e1.msg, e2.msg);
+        assert_int_equal(e1.line, e2.line);
+        assert_int_equal(e1.column, e2.column);
+    } else {
+        check_f32_tree(t, c, 0);
+    }
+    qv_arena_reset(a);
+    return r1 == 0;
+}
+
+static void test_f32_arrays(void **state)
+{
+    (void)state;
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    /* Which arrays take the float form. */
+    static const struct {
+        const char *json;
+        const char *path; /* "": root member v; "x": v.x; "0": v[0] */
+        bool        f32;
+    } shapes[] = {
+        {"{\"v\": [1, 2.5, -0, 1e-3]}", "", true},
+        {"{\"v\": [16777217, 0.1]}", "", true},
+        {"{\"v\": []}", "", false},
+        {"{\"v\": [1, \"x\"]}", "", false},
+        {"{\"v\": [1, null]}", "", false},
+        {"{\"v\": [1e39, 1]}", "", false},      /* out of float range: the caller reports it */
+        {"{\"v\": [1, -3.5e38]}", "", false},
+        {"{\"v\": [[1, 2]]}", "", false},
+        {"{\"v\": [[1, 2]]}", "0", true},
+        {"{\"v\": {\"x\": [0.5]}}", "x", true},
+        {"{\"v\": {\"p\": [0.5]}}", "p", false}, /* plain wins */
+        {"{\"p\": {\"v\": [0.5]}}", "pv", false},
+        {"{\"w\": [0.5]}", "w", false},
+        {"{\"v\": {\"indices\": [1, 2], \"values\": [0.5, 1]}}", "indices", false},
+        {"{\"v\": {\"indices\": [1, 2], \"values\": [0.5, 1]}}", "values", true},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        jr_value *root;
+        jr_error e;
+        const char *js = shapes[k].json, *path = shapes[k].path;
+        assert_int_equal(jr_parse_opts(&a, js, strlen(js), &t_opts, &root, &e), 0);
+        const jr_value *v = jr_get(root, "v");
+        if (strcmp(path, "0") == 0)
+            v = &v->u.items[0];
+        else if (strcmp(path, "pv") == 0)
+            v = jr_get(jr_get(root, "p"), "v");
+        else if (strcmp(path, "w") == 0)
+            v = jr_get(root, "w");
+        else if (path[0])
+            v = jr_get(v, path);
+        assert_non_null(v);
+        assert_int_equal(v->type, JR_ARRAY);
+        if (jr_is_f32_array(v) != shapes[k].f32)
+            fail_msg("%s at %s: %s form", js, path, jr_is_f32_array(v) ? "float" : "tree");
+        assert_int_equal(f32_agree(&a, js, strlen(js)), 1);
+        qv_arena_reset(&a);
+    }
+    /* Errors inside a would-be float array are those of the tree form. */
+    static const char *const bad[] = {
+        "{\"v\": [1, 2", "{\"v\": [1, 2,", "{\"v\": [1, 2,]}", "{\"v\": [1 2]}", "{\"v\": [1, 02]}",
+        "{\"v\": [1, -]}", "{\"v\": [1, 1.]}", "{\"v\": [1, 1e]}", "{\"v\": [1, 1e400]}",
+        "{\"v\": [1, tru]}", "{\"v\": [1, \"a]}", "{\"v\": [1, [}", "{\"v\": [0.5]", "{\"v\": [0.5]}}",
+        "{\"v\": [1, 2]\n,}", "{\"v\": [\n1,\n2,\n]}",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        assert_int_equal(f32_agree(&a, bad[k], strlen(bad[k])), 0);
+
+    /* Exact floats: literals of every kind in one array, then the same with
+     * each literal ending at the input's end, a ',' or an exponent. */
+    rng_seed(11);
+    qv_buf b = QV_BUF_INIT;
+    char lit[200];
+    for (int k = 0; k < 3000; k++) {
+        b.len = 0;
+        qv_buf_puts(&b, "{\"v\":[");
+        int n = 1 + (int)rnd(20);
+        for (int i = 0; i < n; i++) {
+            int nd = (int)rnd(24), pos = 0;
+            if (rnd(2))
+                lit[pos++] = '-';
+            lit[pos++] = rnd(3) ? '0' : (char)('1' + rnd(9));
+            if (nd) {
+                lit[pos++] = '.';
+                for (int j = 0; j < nd; j++)
+                    lit[pos++] = (char)('0' + rnd(10));
+            }
+            lit[pos] = '\0';
+            if (rnd(4) == 0)
+                snprintf(lit + pos, sizeof lit - (size_t)pos, "e%d", (int)rnd(90) - 50);
+            qv_buf_printf(&b, "%s%s", i ? "," : "", lit);
+        }
+        qv_buf_puts(&b, "]}");
+        f32_agree(&a, b.data, b.len);
+        /* Cut short at every length, so numbers end at the end of input
+         * (fewer than 8 bytes left) too. */
+        for (size_t cut = b.len - 12 < b.len ? b.len - 12 : 0; cut < b.len; cut++)
+            f32_agree(&a, b.data, cut);
+    }
+    /* Random documents below "v", intact and broken. */
+    rng_seed(12);
+    for (int k = 0; k < 3000; k++) {
+        b.len = 0;
+        bool nested = rnd(2);
+        qv_buf_puts(&b, nested ? "{\"vector\":{\"a\":" : "{\"v\":");
+        gen_value(&b, 1);
+        qv_buf_puts(&b, nested ? "}}" : "}");
+        if (k % 3 == 2)
+            mutate(&b);
+        f32_agree(&a, b.data, b.len);
+    }
+    qv_buf_free(&b);
+    qv_arena_free(&a);
+}
+
 /* ---- float printing --------------------------------------------------- */
 
 typedef struct fmt32_case {
@@ -1337,6 +1524,7 @@ int main(void)
         cmocka_unit_test(test_jansson_corpus),
         cmocka_unit_test(test_jansson_random),
         cmocka_unit_test(test_f32_literals),
+        cmocka_unit_test(test_f32_arrays),
         cmocka_unit_test(test_fmt_known),
         cmocka_unit_test(test_f32_roundtrip),
         cmocka_unit_test(test_f64_roundtrip),
