@@ -390,7 +390,7 @@ static inline unsigned digit_run(const char *p, uint64_t *val)
  * correctly rounded multiply or divide; anything else goes to strtod (~10x
  * slower, but rare: more than 15 digits or an exponent beyond 1e22).
  */
-static double number_value(const char *lit, size_t len, uint64_t mant, int64_t exp10, bool many,
+static inline double number_value(const char *lit, size_t len, uint64_t mant, int64_t exp10, bool many,
                            bool *ok)
 {
     *ok = true;
@@ -406,7 +406,17 @@ static double number_value(const char *lit, size_t len, uint64_t mant, int64_t e
     return fabs(read_literal(lit, len, false, ok));
 }
 
-static int parse_number(jr_parser *P, jr_value *v)
+/* A number literal, lexed: value = mant x 10^exp10 (exact while !many). */
+typedef struct num_scan {
+    const char *s;       /* the literal */
+    size_t      len;
+    uint64_t    mant;
+    int64_t     exp10;
+    bool        neg, many, is_int;
+} num_scan;
+
+/* Lex the number at P->p into *n and move P->p after it; errors as serde. */
+static inline int scan_number(jr_parser *P, num_scan *n)
 {
     const char *s = P->p, *p = s, *end = P->end;
     bool neg = *p == '-', many = false, is_int = true;
@@ -474,11 +484,25 @@ static int parse_number(jr_parser *P, jr_value *v)
     size_t len = (size_t)(p - s);
     if (len > UINT32_MAX)
         return fail(P, "value too large", s);
+    P->p = p;
+    *n = (num_scan){s, len, mant, exp10, neg, many, is_int};
+    return 0;
+}
+
+static int parse_number(jr_parser *P, jr_value *v)
+{
+    num_scan n = {0};  /* (set on success; the compiler cannot see fail() is never 0) */
+    if (scan_number(P, &n))
+        return -1;
+    const char *s = n.s, *p = P->p;
+    size_t len = n.len;
+    uint64_t mant = n.mant;
+    int64_t exp10 = n.exp10;
+    bool neg = n.neg, many = n.many, is_int = n.is_int;
     memset(v, 0, sizeof *v);
     v->type = JR_NUMBER;
     v->flags = neg ? JR_NUM_NEG : 0;
     v->len = (uint32_t)len;
-    P->p = p;
     if (is_int && !many && (!neg || mant <= (1ull << 63))) {
         v->flags |= JR_NUM_INT;
         if (neg) {
@@ -499,6 +523,45 @@ static int parse_number(jr_parser *P, jr_value *v)
     v->u.num = neg ? -d : d;
     v->x.lit = s;
     return 0;
+}
+
+static inline bool is_f32_midpoint(double d);
+
+/*
+ * The number at P->p as a float, for the float form: exactly what
+ * jr_get_f32 gives for the node parse_number would build (the same steps,
+ * without the node). 1: *f set; 0: not a finite float (P->p after the
+ * literal); -1: error (those of parse_number).
+ */
+static inline int number_f32(jr_parser *P, float *f)
+{
+    num_scan n = {0};  /* (see parse_number) */
+    if (scan_number(P, &n))
+        return -1;
+    if (n.is_int && !n.many && (!n.neg || n.mant <= (1ull << 63))) {
+        /* One rounding from the exact integer ("-0" gives -0.0f). */
+        *f = n.neg ? -(float)n.mant : (float)n.mant;
+        return 1;
+    }
+    bool ok;
+    double d = number_value(n.s, n.len, n.mant, n.exp10, n.many, &ok);
+    if (!ok)
+        return fail_oom(P);
+    if (d > DBL_MAX)
+        return fail(P, "number out of range", P->p - 1);
+    d = n.neg ? -d : d;
+    float x;
+    if (is_f32_midpoint(d)) {
+        x = (float)read_literal(n.s, n.len, true, &ok);
+        if (!ok)
+            return 0;  /* as jr_get_f32: the tree form then reads it */
+    } else {
+        x = (float)d;
+    }
+    if (isinf(x))
+        return 0;
+    *f = x;
+    return 1;
 }
 
 /* ---- values ----------------------------------------------------------- */
@@ -541,13 +604,13 @@ static int parse_f32_array(jr_parser *P, jr_value *v, size_t base)
 {
     const char *first = P->p;
     for (;;) {
-        jr_value num;
         float f;
         if (P->p == P->end || !is_number_start(*P->p))
             goto tree;
-        if (parse_number(P, &num))
+        int r = number_f32(P, &f);
+        if (r < 0)
             return -1;
-        if (!jr_get_f32(&num, &f))
+        if (r == 0)
             goto tree;
         if (push(P, &f, sizeof f))
             return -1;
@@ -829,7 +892,7 @@ bool jr_get_f64(const jr_value *v, double *out)
  * midpoint between two floats (the literal may lie just off it). Midpoint:
  * the bits of d below the float's last place are exactly 100...0.
  */
-static bool is_f32_midpoint(double d)
+static inline bool is_f32_midpoint(double d)
 {
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
