@@ -252,15 +252,16 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
     if (arr->len != cv->size)
         return qv_fail(p->err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u",
                        cv->size, arr->len);
-    float *vals = qv_arena_alloc(p->a, (size_t)arr->len * sizeof *vals);
+    /* Floats converted while parsing (exactly as jr_get_f32 below) are used
+     * where they lie: they are in this request's arena p->a, and nothing
+     * reads the vector from the tree again. */
+    float *vals = f32 ? (float *)(uintptr_t)arr->u.f32
+                      : qv_arena_alloc(p->a, (size_t)arr->len * sizeof *vals);
     if (!vals)
         return oom(p);
     double norm = 0;
-    if (f32) {  /* converted while parsing, exactly as jr_get_f32 below */
-        memcpy(vals, arr->u.f32, (size_t)arr->len * sizeof *vals);
-        for (uint32_t i = 0; i < arr->len; i++)
-            norm += (double)vals[i] * vals[i];
-    }
+    for (uint32_t i = 0; f32 && i < arr->len; i++)
+        norm += (double)vals[i] * vals[i];
     for (uint32_t i = 0; !f32 && i < arr->len; i++) {
         if (!jr_get_f32(&arr->u.items[i], &vals[i]))
             return qv_fail(p->err, QV_BAD_FORMAT, "%s[%u]: invalid type: %s, expected f32", pstr(where), i,

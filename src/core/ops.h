@@ -133,7 +133,9 @@ extern const jr_opts ops_json_opts;
 /* Parse a request body of the given kind (quiver.h's qv_update_kind) into
  * batch, validating it in full against cfg. Errors: QV_BAD_FORMAT (shape),
  * QV_BAD_INPUT (wrong dimension, unknown vector name), QV_VALIDATION
- * (limits), with messages in Qdrant's words. */
+ * (limits), with messages in Qdrant's words. Dense vectors in float form
+ * are used in place (Cosine ones normalized there): the tree's floats
+ * change, and batch points into them. */
 qv_status ops_parse(qv_arena *a, const cfg_collection *cfg, int kind, const jr_value *root,
                     op_batch *batch, qv_error *err);
 
