@@ -916,12 +916,20 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     const cfg_vector *cv = &cfg->vectors[q->col];
     uint64_t fst_kb = cv->hnsw.set & 4 ? cv->hnsw.full_scan_threshold : cfg->hnsw.full_scan_threshold;
     float selectivity = 0;
-    if (p->f) {  /* few matches: scoring them all is cheaper than the graph, and exact */
+    if (p->f) {
+        /* Few matches that a payload index lists: scoring them all is
+         * cheaper than the graph, and exact. Without such a list an exact
+         * answer would test the filter on every point; the graph tests it
+         * only where it walks. */
         bool exact;
         uint64_t est = plan_estimate(p, &exact);
-        if (est * q->dim * 4 < fst_kb * 1024)
+        if (p->indexed && est * q->dim * 4 < fst_kb * 1024)
+            return false;
+        if (!p->indexed && (uint64_t)s->n_points * q->dim * 4 < fst_kb * 1024)
             return false;
         selectivity = s->n_points ? (float)est / (float)s->n_points : 1;
+        if (selectivity <= 0)
+            selectivity = 1.0f / (float)(s->n_points ? s->n_points : 1);
     }
     pthread_rwlock_rdlock(&col->glock);
     hnsw *g = col->g;

@@ -1,0 +1,253 @@
+/*
+ * bench_search_http.c — search through the real server: upload a data set
+ * of bench/search_data.h (Euclid), wait for the HNSW index, then recall@10
+ * and queries/s over HTTP on 1 and 2 keep-alive connections for hnsw_ef
+ * 16…256, unfiltered and filtered at 1% and 10% (payload flags p1, p10).
+ * Figures are printed, never asserted.
+ *
+ *   bench_search_http [--set clustered] [--seed 42] [--m 16] [--efc 200]
+ *                     [--queries N] [--cache DIR] [QUIVER_BIN]
+ */
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "search_data.h"
+#include "vector/dist.h"
+
+static sd_set S;
+
+static void point_vector(jw *w, uint64_t id)
+{
+    jw_arr_begin(w);
+    for (uint32_t d = 0; d < S.dim; d++)
+        jw_f32(w, S.base[id * S.dim + d]);
+    jw_arr_end(w);
+}
+
+static void point_payload(jw *w, uint64_t id)
+{
+    jw_obj_begin(w);
+    jw_key(w, "p1");
+    jw_bool(w, id % 100 == 0);
+    jw_key(w, "p10");
+    jw_bool(w, id % 10 == 0);
+    jw_obj_end(w);
+}
+
+/* Exact top-10 among the ids with id % every == 0 (filtered ground truth). */
+static uint32_t *filtered_truth(uint32_t nq, uint32_t every)
+{
+    uint32_t *gt = malloc((size_t)nq * 10 * sizeof *gt);
+    const dist_kernels *k = dist_kernels_best();
+    for (uint32_t q = 0; gt && q < nq; q++) {
+        float best[10];
+        uint32_t ids[10], n = 0;
+        for (uint32_t i = 0; i < S.n; i += every) {
+            float d = k->l2sq(S.queries + (size_t)q * S.dim, S.base + (size_t)i * S.dim, S.dim);
+            if (n == 10 && d >= best[9])
+                continue;
+            uint32_t j = n < 10 ? n++ : 9;
+            while (j > 0 && best[j - 1] > d) {
+                best[j] = best[j - 1];
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            best[j] = d;
+            ids[j] = i;
+        }
+        memcpy(gt + (size_t)q * 10, ids, sizeof ids);
+    }
+    return gt;
+}
+
+typedef struct run {
+    unsigned        port;
+    uint32_t        nq, ef;
+    const char     *filter;    /* JSON or NULL */
+    const uint32_t *gt;        /* 10 per query when filtered, else NULL (S.gt) */
+    atomic_uint     next;
+    double          recall;    /* summed */
+    pthread_mutex_t m;
+    int             failed;
+} run;
+
+static void *query_thread(void *arg)
+{
+    run *r = arg;
+    bc_conn c;
+    bc_conn_init(&c, r->port);
+    qv_buf body = QV_BUF_INIT, resp = QV_BUF_INIT;
+    double sum = 0;
+    for (;;) {
+        uint32_t q = atomic_fetch_add(&r->next, 1);
+        if (q >= r->nq)
+            break;
+        body.len = 0;
+        jw w;
+        jw_init(&w, &body);
+        jw_obj_begin(&w);
+        jw_key(&w, "vector");
+        jw_arr_begin(&w);
+        for (uint32_t d = 0; d < S.dim; d++)
+            jw_f32(&w, S.queries[(size_t)q * S.dim + d]);
+        jw_arr_end(&w);
+        jw_key(&w, "limit");
+        jw_uint(&w, 10);
+        jw_key(&w, "params");
+        jw_obj_begin(&w);
+        jw_key(&w, "hnsw_ef");
+        jw_uint(&w, r->ef);
+        jw_obj_end(&w);
+        if (r->filter) {
+            jw_key(&w, "filter");
+            jw_raw(&w, r->filter, strlen(r->filter));
+        }
+        jw_obj_end(&w);
+        resp.len = 0;
+        int status;
+        if (bc_request(&c, "POST", "/collections/bench/points/search", body.data, body.len, &status, &resp) ||
+            status != 200) {
+            fprintf(stderr, "search: %s %.200s\n", c.err, resp.data ? resp.data : "");
+            r->failed = 1;
+            break;
+        }
+        uint32_t got[10], n = 0;
+        for (const char *p = resp.data; n < 10 && (p = strstr(p, "\"id\":")); p += 5)
+            got[n++] = (uint32_t)strtoul(p + 5, NULL, 10);
+        if (r->gt) {
+            uint32_t hit = 0;
+            for (uint32_t i = 0; i < n; i++)
+                for (uint32_t j = 0; j < 10; j++)
+                    hit += got[i] == r->gt[(size_t)q * 10 + j];
+            sum += hit / 10.0;
+        } else {
+            sum += sd_recall(&S, q, got, n, 10);
+        }
+    }
+    pthread_mutex_lock(&r->m);
+    r->recall += sum;
+    pthread_mutex_unlock(&r->m);
+    qv_buf_free(&body);
+    qv_buf_free(&resp);
+    bc_conn_free(&c);
+    return NULL;
+}
+
+static int measure(unsigned port, uint32_t nq, uint32_t ef, int conns, const char *filter, const uint32_t *gt,
+                   double *recall, double *qps)
+{
+    run r = {.port = port, .nq = nq, .ef = ef, .filter = filter, .gt = gt};
+    pthread_mutex_init(&r.m, NULL);
+    pthread_t t[MAX_CONNS];
+    double t0 = bc_now();
+    for (int i = 0; i < conns; i++)
+        pthread_create(&t[i], NULL, query_thread, &r);
+    for (int i = 0; i < conns; i++)
+        pthread_join(t[i], NULL);
+    double secs = bc_now() - t0;
+    pthread_mutex_destroy(&r.m);
+    *recall = r.recall / nq;
+    *qps = nq / secs;
+    return r.failed ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *set = "clustered", *bin = getenv("QUIVER_BIN"), *cache = NULL;
+    unsigned long long seed = 42, m = 16, efc = 200, nq = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") && i + 1 < argc)
+            set = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--m") && i + 1 < argc)
+            m = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--efc") && i + 1 < argc)
+            efc = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+            nq = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+            cache = argv[++i];
+        else if (argv[i][0] != '-')
+            bin = argv[i];
+        else {
+            fprintf(stderr, "usage: bench_search_http [--set S] [--seed N] [--m M] [--efc E] [--queries N] "
+                            "[--cache DIR] [QUIVER_BIN]\n");
+            return 2;
+        }
+    }
+    if (!bin)
+        bin = "build/quiver";
+    if (sd_prepare(&(sd_opts){.set = set, .seed = seed, .cache_dir = cache}, &S))
+        return 1;
+    if (nq > S.nq)
+        nq = S.nq;
+    bc_server srv = {0};
+    bc_body_set bodies = {0};
+    int rc = 1;
+    if (bc_server_start(&srv, bin))
+        goto done;
+    char create[256];
+    snprintf(create, sizeof create,
+             "{\"vectors\":{\"size\":%u,\"distance\":\"Euclid\"},\"hnsw_config\":{\"m\":%llu,\"ef_construct\":%llu}}",
+             S.dim, m, efc);
+    qv_buf resp = QV_BUF_INIT;
+    if (bc_request_once(srv.port, "PUT", "/collections/bench", create, &resp))
+        goto done;
+    if (bc_build_bodies(&bodies, S.n, 1000, point_vector, point_payload))
+        goto done;
+    double up;
+    double t0 = bc_now();
+    if (bc_run_upload(srv.port, &bodies, 2, &up))
+        goto done;
+    /* The index: poll collection info until green (the indexer starts once
+     * indexing_threshold is passed, during the upload). */
+    double ready;
+    for (;;) {
+        resp.len = 0;
+        if (bc_request_once(srv.port, "GET", "/collections/bench", NULL, &resp))
+            goto done;
+        if (strstr(resp.data, "\"status\":\"green\""))
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ready = bc_now() - t0;
+    uint64_t rss = 0, hwm = 0;
+    bc_proc_memory(srv.pid, &rss, &hwm);
+    printf("set %s: %u x %u, m %llu, ef_construct %llu; upload %.2f s (2 connections, wait=true), "
+           "index ready %.2f s after the first write; server RSS %.0f MB\n",
+           S.key, S.n, S.dim, m, efc, up, ready, rss / MB);
+    printf("%-10s %6s %12s %12s %12s %12s\n", "filter", "ef", "recall@10", "q/s 1 conn", "recall", "q/s 2 conn");
+    uint32_t *gt1 = filtered_truth((uint32_t)nq, 100), *gt10 = filtered_truth((uint32_t)nq, 10);
+    struct {
+        const char     *name, *json;
+        const uint32_t *gt;
+    } filters[] = {
+        {"none", NULL, NULL},
+        {"1%", "{\"must\":[{\"key\":\"p1\",\"match\":{\"value\":true}}]}", gt1},
+        {"10%", "{\"must\":[{\"key\":\"p10\",\"match\":{\"value\":true}}]}", gt10},
+    };
+    static const uint32_t efs[] = {16, 32, 64, 128, 256};
+    for (size_t f = 0; f < 3; f++)
+        for (size_t e = 0; e < 5; e++) {
+            double r1, q1, r2, q2;
+            if (measure(srv.port, (uint32_t)nq, efs[e], 1, filters[f].json, filters[f].gt, &r1, &q1) ||
+                measure(srv.port, (uint32_t)nq, efs[e], 2, filters[f].json, filters[f].gt, &r2, &q2))
+                goto done;
+            printf("%-10s %6u %12.3f %12.0f %12.3f %12.0f\n", filters[f].name, efs[e], r1, q1, r2, q2);
+        }
+    free(gt1);
+    free(gt10);
+    qv_buf_free(&resp);
+    rc = 0;
+done:
+    bc_free_bodies(&bodies);
+    if (bc_server_stop(&srv))
+        rc = 1;
+    sd_free(&S);
+    return rc;
+}
