@@ -134,3 +134,48 @@ test('validation: sparse vectors and empty vector updates are 422 with Qdrant\'s
   expectError(await A.send('PUT', c, '/points/vectors', { points: [{ id: 1, vector: {} }] }), 422,
     'Validation error in JSON body: [points[0].vector: must specify vectors to update for point]');
 });
+
+test('set_payload with key: nested paths, array indexes, missing intermediates, non-objects, key null', async () => {
+  const c = 'setkey';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  // each case: [payload before, key, patch, payload after], as Qdrant's JsonPath::value_set
+  const cases = [
+    [{ a: { b: [{ c: { x: 1 } }, { c: 2 }] } }, 'a.b[0].c', { y: 2 }, { a: { b: [{ c: { x: 1, y: 2 } }, { c: 2 }] } }],
+    // [] enters every element; a scalar element or member becomes an object
+    [{ a: { b: [1, { c: 1 }, { c: { x: 1 } }] } }, 'a.b[].c', { y: 2 }, { a: { b: [{ c: { y: 2 } }, { c: { y: 2 } }, { c: { x: 1, y: 2 } }] } }],
+    // missing intermediates: keys are created, arrays are not grown
+    [{ z: 0 }, 'p.q.r', { y: 2 }, { z: 0, p: { q: { r: { y: 2 } } } }],
+    [{}, 'p[0].q', { y: 2 }, { p: [] }],
+    [{}, 'p[].q', { y: 2 }, { p: [] }],
+    [{ p: [1] }, 'p[3]', { y: 2 }, { p: [1] }],
+    [{ p: [1, 2] }, 'p[1]', { y: 2 }, { p: [1, { y: 2 }] }],
+    // a key that points at a scalar or an array replaces it with an object
+    [{ a: 10, k: 1 }, 'a', { y: 2 }, { a: { y: 2 }, k: 1 }],
+    [{ a: [1, 2] }, 'a.b', { y: 2 }, { a: { b: { y: 2 } } }],
+    [{ a: 'text' }, 'a[]', { y: 2 }, { a: [] }],
+    // a null in the patch removes that key where it lands
+    [{ a: { x: 1, y: 2 } }, 'a', { x: null, z: 3 }, { a: { y: 2, z: 3 } }],
+    // quoted keys with dots
+    [{ 'a.b': { c: 1 } }, '"a.b"', { d: 4 }, { 'a.b': { c: 1, d: 4 } }],
+    // "key": null is no key: the patch merges at the root
+    [{ a: { x: 1 } }, null, { a: 5 }, { a: 5 }],
+  ];
+  await A.upsert(c, cases.map(([before], i) => ({ id: i + 1, vector: [1], payload: before })));
+  for (const [i, [, key, patch]] of cases.entries())
+    expectUpdate(await A.write('POST', c, '/points/payload', { payload: patch, points: [i + 1], key }));
+  const got = await A.byId(c, cases.map((_, i) => i + 1));
+  for (const [i, [before, key, , after]] of cases.entries())
+    assert.deepEqual(got.get(String(i + 1)).payload, after, `${JSON.stringify(before)} key ${key}`);
+  // the same through points/batch, and by filter
+  expectOk(await A.send('POST', c, '/points/batch', { operations: [
+    { set_payload: { payload: { w: 1 }, points: [1], key: 'a.b[1]' } },
+    { set_payload: { payload: { v: 1 }, filter: { must: [{ has_id: [1] }] }, key: 'a.b[1]' } },
+  ] }));
+  assert.deepEqual((await A.retrieve(c, [1]))[0].payload, { a: { b: [{ c: { x: 1, y: 2 } }, { c: 2, w: 1, v: 1 }] } });
+  // bad paths are format errors and change nothing
+  for (const key of ['', 'a..b', '[0]', 'a b', 'a[x]'])
+    expectError(await A.send('POST', c, '/points/payload', { payload: { q: 1 }, points: [1], key }), 400,
+      `Format error in JSON body: Invalid json path: '${key}'`);
+  expectError(await A.send('POST', c, '/points/payload', { payload: { q: 1 }, points: [1], key: 5 }), 400, /^Format error in JSON body: /);
+  assert.deepEqual((await A.retrieve(c, [1]))[0].payload, { a: { b: [{ c: { x: 1, y: 2 } }, { c: 2, w: 1, v: 1 }] } });
+});
