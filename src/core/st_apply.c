@@ -91,32 +91,54 @@ static qv_status select_slots(st_txn *t, const cfg_collection *cfg, const op_sel
     return QV_OK;
 }
 
+/*
+ * Which points of an upsert or vector update are written. Qdrant decides for
+ * all of them against the state before the operation (it selects the
+ * existing and the filtered-out ids first, then writes what is left in
+ * order), so an id listed twice is judged twice the same way, never by what
+ * its first copy wrote. NULL (keep all) when there is nothing to judge.
+ */
+static qv_status judge_points(st_txn *t, const cfg_collection *cfg, const op_item *o, bool **keep)
+{
+    *keep = NULL;
+    if (!o->update_filter && o->mode == OPM_UPSERT)
+        return QV_OK;
+    if (!(*keep = qv_arena_alloc(t->a, o->n_points ? o->n_points : 1)))
+        return qv_fail(t->err, QV_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < o->n_points; i++) {
+        int64_t found = store_find(t->s, &o->points[i].id);
+        if (found < 0)  /* a vector update of a missing id fails when it is reached */
+            (*keep)[i] = o->kind == OP_UPDATE_VECTORS || o->mode != OPM_UPDATE_ONLY;
+        else
+            (*keep)[i] = o->mode != OPM_INSERT_ONLY && filter_allows(t->s, cfg, o->update_filter, (uint32_t)found);
+    }
+    return QV_OK;
+}
+
 static qv_status apply_points(st_txn *t, const cfg_collection *cfg, const op_item *o)
 {
     store *s = t->s;
-    qv_status rc;
+    bool *keep;
+    qv_status rc = judge_points(t, cfg, o, &keep);
+    if (rc)
+        return rc;
     for (uint32_t i = 0; i < o->n_points; i++) {
         const op_point *pt = &o->points[i];
+        if (keep && !keep[i])
+            continue;
         int64_t found = store_find(s, &pt->id);
         if (o->kind == OP_UPDATE_VECTORS) {
             if (found < 0)
                 return no_point(t->err, &pt->id);
-            if (!filter_allows(s, cfg, o->update_filter, (uint32_t)found))
-                continue;
             if ((rc = put_vectors(t, (uint32_t)found, pt, false)))
                 return rc;
             continue;
         }
         uint32_t slot;
-        if (found >= 0) {
+        if (found >= 0)
             slot = (uint32_t)found;
-            if (o->mode == OPM_INSERT_ONLY || !filter_allows(s, cfg, o->update_filter, slot))
-                continue;
-        } else if (o->mode == OPM_UPDATE_ONLY) {
-            continue;
-        } else if ((rc = st_insert_slot(t, &pt->id, &slot))) {
+        else if ((rc = st_insert_slot(t, &pt->id, &slot)))
             return rc;
-        }
         if ((rc = st_set_payload_blob(t, slot, pt->payload, pt->payload_len)) ||
             (rc = put_vectors(t, slot, pt, true)))
             return rc;
