@@ -64,7 +64,9 @@ typedef enum op_kind {
 #define OPF_UPDATE_ONLY 0x04  /* UPSERT: update_mode update_only */
 
 /* An upsert's update_mode (Qdrant's UpdateMode), judged per point against
- * the state the earlier points and operations of the batch left:
+ * the state before the operation (as Qdrant does: an id listed twice in one
+ * operation is judged by the state before it both times; a later operation
+ * of a batch sees what the earlier ones wrote):
  *   UPSERT       new ids inserted; existing ones replaced if they match the
  *                update_filter (all of them without one);
  *   INSERT_ONLY  new ids inserted; existing ones untouched (update_filter

@@ -179,3 +179,35 @@ test('set_payload with key: nested paths, array indexes, missing intermediates, 
   expectError(await A.send('POST', c, '/points/payload', { payload: { q: 1 }, points: [1], key: 5 }), 400, /^Format error in JSON body: /);
   assert.deepEqual((await A.retrieve(c, [1]))[0].payload, { a: { b: [{ c: { x: 1, y: 2 } }, { c: 2, w: 1, v: 1 }] } });
 });
+
+test('update_mode and update_filter judge an id listed twice by the state before the operation, as Qdrant', async () => {
+  const c = 'dupmodes';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  await A.upsert(c, [{ id: 1, vector: [1], payload: { v: 1, t: 'a' } }]);
+  const put = (body) => A.write('PUT', c, '/points', body).then((r) => expectUpdate(r));
+  const P = (id, v, extra = {}) => ({ id, vector: [id], payload: { v, ...extra } });
+  // a new id twice, insert_only: both copies are inserts, the last one wins
+  await put({ points: [P(2, 'first'), P(2, 'second')], update_mode: 'insert_only' });
+  // an existing id twice, insert_only: both skipped
+  await put({ points: [P(1, 'x'), P(1, 'y')], update_mode: 'insert_only' });
+  // a new id twice, update_only: both skipped (the first does not create it for the second)
+  await put({ points: [P(3, 'x'), P(3, 'y')], update_mode: 'update_only' });
+  // an update_filter the first copy stops matching: the second is still written
+  await put({ points: [P(1, 10, { t: 'b' }), P(1, 11, { t: 'c' })], update_filter: { must: [{ key: 't', match: { value: 'a' } }] } });
+  await put({ points: [P(2, 20, { t: 'b' }), P(2, 21)], update_mode: 'update_only', update_filter: { must: [{ key: 'v', match: { value: 'second' } }] } });
+  // the batch form too
+  await put({ batch: { ids: [5, 5], vectors: [[5], [5]], payloads: [{ v: 'b1' }, { v: 'b2' }] }, update_mode: 'insert_only' });
+  // a later operation of points/batch sees what the earlier ones wrote
+  expectOk(await A.send('POST', c, '/points/batch', { operations: [
+    { upsert: { points: [P(4, 'op1')], update_mode: 'insert_only' } },
+    { upsert: { points: [P(4, 'op2')], update_mode: 'insert_only' } },
+    { upsert: { points: [P(6, 'op1')], update_mode: 'update_only' } },
+  ] }));
+  const state = async () => (await A.retrieve(c, [1, 2, 3, 4, 5, 6])).map((p) => [p.id, p.payload.v]).sort((x, y) => x[0] - y[0]);
+  const want = [[1, 11], [2, 21], [4, 'op1'], [5, 'b2']];
+  assert.deepEqual(await state(), want);
+  await srv.kill9();  // replay judges the same way
+  srv = await startServer({ storage });
+  A = api(srv.url);
+  assert.deepEqual(await state(), want);
+});
