@@ -18,6 +18,7 @@
 #include "core/db.h"
 #include "core/internal.h"
 #include "json/jtree.h"
+#include "util/log.h"
 
 void idx_defs_free(idx_def *d, uint32_t n)
 {
@@ -51,8 +52,26 @@ static qv_status u32_param(const jr_value *o, const char *key, uint32_t *out, qv
     return QV_OK;
 }
 
-/* field_schema: a type name ("keyword") or its params form ({"type": …}). */
-static qv_status schema_parse(const jr_value *v, fidx_params *p, qv_error *err)
+/*
+ * A text-index option Quiver does not implement (yet): refused in a request
+ * (strict) with a clear 400; in a stored definition (field is its key:
+ * written by another version, or before the option was refused) ignored
+ * with a warning, so the collection still opens.
+ */
+static qv_status unsupported(const char *field, const char *opt, qv_error *err)
+{
+    if (!field && strcmp(opt, "tokenizer") == 0)
+        return qv_fail(err, QV_UNSUPPORTED, "field_schema.tokenizer: only `word` is supported by Quiver yet");
+    if (!field)
+        return qv_fail(err, QV_UNSUPPORTED, "field_schema.%s: not supported by Quiver yet", opt);
+    QV_WARN("index on %s: field_schema.%s is not supported by Quiver yet; the index is built "
+            "without it", field, opt);
+    return QV_OK;
+}
+
+/* field_schema: a type name ("keyword") or its params form ({"type": …}).
+ * field: NULL for a request (strict), the key of a stored definition. */
+static qv_status schema_parse(const jr_value *v, const char *field, fidx_params *p, qv_error *err)
 {
     const jr_value *t = v && v->type == JR_OBJECT ? jr_get(v, "type") : v;
     fidx_type type;
@@ -76,9 +95,29 @@ static qv_status schema_parse(const jr_value *v, fidx_params *p, qv_error *err)
     if (type == FIDX_INTEGER && !p->lookup && !p->range)
         return qv_fail(err, QV_VALIDATION,  /* Qdrant's validate_integer_index_params */
                        "field_schema.lookup: the 'lookup' and 'range' capabilities can't be both disabled");
+    if (type != FIDX_TEXT)
+        return QV_OK;
+    /* Qdrant's other text options change which tokens a text has (or keep
+     * their positions, for match.phrase): an index without them would
+     * answer differently, so they are refused rather than ignored. Their
+     * off values (false, null) are fine. */
+    /* Stored: an option of a shape we do not know is one we do not follow. */
+    bool phrase = false, folding = false;
+    if ((rc = bool_param(v, "phrase_matching", &phrase, err)) && !field)
+        return rc;
+    phrase = phrase || rc;
+    if ((rc = bool_param(v, "ascii_folding", &folding, err)) && !field)
+        return rc;
+    folding = folding || rc;
     const jr_value *tok = jr_get(v, "tokenizer");
-    if (!jr_is_null(tok) && !(jr_is(tok, JR_STRING) && strcmp(tok->u.str, "word") == 0))
-        return qv_fail(err, QV_UNSUPPORTED, "field_schema.tokenizer: only `word` is supported by Quiver yet");
+    if (!jr_is_null(tok) && !(jr_is(tok, JR_STRING) && strcmp(tok->u.str, "word") == 0) &&
+        (rc = unsupported(field, "tokenizer", err)))
+        return rc;
+    if ((phrase && (rc = unsupported(field, "phrase_matching", err))) ||
+        (folding && (rc = unsupported(field, "ascii_folding", err))) ||
+        (!jr_is_null(jr_get(v, "stopwords")) && (rc = unsupported(field, "stopwords", err))) ||
+        (!jr_is_null(jr_get(v, "stemmer")) && (rc = unsupported(field, "stemmer", err))))
+        return rc;
     return QV_OK;
 }
 
@@ -95,7 +134,7 @@ qv_status coll_build_index(qv_collection *c, const idx_def *def, qv_error *err)
     if (jr_parse(&a, def->schema_json, strlen(def->schema_json), &schema, &je) != 0)
         rc = qv_fail(err, QV_CORRUPT, "index %s: bad schema", def->field);
     else if (pl_path_parse(&a, def->field, strlen(def->field), &key, err) != 0 ||
-             (rc = schema_parse(schema, &params, err)))
+             (rc = schema_parse(schema, def->field, &params, err)))
         rc = rc ? rc : QV_BAD_FORMAT;
     else if ((rc = fidx_new(&key, &params, &x)))
         qv_fail(err, rc, "cannot create the index of %s", def->field);
@@ -298,7 +337,7 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
         }
         schema = inferred;
     }
-    if ((rc = schema_parse(schema, &params, err)))
+    if ((rc = schema_parse(schema, NULL, &params, err)))
         goto out;
     qv_buf b = QV_BUF_INIT;
     jw w;

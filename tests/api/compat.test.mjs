@@ -5,6 +5,8 @@
 // status codes of validation errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startServer, tempDir, req, expectOk, expectError } from './helpers.mjs';
 import { api, expectUpdate } from './points_lib.mjs';
 
@@ -210,4 +212,35 @@ test('update_mode and update_filter judge an id listed twice by the state before
   srv = await startServer({ storage });
   A = api(srv.url);
   assert.deepEqual(await state(), want);
+});
+
+test('text index options Quiver lacks are refused with 400; a stored index with them still opens, with a warning', async () => {
+  const c = 'textopts';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  await A.upsert(c, [{ id: 1, vector: [1], payload: { t: 'The running foxes' } }, { id: 2, vector: [1], payload: { t: 'a fox runs' } }]);
+  const index = (field_schema) => req('PUT', `${srv.url}/collections/${c}/index?wait=true`, { field_name: 't', field_schema });
+  const text = (extra) => ({ type: 'text', tokenizer: 'word', ...extra });
+  for (const [opt, value] of [['phrase_matching', true], ['ascii_folding', true], ['stopwords', 'english'],
+    ['stopwords', { languages: ['english'], custom: ['the'] }], ['stemmer', { type: 'snowball', language: 'english' }]])
+    expectError(await index(text({ [opt]: value })), 400, `Bad request: field_schema.${opt}: not supported by Quiver yet`);
+  expectError(await index(text({ tokenizer: 'multilingual' })), 400, 'Bad request: field_schema.tokenizer: only `word` is supported by Quiver yet');
+  expectError(await index(text({ phrase_matching: 'yes' })), 400, 'Format error in JSON body: field_schema.phrase_matching: invalid type, expected a boolean');
+  assert.deepEqual(expectOk(await req('GET', `${srv.url}/collections/${c}`)).payload_schema, {});
+  // their off values are what the index does anyway
+  expectOk(await index(text({ phrase_matching: false, ascii_folding: false, stopwords: null, stemmer: null, on_disk: false })));
+  // a definition stored with options this version does not follow (another
+  // version wrote it): the index is built without them, the collection opens
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  const file = path.join(storage, 'collections', c, 'config.json');
+  const cfg = JSON.parse(readFileSync(file, 'utf8'));
+  cfg.payload_indexes = [{ field_name: 't', field_schema: text({ stopwords: 'english', phrase_matching: true, ascii_folding: 'x', stemmer: { type: 'snowball', language: 'english' }, tokenizer: 'prefix' }) }];
+  writeFileSync(file, JSON.stringify(cfg));
+  srv = await startServer({ storage });
+  A = api(srv.url);
+  for (const opt of ['stopwords', 'phrase_matching', 'ascii_folding', 'stemmer', 'tokenizer'])
+    assert.match(srv.stderr(), new RegExp(`index on t: field_schema\\.${opt} is not supported by Quiver yet`), opt);
+  assert.equal(expectOk(await req('GET', `${srv.url}/collections/${c}`)).payload_schema.t.data_type, 'text');
+  const ids = async (t) => expectOk(await post(c, '/points/scroll', { filter: { must: [{ key: 't', match: { text: t } }] } })).points.map((p) => p.id);
+  assert.deepEqual(await ids('the FOXES'), [1]);  // the word tokenizer, lowercased, no stopwords, no stemming
+  assert.deepEqual(await ids('fox'), [2]);
 });
