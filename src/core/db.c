@@ -33,6 +33,16 @@ qv_status qv_parse_request_opts(qv_arena *a, const char *json, size_t len, const
     return qv_fail(err, QV_BAD_FORMAT, "%s at line %u column %u", je.msg, je.line, je.column);
 }
 
+qv_status qv_no_dup(const jr_value *o, const char *const *fields, size_t n, const char *where,
+                    qv_error *err)
+{
+    const char *dup = jr_dup_field(o, fields, n);
+    if (!dup)
+        return QV_OK;
+    return where ? qv_fail(err, QV_BAD_FORMAT, "%s: duplicate field `%s`", where, dup)
+                 : qv_fail(err, QV_BAD_FORMAT, "duplicate field `%s`", dup);
+}
+
 qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err)
 {
     if (!qv_buf_ok(b)) {

@@ -294,7 +294,8 @@ qv_status qv_index_create(qv_db *db, const char *name, const char *json, size_t 
     fidx_params params;
     qv_status rc;
     idx_def def = {0};
-    if ((rc = qv_parse_request(&a, json, len, &root, err)))
+    if ((rc = qv_parse_request(&a, json, len, &root, err)) ||
+        (rc = QV_NO_DUP(root, NULL, err, "field_name", "field_schema")))
         goto out;
     const jr_value *f = jr_get(root, "field_name"), *schema = jr_get(root, "field_schema");
     if (!jr_is(f, JR_STRING)) {

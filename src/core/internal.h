@@ -19,6 +19,15 @@ qv_status qv_parse_request(qv_arena *a, const char *json, size_t len, struct jr_
 qv_status qv_parse_request_opts(qv_arena *a, const char *json, size_t len,
                                 const struct jr_opts *opts, struct jr_value **root, qv_error *err);
 
+/* serde's derived request structs refuse a known field given twice: the
+ * first of fields[0..n) that o repeats gives QV_BAD_FORMAT "<where>:
+ * duplicate field `x`" (just "duplicate field `x`" when where is NULL). */
+qv_status qv_no_dup(const struct jr_value *o, const char *const *fields, size_t n, const char *where,
+                    qv_error *err);
+#define QV_NO_DUP(o, where, err, ...)                                                  \
+    qv_no_dup((o), (const char *const[]){__VA_ARGS__},                                 \
+              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *), (where), (err))
+
 /* Hand a finished JSON buffer to the caller (*json malloc'd), or QV_NOMEM
  * (and free it) if building it ran out of memory. */
 qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err);

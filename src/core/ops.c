@@ -178,7 +178,8 @@ static qv_status parse_selector(parser *p, const jr_value *o, const path *where,
     const jr_value *pts = jr_get(o, "points"), *flt = jr_get(o, "filter");
     path w;
     qv_status rc;
-    if ((rc = no_shard_key(p, o, where)))
+    if ((rc = QV_NO_DUP(o, pstr(where), p->err, "points", "filter", "shard_key")) ||
+        (rc = no_shard_key(p, o, where)))
         return rc;
     if (!jr_is_null(pts) && !jr_is_null(flt))
         return qv_fail(p->err, QV_BAD_FORMAT, "%s: give either `points` or `filter`, not both", pstr(where));
@@ -591,10 +592,13 @@ static qv_status parse_set_payload(parser *p, const jr_value *o, const path *whe
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct SetPayload");
     const jr_value *pl = jr_get(o, "payload"), *key = jr_get(o, "key");
+    qv_status rc = QV_NO_DUP(o, pstr(where), p->err, "payload", "key");
+    if (rc)
+        return rc;
     if (jr_is_null(pl))
         return missing(p, where, "payload");
     w = STEP(where, "payload");
-    qv_status rc = parse_payload(p, pl, &w, &out->payload, &out->payload_len);
+    rc = parse_payload(p, pl, &w, &out->payload, &out->payload_len);
     if (rc)
         return rc;
     if (!jr_is_null(key)) {
@@ -619,6 +623,8 @@ static qv_status parse_delete_payload(parser *p, const jr_value *o, const path *
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct DeletePayload");
     const jr_value *keys = jr_get(o, "keys");
+    if (QV_NO_DUP(o, pstr(where), p->err, "keys"))
+        return p->err->code;
     if (!jr_is(keys, JR_ARRAY))
         return keys ? bad_shape(p, where, keys, "a list of keys") : missing(p, where, "keys");
     uint32_t n = keys->len;
@@ -646,6 +652,8 @@ static qv_status parse_delete_vectors(parser *p, const jr_value *o, const path *
     if (!jr_is_object(o))
         return bad_shape(p, where, o, "struct DeleteVectors");
     const jr_value *names = jr_get(o, "vector");
+    if (QV_NO_DUP(o, pstr(where), p->err, "vector"))
+        return p->err->code;
     if (!jr_is(names, JR_ARRAY))
         return names ? bad_shape(p, where, names, "a list of vector names") : missing(p, where, "vector");
     if (names->len == 0 || names->len > CFG_MAX_NAMED_VECTORS)
@@ -708,6 +716,8 @@ static qv_status parse_batch(parser *p, const jr_value *root, op_batch *batch)
     if (!jr_is_object(root))
         return bad_shape(p, &body_path, root, "struct UpdateOperations");
     const jr_value *ops = jr_get(root, "operations");
+    if (QV_NO_DUP(root, pstr(&body_path), p->err, "operations"))
+        return p->err->code;
     if (!jr_is(ops, JR_ARRAY))
         return ops ? bad_shape(p, &ops_path, ops, "a list of operations")
                    : missing(p, &body_path, "operations");
@@ -960,7 +970,7 @@ static qv_status parse_stored_filter(dec *d, const char *text, uint32_t len, flt
     jr_error je;
     if (jr_parse(d->a, text, len, &root, &je) != 0)
         return qv_fail(err, je.oom ? QV_NOMEM : QV_CORRUPT, "stored filter: %s", je.msg);
-    qv_status rc = flt_parse(d->a, root, "filter", f, err);
+    qv_status rc = flt_parse_stored(d->a, root, "filter", f, err);
     return rc == QV_OK || rc == QV_NOMEM ? rc : QV_CORRUPT;
 }
 

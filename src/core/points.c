@@ -103,7 +103,8 @@ qv_status qv_points_retrieve(qv_db *db, const char *name, const char *request_js
     rd_select sel = {0};
     qv_point_id *ids = NULL;
     uint32_t n = 0;
-    if ((rc = qv_parse_request(&a, request_json, len, &root, err)))
+    if ((rc = qv_parse_request(&a, request_json, len, &root, err)) ||
+        (rc = QV_NO_DUP(root, NULL, err, "ids", "with_payload", "shard_key")))
         goto done;
     const jr_value *idv = jr_get(root, "ids");
     if (!jr_is(idv, JR_ARRAY)) {

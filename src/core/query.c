@@ -176,6 +176,8 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     qv_point_id from;
     const jr_value *off = NULL;
     if ((rc = parse_body(&a, request_json, len, false, &root, err)) ||
+        (rc = QV_NO_DUP(root, NULL, err, "offset", "limit", "filter", "with_payload", "order_by",
+                        "shard_key")) ||
         (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, SCROLL_DEFAULT_LIMIT, &limit, err)) ||
         (rc = rd_parse_with_payload(&a, jr_get(root, "with_payload"), true, &sel, err)) ||
@@ -273,6 +275,7 @@ qv_status qv_points_count(qv_db *db, const char *name, const char *request_json,
     jr_value *root;
     flt_filter *f;
     if ((rc = parse_body(&a, request_json, len, true, &root, err)) ||
+        (rc = QV_NO_DUP(root, NULL, err, "filter", "exact", "shard_key")) ||
         (rc = opt_filter(&a, root, &f, err)))
         goto done;
     const jr_value *exact = jr_get(root, "exact");
@@ -441,6 +444,7 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
     pl_path key;
     facet_table t = {0};
     if ((rc = parse_body(&a, request_json, len, true, &root, err)) ||
+        (rc = QV_NO_DUP(root, NULL, err, "key", "limit", "filter", "exact", "shard_key")) ||
         (rc = opt_filter(&a, root, &f, err)) ||
         (rc = opt_limit(root, FACET_DEFAULT_LIMIT, &limit, err)))
         goto done;

@@ -141,6 +141,7 @@ typedef struct parser {
     qv_error *err;       /* shape errors (QV_BAD_FORMAT) and QV_NOMEM */
     qv_error  verr;      /* the first rule error (QV_VALIDATION) */
     bool      has_verr;
+    bool      stored;    /* flt_parse_stored: repeated fields allowed (the last wins) */
 } parser;
 
 static qv_status parse_filter(parser *p, const jr_value *v, const char *where, flt_node **out,
@@ -151,6 +152,19 @@ static qv_status parse_condition(parser *p, const jr_value *c, const char *where
 static qv_status oom(parser *p) { return qv_fail(p->err, QV_NOMEM, "out of memory"); }
 
 #define FAIL(p, ...) qv_fail((p)->err, QV_BAD_FORMAT, __VA_ARGS__)
+
+/* serde's derived structs (Filter, FieldCondition, Match, Range, GeoPoint,
+ * ...) refuse a field given twice; Qdrant then reports it, or, inside its
+ * untagged Condition, that no variant matched: a format error either way. */
+static qv_status no_dup(parser *p, const jr_value *o, const char *where, const char *const *fields,
+                        size_t n)
+{
+    const char *dup = p->stored ? NULL : jr_dup_field(o, fields, n);
+    return dup ? FAIL(p, "%s: duplicate field `%s`", where, dup) : QV_OK;
+}
+#define NO_DUP(p, o, where, ...)                                  \
+    no_dup((p), (o), (where), (const char *const[]){__VA_ARGS__}, \
+           sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* A rule error: remembered (the first one) while parsing goes on, since
  * Qdrant reports shape errors anywhere in the request before rule errors. */
@@ -376,6 +390,8 @@ static qv_status parse_match(parser *p, const jr_value *m, const char *where, fl
         return FAIL(p, "%s: expected an object such as {\"value\": ...}", where);
     const jr_value *v;
     qv_status rc;
+    if ((rc = NO_DUP(p, m, where, "value", "text", "text_any", "phrase", "prefix", "any", "except")))
+        return rc;
     if ((v = jr_get(m, "value"))) {
         int64_t i;
         t->kind = FLT_TEST_MATCH_VALUE;
@@ -442,6 +458,8 @@ static qv_status parse_range(parser *p, const jr_value *r, const char *where, fl
     char w[WHERE_MAX];
     if (!jr_is_object(r))
         return FAIL(p, "%s: expected an object with `lt`, `gt`, `lte`, `gte`", where);
+    if (NO_DUP(p, r, where, "lt", "gt", "gte", "lte"))
+        return QV_BAD_FORMAT;
     bool dt = false;
     for (int k = 0; k < 4; k++)
         dt = dt || jr_is(jr_get(r, bound_names[k]), JR_STRING);
@@ -474,6 +492,8 @@ static qv_status parse_count(parser *p, const jr_value *r, const char *where, fl
 {
     if (!jr_is_object(r))
         return FAIL(p, "%s: expected an object with `lt`, `gt`, `lte`, `gte`", where);
+    if (NO_DUP(p, r, where, "lt", "gt", "gte", "lte"))
+        return QV_BAD_FORMAT;
     for (int k = 0; k < 4; k++) {
         const jr_value *b = jr_get(r, bound_names[k]);
         if (jr_is_null(b))
@@ -494,6 +514,8 @@ static qv_status parse_geo_point(parser *p, const jr_value *v, const char *where
         return FAIL(p, "%s: missing field", where);
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected a geo point {\"lon\": ..., \"lat\": ...}", where);
+    if (NO_DUP(p, v, where, "lon", "lat"))
+        return QV_BAD_FORMAT;
     const jr_value *x = jr_get(v, "lon"), *y = jr_get(v, "lat");
     if (!x)
         return FAIL(p, "%s: missing field `lon`", where);
@@ -564,6 +586,8 @@ static qv_status parse_polygon(parser *p, const jr_value *v, const char *where, 
     qv_status rc;
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"exterior\": ..., \"interiors\": [...]}", where);
+    if ((rc = NO_DUP(p, v, where, "exterior", "interiors")))
+        return rc;
     const jr_value *ext = jr_get(v, "exterior"), *in = jr_get(v, "interiors");
     if (!ext)
         return FAIL(p, "%s: missing field `exterior`", where);
@@ -599,6 +623,8 @@ static qv_status parse_box(parser *p, const jr_value *v, const char *where, flt_
     qv_status rc;
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"top_left\": ..., \"bottom_right\": ...}", where);
+    if ((rc = NO_DUP(p, v, where, "top_left", "bottom_right")))
+        return rc;
     if (!jr_get(v, "top_left"))
         return FAIL(p, "%s: missing field `top_left`", where);
     if (!jr_get(v, "bottom_right"))
@@ -617,6 +643,8 @@ static qv_status parse_circle(parser *p, const jr_value *v, const char *where, f
     qv_status rc;
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"center\": ..., \"radius\": ...}", where);
+    if ((rc = NO_DUP(p, v, where, "center", "radius")))
+        return rc;
     if (!jr_get(v, "center"))
         return FAIL(p, "%s: missing field `center`", where);
     if (!jr_get(v, "radius"))
@@ -646,6 +674,9 @@ static qv_status parse_field(parser *p, const jr_value *c, const char *where, fl
     const jr_value *v;
     n->kind = FLT_COND_FIELD;
     n->u.field.is_empty = n->u.field.is_null = -1;
+    if ((rc = NO_DUP(p, c, where, "key", "match", "range", "geo_bounding_box", "geo_radius",
+                     "geo_polygon", "values_count", "is_empty", "is_null")))
+        return rc;
     if (!(n->u.field.tests = alloc(p, 5, sizeof(flt_test))))
         return oom(p);
     flt_test *t = n->u.field.tests;
@@ -710,6 +741,8 @@ static qv_status parse_payload_field(parser *p, const jr_value *v, const char *w
 {
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"key\": ...}", where);
+    if (NO_DUP(p, v, where, "key"))
+        return QV_BAD_FORMAT;
     return parse_key(p, jr_get(v, "key"), where, &n->key);
 }
 
@@ -739,6 +772,8 @@ static qv_status parse_slice(parser *p, const jr_value *v, const char *where, fl
     uint64_t total, index;
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"total\": ..., \"index\": ...}", where);
+    if (NO_DUP(p, v, where, "total", "index"))
+        return QV_BAD_FORMAT;
     const jr_value *t = jr_get(v, "total"), *i = jr_get(v, "index");
     if (!t)
         return FAIL(p, "%s: missing field `total`", where);
@@ -765,6 +800,8 @@ static qv_status parse_nested(parser *p, const jr_value *v, const char *where, f
     qv_status rc;
     if (!jr_is_object(v))
         return FAIL(p, "%s: expected {\"key\": ..., \"filter\": {...}}", where);
+    if ((rc = NO_DUP(p, v, where, "key", "filter")))
+        return rc;
     const jr_value *f = jr_get(v, "filter");
     if ((rc = parse_key(p, jr_get(v, "key"), where, &n->key)))
         return rc;
@@ -808,6 +845,9 @@ static qv_status parse_condition(parser *p, const jr_value *c, const char *where
     *out = n;
     if (jr_get(c, "key"))
         return parse_field(p, c, where, n);
+    qv_status drc = NO_DUP(p, c, where, "is_empty", "is_null", "has_id", "has_vector", "slice", "nested");
+    if (drc)
+        return drc;
 
     static const char *const forms[] = {"is_empty", "is_null", "has_id", "has_vector", "slice",
                                         "nested"};
@@ -935,7 +975,7 @@ static qv_status parse_filter(parser *p, const jr_value *v, const char *where, f
                         "%s: unknown field `%.64s`, expected one of `should`, `min_should`, "
                         "`must`, `must_not`",
                         where, k);
-        for (uint32_t j = i + 1; j < v->len && top; j++)
+        for (uint32_t j = i + 1; j < v->len && (top || !p->stored); j++)
             if (strcmp(k, v->u.members[j].key) == 0)
                 return FAIL(p, "%s: duplicate field `%s`", where, k);
     }
@@ -953,6 +993,8 @@ static qv_status parse_filter(parser *p, const jr_value *v, const char *where, f
             sub(w, where, ".min_should");
             if (!jr_is_object(x))
                 return FAIL(p, "%s: expected {\"conditions\": [...], \"min_count\": N}", w);
+            if ((rc = NO_DUP(p, x, w, "conditions", "min_count")))
+                return rc;
             const jr_value *conds = jr_get(x, "conditions"), *mc = jr_get(x, "min_count");
             uint64_t count;
             if (!conds)
@@ -984,11 +1026,11 @@ static qv_status parse_filter(parser *p, const jr_value *v, const char *where, f
     return QV_OK;
 }
 
-qv_status flt_parse(qv_arena *a, const jr_value *v, const char *what, flt_filter **out,
-                    qv_error *err)
+static qv_status parse_root(qv_arena *a, const jr_value *v, const char *what, bool stored,
+                            flt_filter **out, qv_error *err)
 {
     qv_error e = {QV_OK, ""};
-    parser p = {a, &e, {QV_OK, ""}, false};
+    parser p = {a, &e, {QV_OK, ""}, false, stored};
     flt_filter *f = qv_arena_calloc(a, 1, sizeof *f);
     qv_status rc = f ? parse_filter(&p, v, what, &f->root, 0, true) : oom(&p);
     if (rc == QV_OK && p.has_verr) {
@@ -1002,6 +1044,18 @@ qv_status flt_parse(qv_arena *a, const jr_value *v, const char *what, flt_filter
     }
     *out = f;
     return QV_OK;
+}
+
+qv_status flt_parse(qv_arena *a, const jr_value *v, const char *what, flt_filter **out,
+                    qv_error *err)
+{
+    return parse_root(a, v, what, false, out, err);
+}
+
+qv_status flt_parse_stored(qv_arena *a, const jr_value *v, const char *what, flt_filter **out,
+                           qv_error *err)
+{
+    return parse_root(a, v, what, true, out, err);
 }
 
 /* ---- evaluation ------------------------------------------------------------------------- */

@@ -85,6 +85,12 @@ typedef struct flt_tokenizer {
  * QV_BAD_FORMAT / QV_VALIDATION as above, QV_NOMEM. */
 qv_status flt_parse(qv_arena *a, const jr_value *v, const char *what, flt_filter **out,
                     qv_error *err);
+/* The same for a filter read back from storage (a log record): a field
+ * given twice, which requests are refused for (serde's "duplicate field")
+ * but older versions accepted and logged, is read as it was then (the last
+ * one wins), so replay judges a record as its first application did. */
+qv_status flt_parse_stored(qv_arena *a, const jr_value *v, const char *what, flt_filter **out,
+                           qv_error *err);
 
 /* Does the point satisfy the filter? */
 bool flt_match(const flt_filter *f, const flt_point *p);

@@ -1036,6 +1036,50 @@ static void test_parse_errors(void **state)
 }
 
 /* The filter parses whole and is independent of the JSON tree afterwards. */
+/* A field given twice is a format error in a request at every level of a
+ * filter (serde's derived structs); a stored filter keeps the last one, as
+ * older versions read it when they logged it. */
+static void test_duplicate_fields(void **state)
+{
+    (void)state;
+    static const char *const dups[][2] = {
+        {"{\"must\": [], \"must\": []}", "filter: duplicate field `must`"},
+        {"{\"must\": [{\"should\": [], \"should\": []}]}", "filter.must[0]: duplicate field `should`"},
+        {"{\"must\": [{\"key\": \"a\", \"key\": \"b\", \"match\": {\"value\": 1}}]}", "filter.must[0]: duplicate field `key`"},
+        {"{\"must\": [{\"key\": \"a\", \"match\": {\"value\": 1, \"value\": 2}}]}", "filter.must[0].match: duplicate field `value`"},
+        {"{\"must\": [{\"key\": \"a\", \"range\": {\"gt\": 1, \"gt\": 2}}]}", "filter.must[0].range: duplicate field `gt`"},
+        {"{\"must\": [{\"key\": \"a\", \"values_count\": {\"lt\": 1, \"lt\": 2}}]}", "filter.must[0].values_count: duplicate field `lt`"},
+        {"{\"must\": [{\"key\": \"g\", \"geo_radius\": {\"center\": {\"lon\": 1, \"lon\": 2, \"lat\": 0}, \"radius\": 1}}]}", "geo_radius.center: duplicate field `lon`"},
+        {"{\"must\": [{\"has_id\": [1], \"has_id\": [2]}]}", "filter.must[0]: duplicate field `has_id`"},
+        {"{\"must\": [{\"nested\": {\"key\": \"a\", \"key\": \"b\", \"filter\": {}}}]}", "nested: duplicate field `key`"},
+        {"{\"must\": [{\"slice\": {\"total\": 2, \"index\": 0, \"index\": 1}}]}", "slice: duplicate field `index`"},
+        {"{\"min_should\": {\"conditions\": [], \"min_count\": 1, \"min_count\": 2}}", "filter.min_should: duplicate field `min_count`"},
+        {"{\"must\": [{\"is_null\": {\"key\": \"a\", \"key\": \"b\"}}]}", "is_null: duplicate field `key`"},
+    };
+    for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++)
+        perr(dups[i][0], QV_BAD_FORMAT, dups[i][1]);
+    /* stored: the last value wins, as before duplicates were refused */
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    flt_filter *f = NULL;
+    qv_error err = {QV_OK, ""};
+    const char *text = "{\"must\": [{\"key\": \"a\", \"match\": {\"value\": 1, \"value\": 2}}]}";
+    assert_int_equal(flt_parse_stored(&a, json(&a, text), "filter", &f, &err), QV_OK);
+    size_t len;
+    uint8_t *b1 = blob("{\"a\": 1}", &len);
+    qv_point_id id = {0, 1, 0};
+    flt_point p1 = {&id, b1, len, NULL, NULL, NULL};
+    assert_false(flt_match(f, &p1));
+    uint8_t *b2 = blob("{\"a\": 2}", &len);
+    flt_point p2 = {&id, b2, len, NULL, NULL, NULL};
+    assert_true(flt_match(f, &p2));
+    free(b1);
+    free(b2);
+    /* a repeated top-level clause was always refused, stored or not */
+    assert_int_equal(flt_parse_stored(&a, json(&a, "{\"must\": [], \"must\": []}"), "filter", &f, &err), QV_BAD_FORMAT);
+    qv_arena_free(&a);
+}
+
 static void test_tree_independent_of_json(void **state)
 {
     (void)state;
@@ -1160,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_field_tests_combined),
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_duplicate_fields),
         cmocka_unit_test(test_tree_independent_of_json),
         cmocka_unit_test(test_hook),
     };
