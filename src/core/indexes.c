@@ -97,15 +97,16 @@ static qv_status schema_parse(const jr_value *v, const char *field, fidx_params 
                        "field_schema.lookup: the 'lookup' and 'range' capabilities can't be both disabled");
     if (type != FIDX_TEXT)
         return QV_OK;
-    /* Qdrant's other text options change which tokens a text has (or keep
-     * their positions, for match.phrase): an index without them would
-     * answer differently, so they are refused rather than ignored. Their
-     * off values (false, null) are fine. */
+    /* Qdrant's other text options change which tokens a text has: an index
+     * without them would answer differently, so they are refused rather
+     * than ignored. Their off values (false, null) are fine. */
     /* Stored: an option of a shape we do not know is one we do not follow. */
     bool phrase = false, folding = false;
     if ((rc = bool_param(v, "phrase_matching", &phrase, err)) && !field)
         return rc;
-    phrase = phrase || rc;
+    if (rc)
+        QV_WARN("index on %s: field_schema.phrase_matching is not a boolean; the index is built "
+                "without it", field);
     if ((rc = bool_param(v, "ascii_folding", &folding, err)) && !field)
         return rc;
     folding = folding || rc;
@@ -113,8 +114,8 @@ static qv_status schema_parse(const jr_value *v, const char *field, fidx_params 
     if (!jr_is_null(tok) && !(jr_is(tok, JR_STRING) && strcmp(tok->u.str, "word") == 0) &&
         (rc = unsupported(field, "tokenizer", err)))
         return rc;
-    if ((phrase && (rc = unsupported(field, "phrase_matching", err))) ||
-        (folding && (rc = unsupported(field, "ascii_folding", err))) ||
+    p->phrase_matching = phrase;
+    if ((folding && (rc = unsupported(field, "ascii_folding", err))) ||
         (!jr_is_null(jr_get(v, "stopwords")) && (rc = unsupported(field, "stopwords", err))) ||
         (!jr_is_null(jr_get(v, "stemmer")) && (rc = unsupported(field, "stemmer", err))))
         return rc;

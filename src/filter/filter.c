@@ -32,7 +32,10 @@
  *    nested in arrays, a string against an integer list), never for null;
  *    `except: []` matches every non-null value.
  *  - match.text and match.phrase without a full-text index: the string
- *    contains the text (bytes; "" is in every string). text_any: contains
+ *    contains the text (bytes; "" is in every string). With one (the
+ *    point lends its tokenizer): text = all tokens, text_any = one of
+ *    them, phrase = the tokens one after another in the point's document
+ *    and only when the index has phrase_matching (phrase_test_point). text_any: contains
  *    one of the text's whitespace-separated words (none: no match). prefix:
  *    the string starts with it (bytes, case-sensitive).
  *  - range on numbers: any JSON number (int, u64 or float, compared as f64);
@@ -1432,9 +1435,105 @@ static bool text_test_point(const flt_test *t, const flt_node *n, const flt_poin
     return q.n > 0 && q.verdict;
 }
 
+/*
+ * match.phrase through a text index, as Qdrant's PartialDocument::has_phrase:
+ * the point's document is the tokens of its strings at the key, in order
+ * (the strings of an array one after another); the phrase's tokens must
+ * occur in it one after another. An index without phrase_matching keeps no
+ * positions, and then nothing matches, as in Qdrant. A phrase without
+ * tokens matches nothing; one of more than PHRASE_MAX tokens neither.
+ *
+ * One pass over the document, no allocation: bit j of `state` says the
+ * last j document tokens are the phrase's first j; each document token
+ * costs one tokenization of the phrase (to compare it with every phrase
+ * token), so O(document tokens x phrase length).
+ */
+#define PHRASE_MAX   256
+#define PHRASE_WORDS (PHRASE_MAX / 64 + 1)
+
+typedef struct phrase_scan {
+    const flt_tokenizer *tk;
+    const fidx_str      *phrase;
+    uint32_t             n;                    /* phrase tokens */
+    uint64_t             state[PHRASE_WORDS];
+    uint64_t             eq[PHRASE_WORDS];     /* bit j: phrase token j == this document token */
+    const char          *tok;                  /* this document token */
+    size_t               len;
+    uint32_t             j;                    /* phrase token being compared */
+    bool                 found;
+} phrase_scan;
+
+static bool on_phrase_count(void *ctx, const char *tok, size_t len)
+{
+    (void)tok;
+    (void)len;
+    phrase_scan *s = ctx;
+    return ++s->n <= PHRASE_MAX;
+}
+
+static bool on_phrase_compare(void *ctx, const char *tok, size_t len)
+{
+    phrase_scan *s = ctx;
+    if (len == s->len && memcmp(tok, s->tok, len) == 0)
+        s->eq[s->j / 64] |= 1ull << (s->j % 64);
+    s->j++;
+    return true;
+}
+
+static bool on_doc_token(void *ctx, const char *tok, size_t len)
+{
+    phrase_scan *s = ctx;
+    memset(s->eq, 0, sizeof s->eq);
+    s->tok = tok;
+    s->len = len;
+    s->j = 0;
+    s->tk->tokenize(s->tk->params, s->phrase->p, s->phrase->len, on_phrase_compare, s);
+    /* state' = ((state | 1) & eq) << 1: a match of length j grows to j + 1
+     * when this token is phrase token j (length 0 always matches). */
+    uint64_t carry = 0;
+    s->state[0] |= 1;
+    for (int w = 0; w < PHRASE_WORDS; w++) {
+        uint64_t t = s->state[w] & s->eq[w];
+        s->state[w] = t << 1 | carry;
+        carry = t >> 63;
+    }
+    s->found = (s->state[s->n / 64] >> (s->n % 64)) & 1;
+    return !s->found;
+}
+
+static bool on_phrase_value(void *ctx, const pl_value *v)
+{
+    phrase_scan *s = ctx;
+    if (v->type == PL_STRING) {
+        s->tk->tokenize(s->tk->params, v->s, v->len, on_doc_token, s);
+    } else if (v->type == PL_ARRAY) {
+        pl_iter it;
+        pl_value e;
+        pl_iter_init(&it, v);
+        while (!s->found && pl_iter_next_elem(&it, &e))
+            if (e.type == PL_STRING)
+                s->tk->tokenize(s->tk->params, e.s, e.len, on_doc_token, s);
+    }
+    return !s->found;
+}
+
+static bool phrase_test_point(const flt_test *t, const flt_node *n, const flt_point *p,
+                              const flt_tokenizer *tk)
+{
+    if (!tk->phrase)
+        return false;
+    phrase_scan s = {.tk = tk, .phrase = &t->text};
+    tk->tokenize(tk->params, t->text.p, t->text.len, on_phrase_count, &s);
+    if (s.n == 0 || s.n > PHRASE_MAX)
+        return false;
+    pl_lookup(p->payload, p->payload_len, &n->key, on_phrase_value, &s);
+    return s.found;
+}
+
 static bool is_token_test(const flt_test *t)
 {
-    return t->kind == FLT_TEST_MATCH_TEXT || t->kind == FLT_TEST_MATCH_TEXT_ANY;
+    return t->kind == FLT_TEST_MATCH_TEXT || t->kind == FLT_TEST_MATCH_TEXT_ANY ||
+           t->kind == FLT_TEST_MATCH_PHRASE;
 }
 
 /* A field condition with match.text or text_any on a key that has a text
@@ -1447,7 +1546,8 @@ static bool field_match_tokens(const flt_node *n, const flt_point *p, const flt_
         const flt_test *t = &n->u.field.tests[i];
         if (!is_token_test(t))
             others = true;
-        else if (text_test_point(t, n, p, tk))
+        else if (t->kind == FLT_TEST_MATCH_PHRASE ? phrase_test_point(t, n, p, tk)
+                                                  : text_test_point(t, n, p, tk))
             return true;
     }
     if (!others)
@@ -1474,7 +1574,8 @@ static bool node_match(const flt_node *n, const flt_point *p)
     case FLT_COND_FIELD: {
         flt_tokenizer tk;
         if (p->text_index &&
-            (n->u.field.mask & (1u << FLT_TEST_MATCH_TEXT | 1u << FLT_TEST_MATCH_TEXT_ANY)) &&
+            (n->u.field.mask & (1u << FLT_TEST_MATCH_TEXT | 1u << FLT_TEST_MATCH_TEXT_ANY |
+                                1u << FLT_TEST_MATCH_PHRASE)) &&
             !n->u.field.has_count && n->u.field.is_empty < 0 && n->u.field.is_null < 0 &&
             p->text_index(p->ctx, &n->key, &tk))
             return field_match_tokens(n, p, &tk);

@@ -67,8 +67,11 @@ typedef struct flt_point {
      * written), and its tokenizer (*out). With one, match.text means "all of
      * the text's tokens are among the tokens of the point's strings at key"
      * and text_any "one of them", as the index answers them (and as Qdrant
-     * does), so a scan and an index agree. NULL, or false: substring
-     * semantics (filter.c). Called with ctx. */
+     * does), so a scan and an index agree; match.phrase "the phrase's
+     * tokens one after another in the point's document" when the index
+     * has phrase_matching (flt_tokenizer.phrase), else nothing (Qdrant
+     * keeps no positions then); the index leaves phrases to scans. NULL,
+     * or false: substring semantics (filter.c). Called with ctx. */
     bool             (*text_index)(const void *ctx, const pl_path *key, struct flt_tokenizer *out);
 } flt_point;
 
@@ -79,6 +82,7 @@ typedef bool (*flt_token_fn)(void *ctx, const char *tok, size_t len);
 typedef struct flt_tokenizer {
     bool      (*tokenize)(const void *params, const char *s, size_t len, flt_token_fn fn, void *fctx);
     const void *params;
+    bool        phrase;  /* the index keeps token order (phrase_matching): match.phrase can match */
 } flt_tokenizer;
 
 /* Parse a Filter JSON object (what names it in messages, e.g. "filter").

@@ -69,6 +69,8 @@
  *                 Unicode alphanumeric, lowercase (towlower of C.UTF-8,
  *                 one char to one char), then drop tokens shorter than
  *                 min_token_len or longer than max_token_len chars.
+ *                 match.phrase is not answered (FIDX_NO): scans judge it
+ *                 with this tokenizer (filter.h, phrase_matching).
  * A condition with several tests (they are OR'ed per value) is answered if
  * every test is; values_count / is_empty / is_null are not answered.
  *
@@ -105,6 +107,7 @@ typedef struct fidx_params {
     bool      lowercase;        /* text: true by default */
     uint32_t  min_token_len;    /* text: 0 = none */
     uint32_t  max_token_len;    /* text: 0 = none */
+    bool      phrase_matching;  /* text: match.phrase can match (judged by scans, see filter.h) */
 } fidx_params;
 
 /* Defaults of a type (what the bare type name means). */

@@ -1036,6 +1036,87 @@ static void test_parse_errors(void **state)
 }
 
 /* The filter parses whole and is independent of the JSON tree afterwards. */
+/* ---- match.phrase through a text index ------------------------------------------- */
+
+/* A whitespace tokenizer standing in for a text index's. */
+static bool ws_tokenize(const void *params, const char *s, size_t len, flt_token_fn fn, void *fctx)
+{
+    (void)params;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && s[i] == ' ')
+            i++;
+        size_t b = i;
+        while (i < len && s[i] != ' ')
+            i++;
+        if (i > b && !fn(fctx, s + b, i - b))
+            return false;
+    }
+    return true;
+}
+
+static bool ws_index(const void *ctx, const pl_path *key, flt_tokenizer *out)
+{
+    if (strcmp(key->text, "a") != 0)
+        return false;
+    *out = (flt_tokenizer){ws_tokenize, NULL, *(const bool *)ctx};
+    return true;
+}
+
+static bool phrase_m(const char *phrase, const char *payload, bool positions)
+{
+    qv_arena a;
+    qv_arena_init(&a, 0);
+    char *text = malloc(strlen(phrase) + 64);
+    sprintf(text, "{\"must\": {\"key\": \"a\", \"match\": {\"phrase\": \"%s\"}}}", phrase);
+    flt_filter *f = parse_ok(&a, text);
+    size_t len;
+    uint8_t *b = blob(payload, &len);
+    qv_point_id id = {0, 1, 0};
+    flt_point p = {&id, b, len, NULL, &positions, ws_index};
+    bool r = flt_match(f, &p);
+    free(b);
+    free(text);
+    qv_arena_free(&a);
+    return r;
+}
+
+/* Words w<from>..w<to> joined by spaces, into buf. */
+static char *words(char *buf, int from, int to)
+{
+    char *q = buf;
+    for (int i = from; i <= to; i++)
+        q += sprintf(q, i == from ? "w%d" : " w%d", i);
+    return buf;
+}
+
+static void test_phrase_tokens(void **state)
+{
+    (void)state;
+    static char doc[8192], ph[8192], payload[9000];
+    assert_true(phrase_m("b c", "{\"a\": \"a b c d\"}", true));
+    assert_false(phrase_m("b c", "{\"a\": \"a b c d\"}", false));  /* no positions: no match */
+    assert_false(phrase_m("c b", "{\"a\": \"a b c d\"}", true));
+    assert_true(phrase_m("b b c", "{\"a\": \"b b b c\"}", true));  /* a restart inside a partial match */
+    assert_true(phrase_m("b c", "{\"a\": [\"a b\", \"c d\"]}", true));  /* one document per point */
+    assert_false(phrase_m("b c", "{\"a\": [\"a b\", 5, {\"x\": \"c\"}]}", true));
+    assert_false(phrase_m("   ", "{\"a\": \"a b\"}", true));  /* no tokens */
+    assert_true(phrase_m("d", "{\"a\": \"a b c d\"}", true));
+    /* phrases longer than one 64-bit word of state */
+    snprintf(payload, sizeof payload, "{\"a\": \"%s\"}", words(doc, 0, 199));
+    assert_true(phrase_m(words(ph, 3, 140), payload, true));
+    assert_true(phrase_m(words(ph, 0, 199), payload, true));
+    assert_false(phrase_m(words(ph, 3, 200), payload, true));
+    assert_false(phrase_m(words(ph, 60, 130), payload, false));
+    char *w = words(ph, 60, 130);
+    w[strlen(w) - 2] = 'x';  /* the last token differs: w1x0 */
+    assert_false(phrase_m(w, payload, true));
+    /* more than PHRASE_MAX (256) tokens never match */
+    snprintf(payload, sizeof payload, "{\"a\": \"%s\"}", words(doc, 0, 299));
+    assert_true(phrase_m(words(ph, 0, 255), payload, true));
+    assert_false(phrase_m(words(ph, 0, 256), payload, true));
+}
+
 /* A field given twice is a format error in a request at every level of a
  * filter (serde's derived structs); a stored filter keeps the last one, as
  * older versions read it when they logged it. */
@@ -1205,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_duplicate_fields),
+        cmocka_unit_test(test_phrase_tokens),
         cmocka_unit_test(test_tree_independent_of_json),
         cmocka_unit_test(test_hook),
     };
