@@ -277,7 +277,8 @@ static bool text_index(const void *ctx, const pl_path *key, flt_tokenizer *out)
     for (uint32_t i = 0; i < c->s->n_idx; i++) {
         const fidx *x = c->s->idx[i];
         if (fidx_get_params(x)->type == FIDX_TEXT && strcmp(fidx_key(x)->text, key->text) == 0) {
-            *out = (flt_tokenizer){text_tokenize, fidx_get_params(x)};
+            const fidx_params *fp = fidx_get_params(x);
+            *out = (flt_tokenizer){text_tokenize, fp, fp->phrase_matching};
             return true;
         }
     }
