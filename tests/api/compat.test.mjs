@@ -220,7 +220,7 @@ test('text index options Quiver lacks are refused with 400; a stored index with 
   await A.upsert(c, [{ id: 1, vector: [1], payload: { t: 'The running foxes' } }, { id: 2, vector: [1], payload: { t: 'a fox runs' } }]);
   const index = (field_schema) => req('PUT', `${srv.url}/collections/${c}/index?wait=true`, { field_name: 't', field_schema });
   const text = (extra) => ({ type: 'text', tokenizer: 'word', ...extra });
-  for (const [opt, value] of [['phrase_matching', true], ['ascii_folding', true], ['stopwords', 'english'],
+  for (const [opt, value] of [['ascii_folding', true], ['stopwords', 'english'],
     ['stopwords', { languages: ['english'], custom: ['the'] }], ['stemmer', { type: 'snowball', language: 'english' }]])
     expectError(await index(text({ [opt]: value })), 400, `Bad request: field_schema.${opt}: not supported by Quiver yet`);
   expectError(await index(text({ tokenizer: 'multilingual' })), 400, 'Bad request: field_schema.tokenizer: only `word` is supported by Quiver yet');
@@ -237,10 +237,58 @@ test('text index options Quiver lacks are refused with 400; a stored index with 
   writeFileSync(file, JSON.stringify(cfg));
   srv = await startServer({ storage });
   A = api(srv.url);
-  for (const opt of ['stopwords', 'phrase_matching', 'ascii_folding', 'stemmer', 'tokenizer'])
+  for (const opt of ['stopwords', 'ascii_folding', 'stemmer', 'tokenizer'])
     assert.match(srv.stderr(), new RegExp(`index on t: field_schema\\.${opt} is not supported by Quiver yet`), opt);
+  assert.doesNotMatch(srv.stderr(), /field_schema\.phrase_matching/);
   assert.equal(expectOk(await req('GET', `${srv.url}/collections/${c}`)).payload_schema.t.data_type, 'text');
   const ids = async (t) => expectOk(await post(c, '/points/scroll', { filter: { must: [{ key: 't', match: { text: t } }] } })).points.map((p) => p.id);
   assert.deepEqual(await ids('the FOXES'), [1]);  // the word tokenizer, lowercased, no stopwords, no stemming
   assert.deepEqual(await ids('fox'), [2]);
+  // phrase_matching, which it does follow, is in effect
+  const phrase = async (t) => expectOk(await post(c, '/points/scroll', { filter: { must: [{ key: 't', match: { phrase: t } }] } })).points.map((p) => p.id);
+  assert.deepEqual(await phrase('running FOXES'), [1]);
+  assert.deepEqual(await phrase('foxes running'), []);
+});
+
+test('match.phrase: a substring without a text index; with one, the tokens in order, only with phrase_matching', async () => {
+  const c = 'phrase';
+  await A.create(c, { vectors: { size: 1, distance: 'Dot' } });
+  const docs = [
+    'The quick brown fox', // 1
+    'brown, quick fox', // 2: the tokens, not in order
+    ['a quick', 'brown dog'], // 3: an array is one document, its strings one after another
+    'quickbrown', // 4: one token
+    'quick quick brown', // 5: a repeated token before the phrase
+    { t: 'quick brown' }, // 6: not a string
+  ];
+  await A.upsert(c, docs.map((t, i) => ({ id: i + 1, vector: [1], payload: { t, k: i % 2 } })));
+  const ids = async (filter) => expectOk(await post(c, '/points/scroll', { filter })).points.map((p) => p.id);
+  const count = async (filter) => expectOk(await post(c, '/points/count', { filter, exact: true })).count;
+  const ph = (s) => ({ key: 't', match: { phrase: s } });
+  assert.deepEqual(await ids({ must: [ph('quick brown')] }), [1, 5]);  // substrings, case-sensitive
+  assert.deepEqual(await ids({ must: [ph('quickb')] }), [4]);
+  // a text index without phrase_matching keeps no positions: nothing matches, as in Qdrant
+  expectOk(await req('PUT', `${srv.url}/collections/${c}/index?wait=true`, { field_name: 't', field_schema: 'text' }));
+  assert.deepEqual(await ids({ must: [ph('quick brown')] }), []);
+  assert.deepEqual(await ids({ must_not: [ph('quick brown')] }), [1, 2, 3, 4, 5, 6]);
+  // with phrase_matching: the phrase's tokens one after another (lowercased words)
+  expectOk(await req('PUT', `${srv.url}/collections/${c}/index?wait=true`, { field_name: 't', field_schema: { type: 'text', phrase_matching: true } }));
+  const want = [1, 3, 5];
+  assert.deepEqual(await ids({ must: [ph('QUICK brown')] }), want);
+  assert.deepEqual(await ids({ should: [ph('quick, brown!')] }), want);
+  assert.deepEqual(await ids({ min_should: { conditions: [ph('quick brown'), { key: 'k', match: { value: 9 } }], min_count: 1 } }), want);
+  assert.deepEqual(await ids({ must_not: [ph('quick brown')] }), [2, 4, 6]);
+  assert.equal(await count({ must: [ph('quick brown fox')] }), 1);
+  assert.deepEqual(await ids({ must: [ph('quick')] }), [1, 2, 3, 5]);  // one token: anywhere
+  assert.deepEqual(await ids({ must: [ph('quick quick')] }), [5]);
+  assert.deepEqual(await ids({ must: [ph('...')] }), []);  // no tokens: nothing
+  assert.deepEqual(await ids({ must: [ph('brown quick')] }), [2]);
+  assert.deepEqual(await ids({ must: [ph('fox quick')] }), []);
+  // an update_filter is judged the same way; the index is rebuilt with it at restart
+  await A.write('PUT', c, '/points', { points: [{ id: 2, vector: [2], payload: { t: 'x' } }], update_filter: { must: [ph('quick brown')] } });
+  assert.equal((await A.retrieve(c, [2]))[0].payload.t, 'brown, quick fox');
+  await srv.kill9();
+  srv = await startServer({ storage });
+  A = api(srv.url);
+  assert.deepEqual(await ids({ must: [ph('quick brown')] }), want);
 });

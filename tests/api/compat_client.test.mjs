@@ -133,6 +133,18 @@ test('client: createPayloadIndex without field_schema infers the type; match.tex
   assert.deepEqual(await ids('alpha'), [1, 3]);  // all tokens
   assert.deepEqual(await ids('ALPHA gamma'), [3]);
   assert.equal((await qc.count(c, { filter: { must_not: [{ key: 't', match: { text: 'alpha' } }] } })).count, 1);
+  // match.phrase: the tokens in order, once the text index keeps positions
+  const phrase = async (p) => (await qc.scroll(c, { filter: { must: [{ key: 't', match: { phrase: p } }] } })).points.map((x) => x.id);
+  assert.deepEqual(await phrase('alpha beta'), []);
+  await qc.createPayloadIndex(c, { field_name: 't', field_schema: { type: 'text', phrase_matching: true }, wait: true });
+  assert.deepEqual(await phrase('alpha BETA'), [1]);
+  assert.deepEqual(await phrase('alpha gamma'), [3]);
+  assert.deepEqual(await phrase('gamma alpha'), []);
+  await assert.rejects(qc.createPayloadIndex(c, { field_name: 't', field_schema: { type: 'text', stopwords: 'english' }, wait: true }), (e) => {
+    assert.equal(e.status, 400);
+    assert.deepEqual(e.data?.status, { error: 'Bad request: field_schema.stopwords: not supported by Quiver yet' });
+    return true;
+  });
 });
 
 test('client: createVectorName adds a named vector the points come back without', async () => {

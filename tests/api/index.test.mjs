@@ -42,10 +42,11 @@ async function allAnswers(step = 1) {
   return out;
 }
 
-// A full-text index on t changes what match.text / text_any on t mean (all /
-// one of the tokens, as in Qdrant, instead of a substring), so with one those
-// filters are compared with a twin collection that has only that index.
-const TEXT_FILTER = FILTERS.map((f) => /"key":"t","match":\{"text(_any)?"/.test(JSON.stringify(f)));
+// A full-text index on t changes what match.text / text_any / phrase on t
+// mean (all / one of the tokens / the tokens in order, as in Qdrant, instead
+// of a substring), so with one those filters are compared with a twin
+// collection that has only that index.
+const TEXT_FILTER = FILTERS.map((f) => /"key":"t","match":\{"(text(_any)?|phrase)"/.test(JSON.stringify(f)));
 
 function assertSame(got, want, phase, textRef) {
   for (let i = 0; i < FILTERS.length; i++) {

@@ -20,8 +20,11 @@ import { stripTime } from './points_lib.mjs';
 
 const A = 'plain', B = 'indexed';
 const r = rng(8080);
-// every fourth filter, and all the combinations and corners at the end
-const CHECKED = FILTERS.filter((_, k) => k % 4 === 0 || k >= FIRST_COMBINATION);
+// every fourth filter, and all the combinations and corners at the end; not
+// match.phrase on t, which a text index without phrase_matching makes match
+// nothing (as in Qdrant; index.test.mjs compares it with a text-index twin)
+const CHECKED = FILTERS.filter((f, k) => (k % 4 === 0 || k >= FIRST_COMBINATION) &&
+  !/"key":"t","match":\{"phrase"/.test(JSON.stringify(f)));
 
 /** id key -> {id, payload} (payload values as written: Lit kept) */
 const model = new Map();
