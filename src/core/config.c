@@ -786,6 +786,12 @@ qv_status cfg_update(const jr_value *patch, cfg_collection *c, qv_error *err)
         return QV_OK;
     if (patch->type != JR_OBJECT)
         return bad_type(err, "body", patch, "struct UpdateCollection");
+    static const char *const fields[] = {"vectors", "optimizers_config", "params", "hnsw_config",
+                                         "quantization_config", "sparse_vectors",
+                                         "strict_mode_config", "metadata"};
+    const char *dup = jr_dup_field(patch, fields, sizeof fields / sizeof *fields);
+    if (dup)
+        return qv_fail(err, QV_BAD_FORMAT, "duplicate field `%s`", dup);
     cfg_collection n;
     qv_status rc = cfg_copy(&n, c, err);
     if (rc)

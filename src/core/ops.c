@@ -557,8 +557,8 @@ static qv_status parse_points(parser *p, const jr_value *o, const path *where, b
     if ((rc = no_shard_key(p, o, where)) || (rc = parse_update_filter(p, o, where, out)) ||
         (upsert && (rc = parse_update_mode(p, o, where, out))))
         return rc;
-    static const char *const fields[] = {"points", "batch", "update_filter", "shard_key"};
-    const char *dup = jr_dup_field(o, fields, 4);
+    static const char *const fields[] = {"points", "batch", "update_filter", "shard_key", "update_mode"};
+    const char *dup = jr_dup_field(o, fields, upsert ? 5 : 4);
     if (dup)
         return qv_fail(p->err, QV_BAD_FORMAT, "%s: duplicate field `%s`", pstr(where), dup);
     const jr_value *batch = jr_get(o, "batch");

@@ -150,6 +150,11 @@ static const char *action_field(rest_resp *rs, const jr_value *o, const char *ki
                                 const char *key)
 {
     const jr_value *v = jr_get(o, key);
+    const char *const fields[] = {key};
+    if (jr_dup_field(o, fields, 1)) {  /* serde's derived structs refuse a field given twice */
+        rest_fail(rs, 400, "Format error in JSON body: actions[%zu].%s: duplicate field `%s`", i, kind, key);
+        return NULL;
+    }
     if (!jr_is(v, JR_STRING)) {
         rest_fail(rs, 400, "Format error in JSON body: actions[%zu].%s: %s `%s`", i, kind,
                   v ? "expected a string in field" : "missing field", key);
@@ -172,6 +177,9 @@ int h_aliases_update(rest_req *rq, rest_resp *rs)
     if (rest_query_timeout(rq, rs, &timeout) || rest_body_json(rq, rs, &root))
         return -1;
     const jr_value *actions = jr_get(root, "actions");
+    static const char *const fields[] = {"actions"};
+    if (jr_dup_field(root, fields, 1))
+        return rest_fail(rs, 400, "Format error in JSON body: duplicate field `actions`");
     if (!jr_is(actions, JR_ARRAY))
         return rest_fail(rs, 400, "Format error in JSON body: %s",
                          actions ? "actions: invalid type, expected a sequence" : "missing field `actions`");

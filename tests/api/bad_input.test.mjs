@@ -146,6 +146,11 @@ const rows = [
   ['dup: delete points', 'POST', `${FX}/points/delete`, { raw: '{"points":[9],"points":[1]}' }, 400, 'duplicate field `points`'],
   ['dup: delete_payload keys', 'POST', `${FX}/points/payload/delete`, { raw: '{"keys":["x"],"keys":["n"],"points":[1]}' }, 400, 'duplicate field `keys`'],
   ['dup: batch operations', 'POST', `${FX}/points/batch`, { raw: '{"operations":[],"operations":[{"delete":{"points":[1]}}]}' }, 400, 'duplicate field `operations`'],
+  ['dup: update_mode', 'PUT', `${FX}/points`, { raw: '{"points":[{"id":1,"vector":[1,2,3,4]}],"update_mode":"upsert","update_mode":"insert_only"}' }, 400, 'duplicate field `update_mode`'],
+  ['dup: update_vectors update_filter', 'PUT', `${FX}/points/vectors`, { raw: '{"points":[{"id":1,"vector":[1,2,3,4]}],"update_filter":{"must":[]},"update_filter":{"must":[]}}' }, 400, 'duplicate field `update_filter`'],
+  ['dup: PATCH optimizers_config', 'PATCH', FX, { raw: '{"optimizers_config":{"indexing_threshold":5},"optimizers_config":{}}' }, 400, 'duplicate field `optimizers_config`'],
+  ['dup: alias actions', 'POST', '/collections/aliases', { raw: '{"actions":[],"actions":[{"create_alias":{"collection_name":"fx","alias_name":"al"}}]}' }, 400, 'duplicate field `actions`'],
+  ['dup: alias action field', 'POST', '/collections/aliases', { raw: '{"actions":[{"create_alias":{"collection_name":"nope","collection_name":"fx","alias_name":"al"}}]}' }, 400, 'actions[0].create_alias: duplicate field `collection_name`'],
   ['dup: index field_name', 'PUT', `${FX}/index`, { raw: '{"field_name":"s","field_name":"n","field_schema":"keyword"}' }, 400, 'duplicate field `field_name`'],
   // ---- sizes
   ['body above max_request_size', 'PUT', `${FX}/points`, { raw: '{"points":[{"id":1,"vector":[1,2,3,4],"payload":{"k":"' + 'x'.repeat(1_100_000) + '"}}]}' }, 413, ''],
