@@ -454,7 +454,12 @@ static qv_status start(sr_ctx *x, const jr_value *req, const char *what, sr_quer
     *q = (sr_query){.mode = SQ_NONE};
     if (!jr_is(req, JR_OBJECT))
         return bad_type(x->err, what, "an object");
-    return QV_OK;
+    /* serde refuses a known field given twice (with_vector and its alias
+     * are checked by rd_parse_with_vector_of) */
+    return QV_NO_DUP(req, NULL, x->err, "vector", "query", "prefetch", "using", "filter", "params", "limit",
+                     "offset", "score_threshold", "with_payload", "with_vector", "with_vectors", "lookup_from",
+                     "positive", "negative", "strategy", "target", "context", "group_by", "group_size",
+                     "with_lookup", "shard_key");
 }
 
 /* `using` of a request ("" = the unnamed vector). */

@@ -221,6 +221,11 @@ test('errors in Qdrant words', async () => {
     if (typeof msg === 'string') assert.equal(r.body.status.error, msg);
     else assert.match(r.body.status.error, msg);
   }
+  const dup = await fetch(srv.url + '/collections/se/points/search', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"vector":[1,2,3,4],"limit":1,"limit":2}',
+  });
+  assert.equal(dup.status, 400);
+  assert.match((await dup.json()).status.error, /duplicate field `limit`/);
   const missing = await req('POST', '/collections/nope/points/search', { vector: [1], limit: 1 });
   assert.equal(missing.status, 404);
   // The server still serves.
