@@ -7,7 +7,10 @@
  *
  *   bench_hnsw [--set clustered] [--seed 42] [--n N] [--dim D] [--queries Q]
  *              [--M 16] [--efc 200] [--threads 2] [--efs 16,32,64,128,256]
- *              [--cache DIR] [--ref PATH] [--min-seconds 0.5]
+ *              [--cache DIR] [--ref PATH] [--ref-only] [--reuse] [--min-seconds 0.5]
+ *
+ * --reuse loads the graph an earlier --reuse run saved next to the data
+ * (and times the load), else builds and saves it.
  *
  * Not in CI; figures are printed, never asserted. */
 #include <pthread.h>
@@ -35,6 +38,7 @@ typedef struct builder {
     uint32_t         n;
     atomic_uint     *next;
     int              failed;
+    _Atomic double   cpu;  /* CPU seconds of the builder threads */
 } builder;
 
 static void *build_job(void *arg)
@@ -47,6 +51,11 @@ static void *build_job(void *arg)
             b->failed = 1;
             return NULL;
         }
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    double c = ts.tv_sec + ts.tv_nsec * 1e-9, old = b->cpu;
+    while (!atomic_compare_exchange_weak(&b->cpu, &old, old + c))
+        ;
     return NULL;
 }
 
@@ -101,6 +110,8 @@ static void run(const char *label, hnsw *g, const vec_dense *col, const sd_set *
         }
     }
     size_t rounds = 0;
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     double t0 = now(), el;
     do {
         for (uint32_t q = 0; q < s->nq; q++)
@@ -108,8 +119,10 @@ static void run(const char *label, hnsw *g, const vec_dense *col, const sd_set *
         rounds++;
         el = now() - t0;
     } while (el < min_seconds);
-    printf("quiver: %-16s ef %4u: recall@%d %.4f, %8.0f queries/s (1 thread)\n", label, ef, K,
-           hits / ((double)s->nq * K), (double)(rounds * s->nq) / el);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) * 1e-9;
+    printf("quiver: %-16s ef %4u: recall@%d %.4f, %8.0f queries/s (1 thread), %8.0f per CPU second\n", label, ef, K,
+           hits / ((double)s->nq * K), (double)(rounds * s->nq) / el, (double)(rounds * s->nq) / cpu);
 }
 
 int main(int argc, char **argv)
@@ -119,8 +132,19 @@ int main(int argc, char **argv)
     int threads = 2;
     const char *ref = NULL;
     double min_seconds = 0.5;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
+    int reuse = 0, ref_only = 0;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--reuse")) {  /* load the graph saved by an earlier run, else build and save it */
+            reuse = 1;
+            i--;
+            continue;
+        }
+        if (!strcmp(a, "--ref-only")) {  /* only run the reference */
+            ref_only = 1;
+            i--;
+            continue;
+        }
         if (!strcmp(a, "--set"))
             o.set = v;
         else if (!strcmp(a, "--seed"))
@@ -161,6 +185,9 @@ int main(int argc, char **argv)
     if (sd_prepare(&o, &s) != 0)
         return 1;
 
+    const char *dir = o.cache_dir ? o.cache_dir : "build/bench-cache";
+    if (ref_only)
+        goto reference;
     /* The column: the base vectors copied into chunks, as core keeps them. */
     vec_dense col = {.name = "", .dim = s.dim};
     uint32_t chunks = (s.n + VEC_CHUNK - 1) / VEC_CHUNK;
@@ -177,12 +204,23 @@ int main(int argc, char **argv)
     hnsw_params p = {.m = m, .ef_construct = efc, .metric = DIST_EUCLID, .dim = s.dim, .seed = o.seed};
     hnsw *g;
     qv_error err;
+    char gname[160], gpath[512];
+    snprintf(gname, sizeof gname, "%s.m%u.efc%u.hnsw", s.key, m, efc);
+    snprintf(gpath, sizeof gpath, "%s/%s", dir, gname);
+    if (reuse) {
+        double l0 = now();
+        if (hnsw_load(gpath, &g, &err) == QV_OK) {
+            printf("quiver: graph loaded from %s in %.3f s (no build)\n", gpath, now() - l0);
+            goto built;
+        }
+        printf("quiver: no saved graph (%s): building\n", err.msg);
+    }
     if (hnsw_new(&p, s.n, &g, &err) != QV_OK) {
         fprintf(stderr, "bench_hnsw: %s\n", err.msg);
         return 1;
     }
     atomic_uint next = 0;
-    builder b = {g, &col, s.n, &next, 0};
+    builder b = {g, &col, s.n, &next, 0, 0};
     pthread_t t[64];
     double t0 = now();
     for (int i = 0; i < threads; i++)
@@ -192,11 +230,14 @@ int main(int argc, char **argv)
     double build = now() - t0;
     if (b.failed)
         return 1;
+    printf("quiver: n %u dim %u M %u ef_construction %u: build %.2f s on %d threads (%.0f points/s; %.2f CPU s), "
+           "kernels %s\n", s.n, s.dim, m, efc, build, threads, s.n / build, (double)b.cpu, dist_kernels_best()->name);
+    if (reuse && hnsw_save(g, dir, gname, &err) != QV_OK)
+        fprintf(stderr, "bench_hnsw: %s\n", err.msg);
+built:;
     size_t mem = hnsw_memory(g);
     size_t per_slot = (size_t)(1 + 2 * m) * 4 + 1 + sizeof(void *);
     double upper = (double)(mem - (size_t)s.n * per_slot) / s.n;
-    printf("quiver: n %u dim %u M %u ef_construction %u: build %.2f s on %d threads (%.0f points/s), kernels %s\n",
-           s.n, s.dim, m, efc, build, threads, s.n / build, dist_kernels_best()->name);
     printf("quiver: graph memory %.1f B/point (level 0 %zu B, upper %.1f B, pointer+level %zu B)\n",
            (double)mem / s.n, (size_t)(1 + 2 * m) * 4, upper, 1 + sizeof(void *));
 
@@ -235,10 +276,10 @@ int main(int argc, char **argv)
     free(col.chunks);
     free(col.has);
 
+reference:;
     int rc = 0;
     if (ref) {
         char cmd[1024];
-        const char *dir = o.cache_dir ? o.cache_dir : "build/bench-cache";
         char efl[128] = "";
         for (uint32_t e = 0; e < n_efs; e++)
             snprintf(efl + strlen(efl), sizeof efl - strlen(efl), "%s%u", e ? "," : "", efs[e]);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,6 @@ typedef struct scratch {
     uint32_t        tag_cap;
     uint16_t        cur;
     heap            cand, res;
-    heap            beam;  /* the routing beam of a two-hop search */
     pair           *tmp;  /* sorted candidates, then selections */
     uint32_t        tmp_cap;
     pair           *sel;
@@ -103,12 +103,17 @@ static inline const float *vec(const vec_dense *col, uint32_t s) { return vec_de
 static void node_lock(hnsw *g, uint32_t s)
 {
     uint32_t *w = blk0(g, s);
-    for (;;) {
+    for (unsigned spins = 0;; spins++) {
         uint32_t h = __atomic_load_n(w, __ATOMIC_RELAXED);
         if (!(h & H_LOCK) &&
             __atomic_compare_exchange_n(w, &h, h | H_LOCK, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return;
-        __builtin_ia32_pause();
+        /* Held for a few hundred distances at most; a holder that lost its
+         * core is waited for without burning ours. */
+        if (spins > 64)
+            sched_yield();
+        else
+            __builtin_ia32_pause();
     }
 }
 
@@ -221,7 +226,6 @@ static void scratch_free(scratch *s)
     free(s->tag);
     free(s->cand.a);
     free(s->res.a);
-    free(s->beam.a);
     free(s->tmp);
     free(s->sel);
     free(s);
@@ -381,6 +385,8 @@ static void greedy(const hnsw *g, const vec_dense *col, const float *q, uint32_t
 typedef struct accept_ctx {
     const hnsw_filter *f;
     uint32_t           exclude;  /* the slot being linked, or NONE */
+    bool               all;      /* no filter, no tombstones, nothing excluded: skip the checks */
+    bool               check_dead;
 } accept_ctx;
 
 static inline bool filter_allows(const hnsw_filter *f, uint32_t s)
@@ -394,7 +400,9 @@ static inline bool filter_allows(const hnsw_filter *f, uint32_t s)
 
 static inline bool accepts(const hnsw *g, const accept_ctx *a, uint32_t s)
 {
-    if (s == a->exclude || (ld(blk0(g, s)) & H_DEAD))
+    if (a->all)
+        return true;
+    if (s == a->exclude || (a->check_dead && (ld(blk0(g, s)) & H_DEAD)))
         return false;
     return filter_allows(a->f, s);
 }
@@ -441,11 +449,16 @@ static bool search_level(const hnsw *g, const vec_dense *col, const float *q, sc
     return true;
 }
 
-/* The two-hop search keeps two bounded heaps: s->res, the accepted nodes
- * (the answer), and w, every node measured (the routing beam, as an
- * unfiltered search would keep it). */
-static inline bool beam_admits(const heap *h, uint32_t ef, float d) { return h->n < ef || d < h->a[0].d; }
+/* A fresh visited epoch for a second phase of one search. */
+static void new_epoch(scratch *s)
+{
+    if (++s->cur == 0) {
+        memset(s->tag, 0, (size_t)s->tag_cap * sizeof *s->tag);
+        s->cur = 1;
+    }
+}
 
+/* Push into a max-heap bounded to ef. */
 static inline bool beam_push(heap *h, uint32_t ef, float d, uint32_t id)
 {
     if (!heap_push(h, d, id))
@@ -455,73 +468,71 @@ static inline bool beam_push(heap *h, uint32_t ef, float d, uint32_t id)
     return true;
 }
 
-/* Measure x. An accepted x joins the answer and the queue when it can
- * improve the answer; any x within the routing beam joins the beam and the
- * queue. *near says whether x is within the beam (worth bridging). */
-static inline bool measure(const hnsw *g, const vec_dense *col, const float *q, scratch *s, heap *w, uint32_t ef,
-                           uint32_t x, bool ok, bool *near)
+/* Measure accepted x; queue it and keep it when it improves the answer. */
+static inline bool consider(const hnsw *g, const vec_dense *col, const float *q, scratch *s, uint32_t x, uint32_t ef)
 {
     float d = g->fn(q, vec(col, x), g->p.dim);
-    bool queued = false;
-    /* Until the answer is full, everything routes (as hnswlib's filtered
-     * search): matches may lie beyond the unfiltered beam, e.g. in the
-     * next cluster. */
-    *near = beam_admits(w, ef, d) || s->res.n < ef;
-    if (*near) {
-        if (!beam_push(w, ef, d, x))
+    if (s->res.n < ef || d < s->res.a[0].d) {
+        if (!heap_push(&s->cand, -d, x) || !heap_push(&s->res, d, x))
             return false;
+        if (s->res.n > ef)
+            heap_pop(&s->res);
     }
-    if (ok && beam_admits(&s->res, ef, d)) {
-        if (!beam_push(&s->res, ef, d, x))
-            return false;
-        queued = true;
-    }
-    if (queued || *near)
-        return heap_push(&s->cand, -d, x);
     return true;
 }
 
-/* ACORN-style level-0 search for selective filters. Matches are sparse, so
- * a plain search would walk far before it has ef of them; here every
- * non-accepted neighbour within the routing beam is also a bridge: its
- * accepted neighbours are measured at once (two hops), which finds the
- * matches around the query without walking to them. Routing itself stays
- * that of an unfiltered search (the beam w), so clusters without nearby
- * matches are crossed as usual. Stops when the closest queued node is
- * beyond both the beam and the answer. */
-static bool search_two_hop(const hnsw *g, const vec_dense *col, const float *q, scratch *s, uint32_t ep, float epd,
-                           uint32_t ef, const accept_ctx *a, heap *w)
+/* ACORN-style search for selective filters. Only accepted nodes are
+ * queued and measured; a non-accepted neighbour is a bridge whose accepted
+ * neighbours are measured at once (two hops), so the subgraph of matches
+ * stays navigable without a distance to every node it skips.
+ *
+ * Matches can be far apart (a cluster with few of them), so the walk
+ * starts from many seeds rather than one: the ef nearest nodes of level 1
+ * (whose links are long), found by an unfiltered search there; each seed
+ * routes whether it matches or not. `top` is the graph's top level and cur
+ * the greedy result at level min(top, 1). */
+static bool search_two_hop(const hnsw *g, const vec_dense *col, const float *q, scratch *s, uint32_t cur, float curd,
+                           int top, uint32_t ef, const accept_ctx *a)
 {
+    uint32_t n_seeds = 1;
+    pair one = {curd, cur}, *seeds = &one;
+    if (top >= 1) {
+        accept_ctx all = {NULL, NONE, true, false};
+        if (!search_level(g, col, q, s, cur, curd, 1, ef, &all))
+            return false;
+        n_seeds = s->res.n;
+        if (!grow_pairs(&s->tmp, &s->tmp_cap, n_seeds))
+            return false;
+        for (uint32_t i = 0; i < n_seeds; i++)
+            s->tmp[i] = s->res.a[i];
+        seeds = s->tmp;
+        new_epoch(s);
+    }
     s->cand.n = s->res.n = 0;
-    w->n = 0;
-    bool near;
-    visit(s, ep);
-    if (!measure(g, col, q, s, w, ef, ep, accepts(g, a, ep), &near))
-        return false;
-    (void)epd;
+    for (uint32_t i = 0; i < n_seeds; i++) {
+        visit(s, seeds[i].id);
+        if (!heap_push(&s->cand, -seeds[i].d, seeds[i].id))
+            return false;
+        if (accepts(g, a, seeds[i].id) && !beam_push(&s->res, ef, seeds[i].d, seeds[i].id))
+            return false;
+    }
     while (s->cand.n) {
         pair c = heap_pop(&s->cand);
-        float cd = -c.d;
-        bool past_beam = w->n >= ef && cd > w->a[0].d;
-        bool past_res = s->res.n >= ef && cd > s->res.a[0].d;
-        if (past_beam && past_res)
+        if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
-        /* From a match, every neighbour bridges (ACORN); from a routing
-         * node, those within the beam. */
-        bool c_ok = accepts(g, a, c.id);
-        const uint32_t *lw = blk0(g, c.id);
-        uint32_t n = link_count(g, lw, 0);
+        const uint32_t *w = blk0(g, c.id);
+        uint32_t n = link_count(g, w, 0);
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t x = ld(&lw[1 + i]);
+            uint32_t x = ld(&w[1 + i]);
             if (i + 1 < n)
-                __builtin_prefetch(blk0(g, ld(&lw[2 + i])));
+                __builtin_prefetch(blk0(g, ld(&w[2 + i])));
             if (visit(s, x))
                 continue;
-            bool ok = accepts(g, a, x);
-            if (!measure(g, col, q, s, w, ef, x, ok, &near))
-                return false;
-            if (ok || !(near || c_ok))
+            if (accepts(g, a, x)) {
+                if (!consider(g, col, q, s, x, ef))
+                    return false;
                 continue;
+            }
             const uint32_t *w2 = blk0(g, x);
             uint32_t n2 = link_count(g, w2, 0);
             for (uint32_t j = 0; j < n2; j++) {
@@ -531,8 +542,7 @@ static bool search_two_hop(const hnsw *g, const vec_dense *col, const float *q, 
                 if (s->tag[y] == s->cur || !accepts(g, a, y))
                     continue;
                 s->tag[y] = s->cur;
-                bool near2;
-                if (!measure(g, col, q, s, w, ef, y, true, &near2))
+                if (!consider(g, col, q, s, y, ef))
                     return false;
             }
         }
@@ -620,7 +630,7 @@ static qv_status link_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_t 
     float curd = g->fn(q, vec(col, cur), g->p.dim);
     for (int lev = maxl; lev > level; lev--)
         greedy(g, col, q, &cur, &curd, lev);
-    accept_ctx a = {NULL, slot};
+    accept_ctx a = {NULL, slot, false, hnsw_deleted(g) != 0};
     for (int lev = level < maxl ? level : maxl; lev >= 0; lev--) {
         if (!search_level(g, col, q, sc, cur, curd, lev, g->p.ef_construct, &a))
             goto nomem;
@@ -753,13 +763,18 @@ qv_status hnsw_search(hnsw *g, const vec_dense *col, const float *query, uint32_
     scratch *sc = scratch_get(g);
     if (!sc)
         return qv_fail(err, QV_NOMEM, "hnsw: out of memory");
-    float curd = g->fn(query, vec(col, cur), g->p.dim);
-    for (int lev = (int)(ep >> 32); lev > 0; lev--)
-        greedy(g, col, query, &cur, &curd, lev);
-    accept_ctx a = {filter, NONE};
+    int top = (int)(ep >> 32);
     bool two_hop = filter && (filter->two_hop ||
                               (filter->selectivity > 0 && filter->selectivity < HNSW_TWO_HOP_BELOW));
-    bool ok = two_hop ? search_two_hop(g, col, query, sc, cur, curd, ef, &a, &sc->beam)
+    float curd = g->fn(query, vec(col, cur), g->p.dim);
+    for (int lev = top; lev > (two_hop ? 1 : 0); lev--)
+        greedy(g, col, query, &cur, &curd, lev);
+    /* Without tombstones or a filter, no neighbour's header is read just
+     * to check it (a cache miss per neighbour otherwise). A delete racing
+     * with this search may still be returned by it. */
+    bool dead = hnsw_deleted(g) != 0;
+    accept_ctx a = {filter, NONE, !filter && !dead, dead};
+    bool ok = two_hop ? search_two_hop(g, col, query, sc, cur, curd, top, ef, &a)
                       : search_level(g, col, query, sc, cur, curd, 0, ef, &a);
     if (!ok) {
         scratch_put(g, sc);

@@ -27,10 +27,12 @@
  * which slots may be returned; traversal passes through the others. When
  * the caller marks the filter selective (two_hop, or an estimated
  * selectivity below HNSW_TWO_HOP_BELOW), search expands ACORN-style: from
- * a node it looks at its allowed neighbours and at the allowed neighbours
- * of its non-allowed neighbours, and only allowed nodes enter the queue,
- * so the allowed subgraph stays navigable at 1% selectivity without
- * computing distances to the nodes it skips. Tombstoned slots
+ * each node it expands it also measures the allowed neighbours of its
+ * non-allowed neighbours (two hops), so the matches around the query are
+ * found without walking to each of them. Non-allowed nodes still route
+ * (an unfiltered beam of width ef; and every node while fewer than ef
+ * matches are known), so matches beyond a gap, e.g. in the next cluster,
+ * are reached too: recall holds at 1% selectivity. Tombstoned slots
  * (hnsw_delete) route searches but are never returned.
  *
  * Threading:
