@@ -17,7 +17,8 @@
 #include "vector/hnsw.h"
 
 /* Sizes: big enough that the graph matters, small enough for ASan. */
-#define N    10000
+#define N    10000  /* the shared graph (filters, save/load, memory) */
+#define NS   5000   /* each graph of its own */
 #define DIM  32
 #define NQ   100
 #define K    10
@@ -159,8 +160,8 @@ static double recall(hnsw *g, data *d, dist_metric m, uint32_t ef, const hnsw_fi
 static void recall_metric(dist_metric m, bool normalize)
 {
     data d;
-    data_make(&d, N, 7 + (uint64_t)m, normalize);
-    hnsw *g = build(&d, m, 16, 100);
+    data_make(&d, NS, 7 + (uint64_t)m, normalize);
+    hnsw *g = build(&d, m, 16, 64);
     double r = recall(g, &d, m, 64, NULL, NULL, NULL);
     printf("metric %d: recall@10 at ef 64 = %.3f\n", (int)m, r);
     assert_true(r >= 0.95);
@@ -286,18 +287,18 @@ static bool live_ok(void *ctx, uint32_t s)
 static void deleted_never_returned(void **state)
 {
     data d;
-    data_make(&d, N, 5, false);
-    hnsw *g = build(&d, DIST_EUCLID, 16, 100);
-    uint8_t *dead = calloc(N, 1);
+    data_make(&d, NS, 5, false);
+    hnsw *g = build(&d, DIST_EUCLID, 16, 64);
+    uint8_t *dead = calloc(NS, 1);
     rng_state = 77;
-    for (int i = 0; i < N / 5; i++) {  /* 20% */
-        uint32_t s = (uint32_t)(rnd() % N);
+    for (int i = 0; i < NS / 5; i++) {  /* 20% */
+        uint32_t s = (uint32_t)(rnd() % NS);
         dead[s] = 1;
         hnsw_delete(g, s);
         hnsw_delete(g, s);  /* twice is once */
     }
     uint32_t nd = 0;
-    for (int s = 0; s < N; s++)
+    for (int s = 0; s < NS; s++)
         nd += dead[s];
     assert_int_equal(hnsw_deleted(g), nd);
     /* Also delete each query's exact nearest, so a stale answer would show. */
@@ -329,15 +330,15 @@ static void deleted_never_returned(void **state)
 static void updated_found_at_new_place(void **state)
 {
     data d;
-    data_make(&d, N, 11, false);
-    hnsw *g = build(&d, DIST_EUCLID, 16, 100);
+    data_make(&d, NS, 11, false);
+    hnsw *g = build(&d, DIST_EUCLID, 16, 64);
     qv_error err;
     /* Move 200 points far from where they were: to fresh random places. */
     float moved[200][DIM];
     uint32_t slots[200];
     rng_state = 555;
     for (int i = 0; i < 200; i++) {
-        slots[i] = (uint32_t)(i * 47 % N);
+        slots[i] = (uint32_t)(i * 47 % NS);
         for (int j = 0; j < DIM; j++)
             moved[i][j] = 2 * unif() - 1;
         memcpy(vmut(&d, slots[i]), moved[i], sizeof moved[i]);
@@ -401,11 +402,11 @@ static void *search_job(void *arg)
 static void parallel_insert(void **state)
 {
     data d;
-    data_make(&d, N, 21, false);
-    hnsw_params p = {.m = 16, .ef_construct = 100, .metric = DIST_EUCLID, .dim = DIM, .seed = 3};
+    data_make(&d, NS, 21, false);
+    hnsw_params p = {.m = 16, .ef_construct = 64, .metric = DIST_EUCLID, .dim = DIM, .seed = 3};
     hnsw *g;
     qv_error err;
-    assert_int_equal(hnsw_new(&p, N, &g, &err), QV_OK);
+    assert_int_equal(hnsw_new(&p, NS, &g, &err), QV_OK);
     /* A few points first so that the searcher has a graph. */
     for (uint32_t s = 0; s < 2; s++)
         assert_int_equal(hnsw_insert(g, &d.col, s, &err), QV_OK);
@@ -424,7 +425,7 @@ static void parallel_insert(void **state)
     stop = 1;
     pthread_join(t[2], &rv);
     assert_null(rv);
-    assert_int_equal(hnsw_count(g), N);
+    assert_int_equal(hnsw_count(g), NS);
     double r = recall(g, &d, DIST_EUCLID, 64, NULL, NULL, NULL);
     printf("2-thread build: recall@10 = %.3f (%u searches ran meanwhile)\n", r, se.runs);
     assert_true(r >= 0.95);
