@@ -481,24 +481,40 @@ static inline bool consider(const hnsw *g, const vec_dense *col, const float *q,
     return true;
 }
 
+/* How many level-1 seeds a two-hop search starts from: the sparser the
+ * matches, the wider the region their nearest ones span, so more seeds
+ * (ef at 4% and above, 4·ef at 1%, at most 8·ef; 2·ef when unknown). On
+ * 100k x 128 clustered at 1%, ef 32: recall 0.90 from ef seeds, 0.98 from
+ * 4·ef. */
+static uint32_t seed_ef(uint32_t ef, float selectivity)
+{
+    float x = selectivity > 0 ? 0.04f / selectivity : 2;
+    if (x < 1)
+        x = 1;
+    if (x > 8)
+        x = 8;
+    return (uint32_t)(ef * x);
+}
+
 /* ACORN-style search for selective filters. Only accepted nodes are
  * queued and measured; a non-accepted neighbour is a bridge whose accepted
  * neighbours are measured at once (two hops), so the subgraph of matches
  * stays navigable without a distance to every node it skips.
  *
  * Matches can be far apart (a cluster with few of them), so the walk
- * starts from many seeds rather than one: the ef nearest nodes of level 1
+ * starts from many seeds rather than one: the nearest nodes of level 1
  * (whose links are long), found by an unfiltered search there; each seed
  * routes whether it matches or not. `top` is the graph's top level and cur
  * the greedy result at level min(top, 1). */
 static bool search_two_hop(const hnsw *g, const vec_dense *col, const float *q, scratch *s, uint32_t cur, float curd,
                            int top, uint32_t ef, const accept_ctx *a)
 {
+    float sel = a->f ? a->f->selectivity : 0;
     uint32_t n_seeds = 1;
     pair one = {curd, cur}, *seeds = &one;
     if (top >= 1) {
         accept_ctx all = {NULL, NONE, true, false};
-        if (!search_level(g, col, q, s, cur, curd, 1, ef, &all))
+        if (!search_level(g, col, q, s, cur, curd, 1, seed_ef(ef, sel), &all))
             return false;
         n_seeds = s->res.n;
         if (!grow_pairs(&s->tmp, &s->tmp_cap, n_seeds))
