@@ -307,9 +307,14 @@ static int bench(const bc_server *srv, size_t points, int conns)
     }
     printf("bodies: %zu x %d points of %d floats, %.1f MB of JSON (built in %.2f s)\n", bs.n,
            BATCH, DIM, bs.bytes / MB, bc_now() - t0);
+    /* The write path alone: no HNSW index (indexing_threshold 0, as for a
+     * bulk load in Qdrant); bench_search_http measures an upload that
+     * indexes as it goes. */
     if (bc_request_once(srv->port, "PUT", "/collections/bench",
-                     "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"}}", &resp) != 0)
+                     "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"},"
+                     "\"optimizers_config\":{\"indexing_threshold\":0}}", &resp) != 0)
         goto done;
+    printf("collection: 128-d Cosine, indexing_threshold 0 (the write path without the HNSW index)\n");
     bc_cpu_snap(srv->pid, &cpu0);
     bc_cpu_use u0 = bc_cpu_use_now();
     if (bc_run_upload(srv->port, &bs, conns, &t_up) != 0)
