@@ -892,16 +892,31 @@ typedef struct allow_ctx {
     const sr_query *q;
     const plan     *p;
     const vx_col   *col;
+    uint64_t       *seen, *ok;  /* filter verdicts so far (NULL: none kept) */
+    uint32_t        n_slots;
 } allow_ctx;
 
 static bool allow_slot(void *ctx, uint32_t slot)
 {
-    const allow_ctx *a = ctx;
+    allow_ctx *a = ctx;
     if (vx_pending(a->col, slot) || !store_live(a->s, slot) || !store_has_dense(a->s, a->q->col, slot))
         return false;
     if (a->q->n_exclude && excluded(a->q, slot))
         return false;
-    return (!a->p->f || plan_match(a->p, slot)) && (!a->q->parent || parents_ok(a->s, a->cfg, a->q, slot));
+    if (!a->p->f && !a->q->parent)
+        return true;
+    /* A filtered walk (two hops above all) meets a node many times: judge
+     * each once per query. */
+    uint64_t bit = 1ull << (slot & 63);
+    if (a->seen && slot < a->n_slots) {
+        if (a->seen[slot >> 6] & bit)
+            return a->ok[slot >> 6] & bit;
+        a->seen[slot >> 6] |= bit;
+    }
+    bool ok = (!a->p->f || plan_match(a->p, slot)) && (!a->q->parent || parents_ok(a->s, a->cfg, a->q, slot));
+    if (ok && a->seen && slot < a->n_slots)
+        a->ok[slot >> 6] |= bit;
+    return ok;
 }
 
 /*
@@ -952,11 +967,17 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         *rc = oom(err);
         return true;
     }
-    allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col};
+    allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col, .n_slots = s->n_slots};
+    if (p->f || q->parent) {  /* two bits per slot; without them every visit re-judges */
+        size_t words = ((size_t)s->n_slots + 63) / 64;
+        ac.seen = calloc(words ? 2 * words : 2, sizeof *ac.seen);
+        ac.ok = ac.seen ? ac.seen + words : NULL;
+    }
     hnsw_filter hf = {.allow = allow_slot, .ctx = &ac, .selectivity = selectivity};
     uint32_t n = 0;
     *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, &hf, hits, &n, err);
     pthread_rwlock_unlock(&col->glock);
+    free(ac.seen);
     for (uint32_t i = 0; !*rc && i < n; i++)
         if (passes(q, dist_score(q->metric, hits[i].order)))
             heap_push(hp, (sr_hit){hits[i].order, hits[i].slot});
