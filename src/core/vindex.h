@@ -32,7 +32,7 @@
 #include "core/store.h"
 #include "vector/hnsw.h"
 
-#define VX_ROUND 256  /* slots the indexer links per hold of the read lock */
+#define VX_ROUND 64   /* slots the indexer links per hold of the read lock */
 
 typedef struct vx_col {
     hnsw            *g;           /* NULL: no graph (exact search) */
