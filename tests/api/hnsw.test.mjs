@@ -4,7 +4,8 @@
 // findable before they are indexed, and the same after a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, tempDir } from './helpers.mjs';
+import { startServer, tempDir, req, expectOk } from './helpers.mjs';
+import { rng } from './read_lib.mjs';
 
 let srv;
 const storage = tempDir();
@@ -15,26 +16,9 @@ after(async () => {
   if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
 });
 
-async function req(method, path, body) {
-  const r = await fetch(srv.url + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: await r.json() };
-}
-async function ok(method, path, body) {
-  const r = await req(method, path, body);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.result;
-}
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+// The shared REST helpers, on this file's server.
+const call = (method, path, body) => req(method, srv.url + path, body);
+const ok = async (method, path, body) => expectOk(await call(method, path, body));
 
 const DIM = 24;
 const N = 12000;

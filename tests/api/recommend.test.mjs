@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { QdrantClient as Client118 } from 'qdrant-js-118';
-import { startServer, client } from './helpers.mjs';
+import { startServer, client, req, expectOk, expectError } from './helpers.mjs';
+import { rng } from './read_lib.mjs';
 
 let srv;
 let qc;
@@ -16,27 +17,10 @@ after(async () => {
   if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
 });
 
-async function req(method, path, body) {
-  const r = await fetch(srv.url + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: await r.json() };
-}
-async function ok(method, path, body) {
-  const r = await req(method, path, body);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.result;
-}
+// The shared REST helpers, on this file's server.
+const call = (method, path, body) => req(method, srv.url + path, body);
+const ok = async (method, path, body) => expectOk(await call(method, path, body));
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 const f32 = Math.fround;
 const DIM = 6;
 const r = rng(4242);
@@ -155,15 +139,10 @@ test('recommend and discover errors', async () => {
     [{ positive: [1], limit: 1, using: 'v', strategy: 'best' }, 400, /unknown variant `best`/],
     [{ positive: [1], using: 'v' }, 400, /missing field `limit`/],
   ];
-  for (const [body, status, msg] of cases) {
-    const res = await req('POST', '/collections/recerr/points/recommend', body);
-    assert.equal(res.status, status, JSON.stringify(body) + JSON.stringify(res.body));
-    if (typeof msg === 'string') assert.equal(res.body.status.error, msg);
-    else assert.match(res.body.status.error, msg);
-  }
-  const d = await req('POST', '/collections/recerr/points/discover', { target: 1, context: [{ positive: 2 }], limit: 1, using: 'v' });
-  assert.equal(d.status, 400);
-  assert.match(d.body.status.error, /missing field `negative`/);
+  for (const [body, status, msg] of cases)
+    expectError(await call('POST', '/collections/recerr/points/recommend', body), status, msg);
+  expectError(await call('POST', '/collections/recerr/points/discover', { target: 1, context: [{ positive: 2 }], limit: 1, using: 'v' }),
+    400, /missing field `negative`/);
   // Cosine examples given as vectors are normalized like stored ones.
   const hits = await ok('POST', '/collections/recerr/points/recommend', { positive: [[10, 0]], limit: 2, using: 'v' });
   assert.deepEqual(hits.map((h) => [h.id, h.score]), [[1, 1], [2, 0]]);

@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { QdrantClient as Client118 } from 'qdrant-js-118';
-import { startServer, client } from './helpers.mjs';
+import { startServer, client, req, expectOk, expectError } from './helpers.mjs';
+import { rng } from './read_lib.mjs';
 
 let srv;
 let qc;
@@ -17,28 +18,10 @@ after(async () => {
   if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
 });
 
-async function req(method, path, body) {
-  const r = await fetch(srv.url + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: await r.json() };
-}
-async function ok(method, path, body) {
-  const r = await req(method, path, body);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.result;
-}
+// The shared REST helpers, on this file's server.
+const call = (method, path, body) => req(method, srv.url + path, body);
+const ok = async (method, path, body) => expectOk(await call(method, path, body));
 
-// A seeded generator, so failures reproduce.
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 const f32 = (x) => Math.fround(x);
 function normalize(v) {
   const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
@@ -142,9 +125,8 @@ test('query by point id leaves that point out; no query gives id order', async (
   await ok('PUT', '/collections/qid/points?wait=true', { points });
   const got = await ok('POST', '/collections/qid/points/query', { query: 17, limit: 5 });
   sameHits(got.points, brute(points, points[16].vector, 'Euclid', { limit: 5, exclude: 17 }), 'by id');
-  const miss = await req('POST', '/collections/qid/points/query', { query: 100000 });
-  assert.equal(miss.status, 404);
-  assert.equal(miss.body.status.error, 'Not found: No point with id 100000 found');
+  expectError(await call('POST', '/collections/qid/points/query', { query: 100000 }), 404,
+    'Not found: No point with id 100000 found');
 
   const none = await ok('POST', '/collections/qid/points/query', {
     limit: 4, offset: 1, filter: { must: [{ key: 'tag', match: { value: 'odd' } }] }, with_payload: ['g'],
@@ -215,19 +197,11 @@ test('errors in Qdrant words', async () => {
     ['/points/search/batch', { searches: {} }, 400, /searches/],
     ['/points/search', { vector: [1, 2, 3, 4], limit: 1, filter: { must: [{ key: 'a', match: {} }] } }, 400, /./],
   ];
-  for (const [path, body, status, msg] of cases) {
-    const r = await req('POST', `/collections/se${path}`, body);
-    assert.equal(r.status, status, `${path} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
-    if (typeof msg === 'string') assert.equal(r.body.status.error, msg);
-    else assert.match(r.body.status.error, msg);
-  }
-  const dup = await fetch(srv.url + '/collections/se/points/search', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"vector":[1,2,3,4],"limit":1,"limit":2}',
-  });
-  assert.equal(dup.status, 400);
-  assert.match((await dup.json()).status.error, /duplicate field `limit`/);
-  const missing = await req('POST', '/collections/nope/points/search', { vector: [1], limit: 1 });
-  assert.equal(missing.status, 404);
+  for (const [path, body, status, msg] of cases)
+    expectError(await call('POST', `/collections/se${path}`, body), status, msg);
+  expectError(await req('POST', srv.url + '/collections/se/points/search', undefined,
+    { raw: '{"vector":[1,2,3,4],"limit":1,"limit":2}' }), 400, /duplicate field `limit`/);
+  expectError(await call('POST', '/collections/nope/points/search', { vector: [1], limit: 1 }), 404);
   // The server still serves.
   assert.equal((await ok('POST', '/collections/se/points/search', { vector: [1, 0, 0, 0], limit: 1 }))[0].id, 1);
 });
@@ -286,9 +260,8 @@ test('query: prefetch with rrf / dbsf fusion, rescoring, nested prefetches, the 
   [la, lb].forEach((l, i) => l.forEach((h, pos) => w.set(h.id, (w.get(h.id) ?? 0) + 1 / ((pos + 1) / [3, 1][i] + 5 - 1))));
   const wantW = [...w].map(([id, score]) => ({ id, score })).sort((x, y) => y.score - x.score || x.id - y.id).slice(0, 10);
   sameHits((await ok('POST', '/collections/fu/points/query', { prefetch, query: { rrf: { k: 5, weights: [3, 1] } } })).points, wantW, 'weighted rrf');
-  const bad = await req('POST', '/collections/fu/points/query', { prefetch, query: { rrf: { weights: [1] } } });
-  assert.equal(bad.status, 400);
-  assert.equal(bad.body.status.error, 'Wrong input: Number of weights in RRF should match number of pre-fetches: got 1, expected 2');
+  expectError(await call('POST', '/collections/fu/points/query', { prefetch, query: { rrf: { weights: [1] } } }), 400,
+    'Wrong input: Number of weights in RRF should match number of pre-fetches: got 1, expected 2');
 
   // dbsf: each list to (s - (mean - 3sd)) / 6sd (Euclid: smaller is better), summed.
   function norm(l, small) {
@@ -317,7 +290,7 @@ test('query: prefetch with rrf / dbsf fusion, rescoring, nested prefetches, the 
   const inner = new Set(la40.map((h) => h.id));
   const wantN = brute(plainB.filter((p) => inner.has(p.id)), qb, 'Euclid', { limit: 10 }).map((h, pos) => ({ id: h.id, score: 1 / (pos + 2) }));
   sameHits(nested.points, wantN, 'nested');
-  const fuseAlone = await req('POST', '/collections/fu/points/query', { query: { fusion: 'rrf' } });
+  const fuseAlone = await call('POST', '/collections/fu/points/query', { query: { fusion: 'rrf' } });
   assert.equal(fuseAlone.status, 400);
 });
 
@@ -356,7 +329,6 @@ test('groups: search/groups, recommend/groups, query/groups', async () => {
   const rec = await ok('POST', '/collections/gr/points/recommend/groups', { positive: [1], group_by: 'doc', group_size: 1, limit: 2 });
   assert.equal(rec.groups.length, 2);
   assert.ok(!rec.groups.some((g) => g.hits.some((h) => h.id === 1)));
-  const r1 = await req('POST', '/collections/gr/points/search/groups', { vector: q, limit: 3, group_size: 2 });
-  assert.equal(r1.status, 400);
-  assert.match(r1.body.status.error, /missing field `group_by`/);
+  expectError(await call('POST', '/collections/gr/points/search/groups', { vector: q, limit: 3, group_size: 2 }), 400,
+    /missing field `group_by`/);
 });
