@@ -77,11 +77,7 @@ void plan_free(plan *p)
 
 bool plan_match(const plan *p, uint32_t slot)
 {
-    if (!p->f)
-        return true;
-    flt_point fp;
-    store_filter_point(p->s, p->cfg, slot, &fp);
-    return flt_match(p->f, &fp);
+    return store_matches(p->s, p->cfg, p->f, slot);
 }
 
 uint64_t plan_count(const plan *p)

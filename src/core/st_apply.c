@@ -43,15 +43,6 @@ static qv_status put_vectors(st_txn *t, uint32_t slot, const op_point *pt, bool 
     return QV_OK;
 }
 
-static bool filter_allows(const store *s, const cfg_collection *cfg, const flt_filter *f, uint32_t slot)
-{
-    if (!f)
-        return true;
-    flt_point fp;
-    store_filter_point(s, cfg, slot, &fp);
-    return flt_match(f, &fp);
-}
-
 static qv_status no_point(qv_error *err, const qv_point_id *id)
 {
     char buf[PID_TEXT_MAX];
@@ -71,7 +62,7 @@ static qv_status select_slots(st_txn *t, const cfg_collection *cfg, const op_sel
     *n = 0;
     if (sel->by_filter) {
         for (uint32_t i = 0; i < s->n_slots; i++)
-            if (store_live(s, i) && filter_allows(s, cfg, sel->filter, i))
+            if (store_live(s, i) && store_matches(s, cfg, sel->filter, i))
                 (*slots)[(*n)++] = i;
         return QV_OK;
     }
@@ -110,7 +101,7 @@ static qv_status judge_points(st_txn *t, const cfg_collection *cfg, const op_ite
         if (found < 0)  /* a vector update of a missing id fails when it is reached */
             (*keep)[i] = o->kind == OP_UPDATE_VECTORS || o->mode != OPM_UPDATE_ONLY;
         else
-            (*keep)[i] = o->mode != OPM_INSERT_ONLY && filter_allows(t->s, cfg, o->update_filter, (uint32_t)found);
+            (*keep)[i] = o->mode != OPM_INSERT_ONLY && store_matches(t->s, cfg, o->update_filter, (uint32_t)found);
     }
     return QV_OK;
 }

@@ -295,6 +295,15 @@ void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot
     fp->ctx = &tl_vec_ctx;
 }
 
+bool store_matches(const store *s, const cfg_collection *cfg, const flt_filter *f, uint32_t slot)
+{
+    if (!f)
+        return true;
+    flt_point fp;
+    store_filter_point(s, cfg, slot, &fp);
+    return flt_match(f, &fp);
+}
+
 /* ---- changing the vector columns ---------------------------------------------------- */
 
 void store_layout_discard(store_layout *l)

@@ -179,6 +179,8 @@ void store_payload(const store *s, uint32_t slot, const uint8_t **blob, size_t *
 
 /* The flt_point view of a slot (for filters). */
 void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot, flt_point *fp);
+/* Whether slot matches filter f (NULL: every slot does). */
+bool store_matches(const store *s, const cfg_collection *cfg, const flt_filter *f, uint32_t slot);
 
 /*
  * Apply every operation of batch, all or nothing. State-dependent failures
