@@ -5,7 +5,6 @@
  */
 #include "core/ops.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "json/jtree.h"
 #include "payload/pljson.h"
 #include "util/endian.h"
+#include "vector/dist.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
@@ -260,21 +260,13 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
                       : qv_arena_alloc(p->a, (size_t)arr->len * sizeof *vals);
     if (!vals)
         return oom(p);
-    double norm = 0;
-    for (uint32_t i = 0; f32 && i < arr->len; i++)
-        norm += (double)vals[i] * vals[i];
-    for (uint32_t i = 0; !f32 && i < arr->len; i++) {
+    for (uint32_t i = 0; !f32 && i < arr->len; i++)
         if (!jr_get_f32(&arr->u.items[i], &vals[i]))
             return qv_fail(p->err, QV_BAD_FORMAT, "%s[%u]: invalid type: %s, expected f32", pstr(where), i,
                            arr->u.items[i].type == JR_NUMBER ? "a number out of f32 range"
                                                               : type_word(&arr->u.items[i]));
-        norm += (double)vals[i] * vals[i];
-    }
-    if (cv->distance == CFG_COSINE && norm > 0) {
-        float inv = (float)(1.0 / sqrt(norm));
-        for (uint32_t i = 0; i < arr->len; i++)
-            vals[i] *= inv;
-    }
+    if (cv->distance == CFG_COSINE)  /* the very normalization search applies to queries */
+        dist_normalize(vals, arr->len);
     *out = (op_vector){.sparse = false, .index = index, .n = arr->len, .values = vals};
     return QV_OK;
 }
