@@ -6,9 +6,8 @@
 #include <unistd.h>
 
 #include "core/collection.h"
+#include "util/bitset.h"
 #include "util/log.h"
-
-static size_t words_for(uint32_t slots) { return ((size_t)slots + 63) / 64; }
 
 static void col_free(vx_col *col)
 {
@@ -27,7 +26,7 @@ static bool cols_make(vx_index *x)
     x->cols = s->n_dense ? calloc(s->n_dense, sizeof *x->cols) : NULL;
     if (s->n_dense && !x->cols)
         return false;
-    size_t w = words_for(s->cap_slots);
+    size_t w = qv_bits_words(s->cap_slots);
     for (uint32_t v = 0; v < s->n_dense; v++) {
         vx_col *col = &x->cols[v];
         col->pending = calloc(w ? w : 1, sizeof *col->pending);
@@ -77,7 +76,7 @@ static bool l_active(void *ctx, const store *s) { return ((vx_index *)ctx)->n_co
 static qv_status l_reserve(void *ctx, const store *s, const st_change *ch, size_t n, qv_error *err)
 {
     vx_index *x = ctx;
-    size_t w = words_for(s->cap_slots);
+    size_t w = qv_bits_words(s->cap_slots);
     for (uint32_t v = 0; v < x->n_cols; v++) {
         vx_col *col = &x->cols[v];
         if (w <= col->words)
@@ -131,7 +130,7 @@ static bool wants_graph(const qv_collection *c, uint32_t v, hnsw_params *p)
         return false;
     const store *s = &c->st;
     uint64_t have = 0;
-    for (size_t i = 0; i < words_for(s->n_slots); i++)
+    for (size_t i = 0; i < qv_bits_words(s->n_slots); i++)
         have += (uint64_t)__builtin_popcountll(s->live[i] & s->dense[v].has[i]);
     return have * cv->size * 4 >= kb * 1024;
 }
@@ -219,9 +218,8 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
     if (r.n == 0)
         return false;
     pthread_rwlock_rdlock(&col->glock);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     pthread_t helper;
-    bool helped = cpus > 1 && r.n >= 32 && pthread_create(&helper, NULL, round_work, &r) == 0;
+    bool helped = x->cpus > 1 && r.n >= 32 && pthread_create(&helper, NULL, round_work, &r) == 0;
     round_work(&r);
     if (helped)
         pthread_join(helper, NULL);
@@ -283,6 +281,7 @@ qv_status vx_init(vx_index *x, qv_collection *c, qv_error *err)
 
 qv_status vx_start(vx_index *x, qv_error *err)
 {
+    x->cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (pthread_create(&x->thread, NULL, indexer_main, x) != 0)
         return qv_fail(err, QV_INTERNAL, "cannot start the indexer thread");
     x->running = true;
@@ -315,7 +314,6 @@ void vx_reset(vx_index *x)
     cols_free(x);
     if (!cols_make(x))
         QV_WARN("collection %s: out of memory for the vector indexes (search stays exact)", x->c->name);
-    x->epoch++;
     if (x->running)
         wake(x);
 }

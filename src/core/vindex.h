@@ -53,7 +53,7 @@ typedef struct vx_index {
     pthread_mutex_t  m;
     pthread_cond_t   cv;
     bool             work, stop, running;
-    uint64_t         epoch;       /* bumped by vx_reset */
+    long             cpus;        /* online at start: a round uses one helper thread when > 1 */
 } vx_index;
 
 /* Set up (no thread yet) and register the commit listener on c's store. */
