@@ -9,7 +9,6 @@
  * a bounded heap of limit + offset, O(n·dim + n·log k). Ties break by point
  * id, so the answer equals a brute-force sort by (score, id).
  */
-#define _GNU_SOURCE  /* qsort_r */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +22,10 @@
 #include "core/read.h"
 #include "index/idtree.h"
 #include "payload/pl.h"
+#include "util/bitset.h"
+#include "util/hash.h"
 #include "vector/dist.h"
+#include "vector/topk.h"
 
 #define QUERY_DEFAULT_LIMIT 10
 #define SEARCH_MAX_BATCH    1024   /* searches in one batch request */
@@ -89,10 +91,12 @@ typedef struct sr_query {
     uint64_t     group_size;
 } sr_query;
 
-typedef struct sr_hit {
-    float    order;  /* smaller = better */
-    uint32_t slot;
-} sr_hit;
+typedef topk_item sr_hit;  /* order (smaller = better), slot */
+
+typedef struct sr_list {
+    sr_hit *h;  /* best first, malloc'd */
+    size_t  n;
+} sr_list;
 
 /* What parsing needs: the collection (read lock held), the arena, the error. */
 typedef struct sr_ctx {
@@ -131,6 +135,43 @@ static qv_status use_column(const cfg_collection *cfg, const char *name, sr_quer
         return no_vector_name(err, name);
     q->sparse = true;
     q->col = (uint32_t)sp;
+    return QV_OK;
+}
+
+static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
+{
+    for (uint32_t i = (k * 2654435761u) & t->mask;; i = (i + 1) & t->mask) {
+        if (t->key[i] == UINT32_MAX)
+            return false;
+        if (t->key[i] == k) {
+            *v = t->val[i];
+            return true;
+        }
+    }
+}
+
+/* The lookup table of a sparse query vector; an index given twice is
+ * refused (QV_VALIDATION), as Qdrant validates sparse vectors. O(nnz). */
+static qv_status sp_build(qv_arena *a, sr_vec *e, qv_error *err)
+{
+    uint32_t cap = 4;
+    while (cap < e->nnz * 2)
+        cap *= 2;
+    e->t.key = qv_arena_alloc(a, (size_t)cap * 4);
+    e->t.val = qv_arena_alloc(a, (size_t)cap * 4);
+    if (!e->t.key || !e->t.val)
+        return oom(err);
+    memset(e->t.key, 0xff, (size_t)cap * 4);
+    e->t.mask = cap - 1;
+    for (uint32_t i = 0; i < e->nnz; i++) {
+        uint32_t j = (e->idx[i] * 2654435761u) & e->t.mask;
+        while (e->t.key[j] != UINT32_MAX && e->t.key[j] != e->idx[i])
+            j = (j + 1) & e->t.mask;
+        if (e->t.key[j] == e->idx[i])
+            return qv_fail(err, QV_VALIDATION, "vector.indices: must be unique");
+        e->t.key[j] = e->idx[i];
+        e->t.val[j] = e->val[i];
+    }
     return QV_OK;
 }
 
@@ -181,7 +222,7 @@ static qv_status vector_value(sr_ctx *x, const sr_query *q, const char *name, co
             return qv_fail(err, QV_BAD_FORMAT, "vector.values[%u]: expected f32", i);
     }
     out->nnz = n;
-    return QV_OK;
+    return sp_build(x->a, out, err);
 }
 
 static bool excluded(const sr_query *q, uint32_t slot)
@@ -225,6 +266,9 @@ static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_valu
         memcpy(out->idx, sv->data, (size_t)sv->n * 4);
         memcpy(out->val, sv->data + sv->n, (size_t)sv->n * 4);
         out->nnz = sv->n;
+        qv_status rc = sp_build(x->a, out, x->err);
+        if (rc)
+            return rc;
     }
     if (!q->exclude && !(q->exclude = qv_arena_alloc(x->a, SR_MAX_EXAMPLES * sizeof *q->exclude)))
         return oom(x->err);
@@ -310,16 +354,22 @@ static qv_status average(sr_ctx *x, sr_query *q)
         q->target = (sr_vec){.v = t};
         return QV_OK;
     }
-    /* Sparse: the union of the indices, weights summed. */
+    /* Sparse: the union of the indices, weights summed, in the target's
+     * lookup table itself (O(entries)). */
     size_t n = 0;
     for (uint32_t i = 0; i < q->n_pos; i++)
         n += q->pos[i].nnz;
     for (uint32_t i = 0; i < q->n_neg; i++)
         n += q->neg[i].nnz;
-    uint32_t *idx = qv_arena_alloc(x->a, (n ? n : 1) * sizeof *idx);
-    float *val = qv_arena_alloc(x->a, (n ? n : 1) * sizeof *val);
-    if (!idx || !val)
+    size_t cap = 4;
+    while (cap < n * 2)
+        cap *= 2;
+    sp_table t = {.key = qv_arena_alloc(x->a, cap * 4), .val = qv_arena_alloc(x->a, cap * 4),
+                  .mask = (uint32_t)(cap - 1)};
+    if (!t.key || !t.val)
         return oom(x->err);
+    memset(t.key, 0xff, cap * 4);
+    memset(t.val, 0, cap * 4);
     uint32_t m = 0;
     for (int side = 0; side < 2; side++) {
         const sr_vec *list = side ? q->neg : q->pos;
@@ -327,17 +377,26 @@ static qv_status average(sr_ctx *x, sr_query *q)
         float w = side ? wn : wp;
         for (uint32_t i = 0; i < cnt; i++)
             for (uint32_t j = 0; j < list[i].nnz; j++) {
-                uint32_t k = 0;
-                while (k < m && idx[k] != list[i].idx[j])  /* examples are few and short */
-                    k++;
-                if (k == m) {
-                    idx[m] = list[i].idx[j];
-                    val[m++] = 0;
+                uint32_t key = list[i].idx[j], h = (key * 2654435761u) & t.mask;
+                while (t.key[h] != UINT32_MAX && t.key[h] != key)
+                    h = (h + 1) & t.mask;
+                if (t.key[h] == UINT32_MAX) {
+                    t.key[h] = key;
+                    m++;
                 }
-                val[k] += list[i].val[j] * w;
+                t.val[h] += list[i].val[j] * w;
             }
     }
-    q->target = (sr_vec){.idx = idx, .val = val, .nnz = m};
+    uint32_t *idx = qv_arena_alloc(x->a, (size_t)(m ? m : 1) * sizeof *idx);
+    float *val = qv_arena_alloc(x->a, (size_t)(m ? m : 1) * sizeof *val);
+    if (!idx || !val)
+        return oom(x->err);
+    for (uint32_t h = 0, k = 0; h <= t.mask; h++)
+        if (t.key[h] != UINT32_MAX) {
+            idx[k] = t.key[h];
+            val[k++] = t.val[h];
+        }
+    q->target = (sr_vec){.idx = idx, .val = val, .nnz = m, .t = t};
     return QV_OK;
 }
 
@@ -648,89 +707,27 @@ static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, con
 
 /* ---- running ---------------------------------------------------------------------- */
 
-/* Is a better than b: smaller order, then smaller id. */
-static bool better(const store *s, sr_hit a, sr_hit b)
-{
-    if (a.order != b.order)
-        return a.order < b.order;
-    return pid_cmp(&s->ids[a.slot], &s->ids[b.slot]) < 0;
-}
-
-/* A bounded heap of the k best hits, the worst at the root. */
-typedef struct sr_heap {
-    sr_hit  *h;
-    size_t   n, k;
-    const store *s;
-} sr_heap;
-
-static void heap_push(sr_heap *hp, sr_hit x)
-{
-    sr_hit *h = hp->h;
-    if (hp->n == hp->k) {
-        if (!better(hp->s, x, h[0]))
-            return;
-        size_t i = 0;  /* replace the root and sift down */
-        for (;;) {
-            size_t l = 2 * i + 1, r = l + 1, w = i;
-            sr_hit cur = w == i ? x : h[w];
-            if (l < hp->n && better(hp->s, cur, h[l]))
-                w = l, cur = h[l];
-            if (r < hp->n && better(hp->s, cur, h[r]))
-                w = r;
-            if (w == i)
-                break;
-            h[i] = h[w];
-            i = w;
-        }
-        h[i] = x;
-        return;
-    }
-    size_t i = hp->n++;
-    while (i > 0 && better(hp->s, h[(i - 1) / 2], x)) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = x;
-}
-
-static int hit_cmp(const void *x, const void *y, void *ctx)
+/* Equal orders break by point id. */
+static int id_tie(uint32_t a, uint32_t b, void *ctx)
 {
     const store *s = ctx;
-    sr_hit a = *(const sr_hit *)x, b = *(const sr_hit *)y;
-    return better(s, a, b) ? -1 : better(s, b, a) ? 1 : 0;
+    return pid_cmp(&s->ids[a], &s->ids[b]);
 }
 
-static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
+/* A top-k of k hits (vector/topk.h) in memory that becomes the caller's
+ * list once sorted (hits_take). */
+static qv_status hits_begin(const store *s, size_t k, topk *t, qv_error *err)
 {
-    for (uint32_t i = (k * 2654435761u) & t->mask;; i = (i + 1) & t->mask) {
-        if (t->key[i] == UINT32_MAX)
-            return false;
-        if (t->key[i] == k) {
-            *v = t->val[i];
-            return true;
-        }
-    }
-}
-
-static qv_status sp_build(qv_arena *a, sr_vec *e, qv_error *err)
-{
-    uint32_t cap = 4;
-    while (cap < e->nnz * 2)
-        cap *= 2;
-    e->t.key = qv_arena_alloc(a, (size_t)cap * 4);
-    e->t.val = qv_arena_alloc(a, (size_t)cap * 4);
-    if (!e->t.key || !e->t.val)
+    topk_item *mem = malloc((k ? k : 1) * sizeof *mem);
+    if (!mem)
         return oom(err);
-    memset(e->t.key, 0xff, (size_t)cap * 4);
-    e->t.mask = cap - 1;
-    for (uint32_t i = 0; i < e->nnz; i++) {
-        uint32_t j = (e->idx[i] * 2654435761u) & e->t.mask;
-        while (e->t.key[j] != UINT32_MAX && e->t.key[j] != e->idx[i])
-            j = (j + 1) & e->t.mask;
-        e->t.key[j] = e->idx[i];
-        e->t.val[j] = e->val[i];
-    }
-    return QV_OK;
+    return topk_init(t, (uint32_t)k, mem, id_tie, (void *)s, err);  /* with memory given: cannot fail */
+}
+
+static void hits_take(topk *t, sr_list *out)
+{
+    out->n = topk_sorted(t);
+    out->h = t->items;
 }
 
 /* Everything a scan needs for one point. */
@@ -814,14 +811,20 @@ static float score_point(sr_scorer *sc, float *order)
     return s;
 }
 
+/* Whether a smaller score is better: a dense nearest query of Euclid or
+ * Manhattan (every other score is larger-better). */
+static bool smaller_better(const sr_query *q)
+{
+    return q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
+}
+
 static bool passes(const sr_query *q, float score)
 {
     if (!q->has_threshold)
         return true;
     if (q->mode == SQ_FUSION)  /* Qdrant: fusion scores pass at the threshold */
         return score >= q->threshold;
-    bool lower = q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
-    return lower ? score < q->threshold : score > q->threshold;
+    return smaller_better(q) ? score < q->threshold : score > q->threshold;
 }
 
 static float score_of(const sr_query *q, float order)
@@ -831,38 +834,20 @@ static float score_of(const sr_query *q, float order)
     return q->mode == SQ_NEAREST && !q->sparse ? dist_score(q->metric, order) : -order;
 }
 
-static qv_status prepare_sparse(qv_arena *a, sr_query *q, qv_error *err)
-{
-    qv_status rc = QV_OK;
-    if (!q->sparse)
-        return QV_OK;
-    if (q->target.idx && (rc = sp_build(a, &q->target, err)))
-        return rc;
-    for (uint32_t i = 0; i < q->n_pos && !rc; i++)
-        rc = sp_build(a, &q->pos[i], err);
-    for (uint32_t i = 0; i < q->n_neg && !rc; i++)
-        rc = sp_build(a, &q->neg[i], err);
-    return rc;
-}
-
 /* The filters of the enclosing queries (Qdrant applies a query's filter to
  * its prefetches too). */
 static bool parents_ok(const store *s, const cfg_collection *cfg, const sr_query *q, uint32_t slot)
 {
     for (const sr_query *p = q->parent; p; p = p->parent)
-        if (p->filter) {
-            flt_point fp;
-            store_filter_point(s, cfg, slot, &fp);
-            if (!flt_match(p->filter, &fp))
-                return false;
-        }
+        if (!store_matches(s, cfg, p->filter, slot))
+            return false;
     return true;
 }
 
 /* Score slot into hp unless it is left out (the caller checked liveness
  * and the query's own filter). */
 static void score_slot(const store *s, const cfg_collection *cfg, sr_query *q, sr_scorer *sc, uint32_t slot,
-                       sr_heap *hp)
+                       topk *hp)
 {
     if (q->n_exclude && excluded(q, slot))
         return;
@@ -881,7 +866,7 @@ static void score_slot(const store *s, const cfg_collection *cfg, sr_query *q, s
     if (q->sparse && !sc->shared)  /* Qdrant leaves out points with no index in common */
         return;
     if (passes(q, score))
-        heap_push(hp, (sr_hit){order, slot});
+        topk_push(hp, order, slot);
 }
 
 /* What the graph may return: slots it knows the current state of, live,
@@ -925,7 +910,7 @@ static bool allow_slot(void *ctx, uint32_t slot)
  * exactly, so an acknowledged write is always found. False when the graph
  * cannot serve (none, or exact is cheaper); the caller then scans.
  */
-static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer *sc, sr_heap *hp,
+static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer *sc, topk *hp,
                          qv_error *err, qv_status *rc)
 {
     const store *s = &c->st;
@@ -969,7 +954,7 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     }
     allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col, .n_slots = s->n_slots};
     if (p->f || q->parent) {  /* two bits per slot; without them every visit re-judges */
-        size_t words = ((size_t)s->n_slots + 63) / 64;
+        size_t words = qv_bits_words(s->n_slots);
         ac.seen = calloc(words ? 2 * words : 2, sizeof *ac.seen);
         ac.ok = ac.seen ? ac.seen + words : NULL;
     }
@@ -980,7 +965,7 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     free(ac.seen);
     for (uint32_t i = 0; !*rc && i < n; i++)
         if (passes(q, dist_score(q->metric, hits[i].order)))
-            heap_push(hp, (sr_hit){hits[i].order, hits[i].slot});
+            topk_push(hp, hits[i].order, hits[i].slot);
     free(hits);
     for (uint32_t w = 0; !*rc && w < col->words; w++) {
         uint64_t bits = atomic_load_explicit(&col->pending[w], memory_order_acquire);
@@ -995,12 +980,10 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
 }
 
 /* Score the matching points into hp; caller holds the read lock. */
-static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, qv_error *err)
+static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
 {
     const store *s = &c->st;
-    qv_status rc = prepare_sparse(a, q, err);
-    if (rc)
-        return rc;
+    qv_status rc = QV_OK;
     sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
     plan p;
     plan_make(&p, s, &c->schema, q->filter);
@@ -1014,7 +997,7 @@ static qv_status scan(qv_collection *c, sr_query *q, qv_arena *a, sr_heap *hp, q
     return rc;
 }
 
-static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t slot, float score, bool scored)
+static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t slot, float score)
 {
     jw_obj_begin(w);
     jw_key(w, "id");
@@ -1022,22 +1005,10 @@ static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t
     jw_key(w, "version");
     jw_uint(w, 0);
     jw_key(w, "score");
-    jw_f32(w, scored ? score : 0);
+    jw_f32(w, score);
     rd_write_payload_vector(w, &c->st, &c->schema, slot, &q->sel);
     jw_obj_end(w);
 }
-
-/* Run q and write its hits as a JSON array; caller holds the read lock. */
-/* Larger score first (order = -score), then smaller id. */
-static bool smaller_better(const sr_query *q)
-{
-    return q->mode == SQ_NEAREST && !q->sparse && !dist_higher_better(q->metric);
-}
-
-typedef struct sr_list {
-    sr_hit *h;  /* best first */
-    size_t  n;
-} sr_list;
 
 static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, sr_list *out, qv_error *err);
 
@@ -1052,13 +1023,7 @@ static qv_status in_id_order(qv_collection *c, const sr_query *q, size_t k, sr_l
     qv_point_id id;
     uint32_t slot;
     while (out->n < k && idt_next(&it, &id, &slot)) {
-        if (q->filter) {
-            flt_point fp;
-            store_filter_point(s, &c->schema, slot, &fp);
-            if (!flt_match(q->filter, &fp))
-                continue;
-        }
-        if (q->parent && !parents_ok(s, &c->schema, q, slot))
+        if (!store_matches(s, &c->schema, q->filter, slot) || (q->parent && !parents_ok(s, &c->schema, q, slot)))
             continue;
         out->h[out->n++] = (sr_hit){0, slot};
     }
@@ -1117,10 +1082,10 @@ static qv_status fuse(const store *s, const sr_query *q, sr_list *lists, size_t 
         }
     }
     qsort(all, m, sizeof *all, fused_slot_cmp);
-    sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
-    if (!hp.h) {
+    topk hp;
+    if (hits_begin(s, k, &hp, err)) {
         free(all);
-        return oom(err);
+        return err->code;
     }
     for (size_t i = 0; i < m;) {
         size_t j = i;
@@ -1128,13 +1093,11 @@ static qv_status fuse(const store *s, const sr_query *q, sr_list *lists, size_t 
         while (j < m && all[j].slot == all[i].slot)
             sum += all[j++].score;
         if (passes(q, sum))
-            heap_push(&hp, (sr_hit){-sum, all[i].slot});
+            topk_push(&hp, -sum, all[i].slot);
         i = j;
     }
     free(all);
-    qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
-    out->h = hp.h;
-    out->n = hp.n;
+    hits_take(&hp, out);
     return QV_OK;
 }
 
@@ -1145,19 +1108,16 @@ static int slot_cmp(const void *x, const void *y)
 }
 
 /* The query scores only the slots its prefetches found (each once). */
-static qv_status rescore(qv_collection *c, sr_query *q, qv_arena *a, sr_list *lists, size_t k, sr_list *out,
-                         qv_error *err)
+static qv_status rescore(qv_collection *c, sr_query *q, sr_list *lists, size_t k, sr_list *out, qv_error *err)
 {
     const store *s = &c->st;
     size_t total = 0;
     for (uint32_t i = 0; i < q->n_pre; i++)
         total += lists[i].n;
     uint32_t *slots = malloc((total ? total : 1) * sizeof *slots);
-    sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
-    qv_status rc = prepare_sparse(a, q, err);
-    if (!slots || !hp.h) {
+    topk hp;
+    if (!slots || hits_begin(s, k, &hp, err)) {
         free(slots);
-        free(hp.h);
         return oom(err);
     }
     size_t m = 0;
@@ -1166,25 +1126,15 @@ static qv_status rescore(qv_collection *c, sr_query *q, qv_arena *a, sr_list *li
             slots[m++] = lists[i].h[j].slot;
     qsort(slots, m, sizeof *slots, slot_cmp);
     sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
-    for (size_t i = 0; !rc && i < m; i++) {
+    for (size_t i = 0; i < m; i++) {
         if (i > 0 && slots[i] == slots[i - 1])
             continue;
-        if (q->filter) {
-            flt_point fp;
-            store_filter_point(s, &c->schema, slots[i], &fp);
-            if (!flt_match(q->filter, &fp))
-                continue;
-        }
+        if (!store_matches(s, &c->schema, q->filter, slots[i]))
+            continue;
         score_slot(s, &c->schema, q, &sc, slots[i], &hp);
     }
     free(slots);
-    if (rc) {
-        free(hp.h);
-        return rc;
-    }
-    qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
-    out->h = hp.h;
-    out->n = hp.n;
+    hits_take(&hp, out);
     return QV_OK;
 }
 
@@ -1198,17 +1148,15 @@ static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, s
     if (q->n_pre == 0) {
         if (q->mode == SQ_NONE)
             return in_id_order(c, q, k, out, err);
-        sr_heap hp = {.h = malloc((k ? k : 1) * sizeof(sr_hit)), .k = k, .s = s};
-        if (!hp.h)
-            return oom(err);
-        qv_status rc = k ? scan(c, q, a, &hp, err) : QV_OK;
+        topk hp;
+        if (hits_begin(s, k, &hp, err))
+            return err->code;
+        qv_status rc = k ? scan(c, q, &hp, err) : QV_OK;
         if (rc) {
-            free(hp.h);
+            free(hp.items);
             return rc;
         }
-        qsort_r(hp.h, hp.n, sizeof *hp.h, hit_cmp, (void *)s);
-        out->h = hp.h;
-        out->n = hp.n;
+        hits_take(&hp, out);
         return QV_OK;
     }
     sr_list *lists = calloc(q->n_pre, sizeof *lists);
@@ -1223,7 +1171,7 @@ static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, s
         else if (q->mode == SQ_NONE)  /* no query: the first prefetch's answer */
             *out = lists[0], lists[0] = (sr_list){0}, out->n = out->n < k ? out->n : k;
         else
-            rc = rescore(c, q, a, lists, k, out, err);
+            rc = rescore(c, q, lists, k, out, err);
     }
     for (uint32_t i = 0; i < q->n_pre; i++)
         free(lists[i].h);
@@ -1238,7 +1186,7 @@ static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error
     qv_status rc = collect(c, q, a, (size_t)(q->limit + q->offset), &l, err);
     jw_arr_begin(w);
     for (size_t i = (size_t)q->offset; !rc && i < l.n; i++)
-        write_hit(w, c, q, l.h[i].slot, score_of(q, l.h[i].order), q->mode != SQ_NONE);
+        write_hit(w, c, q, l.h[i].slot, score_of(q, l.h[i].order));
     jw_arr_end(w);
     free(l.h);
     return rc;
@@ -1306,12 +1254,26 @@ typedef struct sr_group {
 typedef struct group_pass {
     const sr_query *q;
     sr_group       *g;
-    uint32_t       *n_groups;
+    uint32_t        n_groups, n_full;  /* groups made; of them, holding group_size hits */
+    uint32_t       *table;             /* group index + 1 by key hash (open addressing), 0 = empty */
+    uint32_t        mask;
     uint32_t        slot;
     float           score;
     qv_arena       *a;
     bool            oom;
 } group_pass;
+
+static uint64_t group_hash(const pl_value *v)
+{
+    if (v->type == PL_STRING)
+        return qv_hash_bytes(v->s, v->len);
+    return qv_hash_mix64(v->type == PL_UINT ? v->u : (uint64_t)v->i);
+}
+
+static bool groups_full(const group_pass *gp)
+{
+    return gp->n_groups == gp->q->limit && gp->n_full == gp->n_groups;
+}
 
 static bool group_eq(const sr_group *g, const pl_value *v)
 {
@@ -1324,27 +1286,30 @@ static void group_add(group_pass *gp, const pl_value *v)
 {
     if (v->type != PL_STRING && v->type != PL_INT && v->type != PL_UINT)
         return;
-    sr_group *g = NULL;
-    for (uint32_t i = 0; i < *gp->n_groups && !g; i++)
-        if (group_eq(&gp->g[i], v))
-            g = &gp->g[i];
-    if (!g) {
-        if (*gp->n_groups >= gp->q->limit)
+    uint32_t h = (uint32_t)group_hash(v) & gp->mask;
+    while (gp->table[h] && !group_eq(&gp->g[gp->table[h] - 1], v))
+        h = (h + 1) & gp->mask;
+    sr_group *g;
+    if (gp->table[h]) {
+        g = &gp->g[gp->table[h] - 1];
+    } else {
+        if (gp->n_groups >= gp->q->limit)
             return;
-        g = &gp->g[(*gp->n_groups)++];
+        g = &gp->g[gp->n_groups];
         *g = (sr_group){.is_str = v->type == PL_STRING, .s = v->s, .len = v->len,
                         .i = v->type == PL_INT ? v->i : 0, .u = v->type == PL_UINT ? v->u : 0};
         g->slots = qv_arena_alloc(gp->a, gp->q->group_size * sizeof *g->slots);
         g->scores = qv_arena_alloc(gp->a, gp->q->group_size * sizeof *g->scores);
         if (!g->slots || !g->scores) {
             gp->oom = true;
-            (*gp->n_groups)--;
             return;
         }
+        gp->table[h] = ++gp->n_groups;
     }
     if (g->n < gp->q->group_size && (g->n == 0 || g->slots[g->n - 1] != gp->slot)) {
         g->slots[g->n] = gp->slot;
         g->scores[g->n++] = gp->score;
+        gp->n_full += g->n == gp->q->group_size;
     }
 }
 
@@ -1364,36 +1329,29 @@ static bool group_visit(void *ctx, const pl_value *v)
     return true;
 }
 
-static bool groups_full(const sr_group *g, uint32_t n, const sr_query *q)
-{
-    if (n < q->limit)
-        return false;
-    for (uint32_t i = 0; i < n; i++)
-        if (g[i].n < q->group_size)
-            return false;
-    return true;
-}
-
 /* Best hits first, grouped by the payload key: search for more hits until
  * limit groups of group_size are full or every point has been seen. */
 static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
 {
     const store *s = &c->st;
-    sr_group *g = qv_arena_alloc(a, (size_t)q->limit * sizeof *g);
-    if (!g)
+    size_t cap = 4;
+    while (cap < (size_t)q->limit * 2)
+        cap *= 2;
+    group_pass gp = {.q = q, .g = qv_arena_alloc(a, (size_t)q->limit * sizeof *gp.g),
+                     .table = qv_arena_alloc(a, cap * sizeof *gp.table), .mask = (uint32_t)(cap - 1), .a = a};
+    if (!gp.g || !gp.table)
         return oom(err);
-    uint32_t n = 0;
     size_t k = (size_t)(q->limit * q->group_size * 4);
     if (k < 64)
         k = 64;
-    qv_status rc = QV_OK;
     for (;;) {
         sr_list l;
-        if ((rc = collect(c, q, a, k, &l, err)))
+        qv_status rc = collect(c, q, a, k, &l, err);
+        if (rc)
             return rc;
-        n = 0;
-        group_pass gp = {.q = q, .g = g, .n_groups = &n, .a = a};
-        for (size_t i = 0; i < l.n && !groups_full(g, n, q); i++) {
+        gp.n_groups = gp.n_full = 0;
+        memset(gp.table, 0, cap * sizeof *gp.table);
+        for (size_t i = 0; i < l.n && !groups_full(&gp) && !gp.oom; i++) {
             const uint8_t *blob;
             size_t len;
             store_payload(s, l.h[i].slot, &blob, &len);
@@ -1401,7 +1359,7 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
             gp.score = score_of(q, l.h[i].order);
             pl_lookup(blob, len, &q->group_by, group_visit, &gp);
         }
-        bool short_of = l.n == k && k < s->n_points && !groups_full(g, n, q);
+        bool short_of = l.n == k && k < s->n_points && !groups_full(&gp);
         free(l.h);
         if (gp.oom)
             return oom(err);
@@ -1409,6 +1367,8 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
             break;
         k *= 4;
     }
+    sr_group *g = gp.g;
+    uint32_t n = gp.n_groups;
     jw_obj_begin(w);
     jw_key(w, "groups");
     jw_arr_begin(w);
@@ -1424,7 +1384,7 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
         jw_key(w, "hits");
         jw_arr_begin(w);
         for (uint32_t j = 0; j < g[i].n; j++)
-            write_hit(w, c, q, g[i].slots[j], g[i].scores[j], q->mode != SQ_NONE);
+            write_hit(w, c, q, g[i].slots[j], g[i].scores[j]);
         jw_arr_end(w);
         jw_obj_end(w);
     }

@@ -178,6 +178,9 @@ test('named and sparse vectors', async () => {
   });
   assert.deepEqual(sq.points.map((h) => [h.id, h.score]), [[2, 2]]);
   assert.deepEqual(sq.points[0].vector, { s: { indices: [5, 9], values: [3, 1] } });
+  expectError(await call('POST', '/collections/nv/points/search', {
+    vector: { name: 's', vector: { indices: [3, 3], values: [1, 2] } }, limit: 1,
+  }), 422, /must be unique/);
   const byId = await ok('POST', '/collections/nv/points/query', { query: 1, using: 'b' });
   assert.deepEqual(byId.points.map((h) => h.id), [4, 3]);
 });
