@@ -548,8 +548,10 @@ static int load(const bc_server *srv, size_t points, int conns)
     printf("bodies: %zu x %d points of %d floats, %.1f MB of JSON, %.1f MB of it payloads "
            "(built in %.2f s)\n", bs.n, BATCH, DIM, bs.bytes / MB, bs.payload_bytes / MB,
            bc_now() - t0);
+    /* The read path alone: no HNSW build running beside the reads. */
     if (bc_request_once(srv->port, "PUT", "/collections/bench",
-                        "{\"vectors\":{\"size\":8,\"distance\":\"Dot\"}}", &resp) != 0 ||
+                        "{\"vectors\":{\"size\":8,\"distance\":\"Dot\"},"
+                        "\"optimizers_config\":{\"indexing_threshold\":0}}", &resp) != 0 ||
         bc_run_upload(srv->port, &bs, conns, &t_up) != 0)
         goto done;
     printf("upload: %zu points in %.3f s = %.0f points/s, %.1f MB/s (%d connection%s, batches "
