@@ -121,7 +121,7 @@ uint64_t plan_estimate(const plan *p, bool *exact)
 qv_status plan_allowed(const plan *p, uint64_t **bits, uint64_t *count, qv_error *err)
 {
     const store *s = p->s;
-    size_t nw = st_words(s->n_slots);
+    size_t nw = qv_bits_words(s->n_slots);
     uint64_t *b = calloc(nw ? nw : 1, sizeof *b);
     if (!b)
         return qv_fail(err, QV_NOMEM, "out of memory (allowed points)");
@@ -135,7 +135,7 @@ qv_status plan_allowed(const plan *p, uint64_t **bits, uint64_t *count, qv_error
         for (size_t i = 0, n = plan_visits(p); i < n; i++) {
             uint32_t slot = plan_candidate(p, i);
             if (plan_accepts(p, slot)) {
-                st_bit_set(b, slot, true);
+                qv_bit_put(b, slot, true);
                 c++;
             }
         }

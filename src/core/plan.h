@@ -85,7 +85,7 @@ uint64_t plan_estimate(const plan *p, bool *exact);
 
 /*
  * The matching slots as a bitset of s->n_slots bits (malloc'd words,
- * st_words(n_slots) of them; the caller frees) and their number. O(n_slots
+ * qv_bits_words(n_slots) of them; the caller frees) and their number. O(n_slots
  * / 64) plus one check per candidate. QV_NOMEM with nothing allocated.
  */
 qv_status plan_allowed(const plan *p, uint64_t **bits, uint64_t *count, qv_error *err);

@@ -16,6 +16,7 @@
 #include "core/read.h"
 #include "index/idtree.h"
 #include "util/datetime.h"
+#include "util/hash.h"
 
 #define SCROLL_DEFAULT_LIMIT 10
 #define FACET_DEFAULT_LIMIT  10
@@ -326,15 +327,13 @@ typedef struct facet_table {
 /* Only the fields that carry the value count: a boolean is its type alone. */
 static uint64_t hit_hash(const pl_value *v)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)v->type;
     if (v->type == PL_STRING)
-        for (size_t i = 0; i < v->len; i++)
-            h = (h ^ (unsigned char)v->s[i]) * 1099511628211ull;
-    else if (v->type == PL_INT)
-        h = (h ^ (uint64_t)v->i) * 1099511628211ull;
-    else if (v->type == PL_UINT)
-        h = (h ^ v->u) * 1099511628211ull;
-    return h ^ h >> 29;
+        return qv_hash_pair((uint64_t)v->type, qv_hash_bytes(v->s, v->len));
+    if (v->type == PL_INT)
+        return qv_hash_pair((uint64_t)v->type, (uint64_t)v->i);
+    if (v->type == PL_UINT)
+        return qv_hash_pair((uint64_t)v->type, v->u);
+    return qv_hash_mix64((uint64_t)v->type);
 }
 
 static bool hit_eq(const facet_hit *h, const pl_value *v)

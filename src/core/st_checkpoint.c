@@ -378,7 +378,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
             uint32_t to = (uint32_t)dmap[v];
             if (!bio_get(&b, (float *)store_dense(s, to, slot), bytes))
                 goto truncated;
-            st_bit_set(s->dense[to].has, slot, true);
+            qv_bit_put(s->dense[to].has, slot, true);
         }
         for (uint32_t v = 0; v < n_sparse; v++) {
             uint32_t nnz;

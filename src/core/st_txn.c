@@ -47,7 +47,7 @@ static void clear_slot_data(store *s, uint32_t slot)
     free(s->payloads[slot]);
     s->payloads[slot] = NULL;
     for (uint32_t v = 0; v < s->n_dense; v++)
-        st_bit_set(s->dense[v].has, slot, false);
+        qv_bit_put(s->dense[v].has, slot, false);
     for (uint32_t v = 0; v < s->n_sparse; v++) {
         free(s->sparse[v][slot]);
         s->sparse[v][slot] = NULL;
@@ -73,12 +73,12 @@ static void txn_rollback(st_txn *t)
                 idt_erase(&s->order, &s->ids[u->slot]);
             st_map_del(s, u->slot);
             clear_slot_data(s, u->slot);
-            st_bit_set(s->live, u->slot, false);
+            qv_bit_put(s->live, u->slot, false);
             s->n_points--;
             st_free_push(s, u->slot);
             break;
         case U_DELETE:
-            st_bit_set(s->live, u->slot, true);
+            qv_bit_put(s->live, u->slot, true);
             st_map_put(s, u->slot);
             s->n_points++;
             break;
@@ -90,7 +90,7 @@ static void txn_rollback(st_txn *t)
             if (u->had)
                 memcpy((float *)store_dense(s, u->vec, u->slot), u->old,
                        (size_t)s->dense[u->vec].dim * sizeof(float));
-            st_bit_set(s->dense[u->vec].has, u->slot, u->had);
+            qv_bit_put(s->dense[u->vec].has, u->slot, u->had);
             break;
         case U_SPARSE:
             free(s->sparse[u->vec][u->slot]);
@@ -274,7 +274,7 @@ qv_status st_set_dense(st_txn *t, uint32_t v, uint32_t slot, const float *vals)
         return rc;
     if (vals)
         memcpy(dst, vals, bytes);
-    st_bit_set(s->dense[v].has, slot, vals != NULL);
+    qv_bit_put(s->dense[v].has, slot, vals != NULL);
     return QV_OK;
 }
 
@@ -305,7 +305,7 @@ qv_status st_delete_slot(st_txn *t, uint32_t slot)
     if (rc)
         return rc;
     st_map_del(t->s, slot);
-    st_bit_set(t->s->live, slot, false);
+    qv_bit_put(t->s->live, slot, false);
     t->s->n_points--;
     return QV_OK;
 }
@@ -341,10 +341,10 @@ qv_status st_insert_slot(st_txn *t, const qv_point_id *id, uint32_t *out)
     s->ids[slot] = *id;
     s->payloads[slot] = NULL;
     for (uint32_t v = 0; v < s->n_dense; v++)
-        st_bit_set(s->dense[v].has, slot, false);
+        qv_bit_put(s->dense[v].has, slot, false);
     for (uint32_t v = 0; v < s->n_sparse; v++)
         s->sparse[v][slot] = NULL;
-    st_bit_set(s->live, slot, true);
+    qv_bit_put(s->live, slot, true);
     st_map_put(s, slot);
     s->n_points++;
     *out = slot;

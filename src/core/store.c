@@ -90,7 +90,7 @@ void store_free(store *s)
 size_t store_memory(const store *s)
 {
     size_t m = (size_t)s->cap_slots * (sizeof *s->ids + sizeof *s->payloads) +
-               st_words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4 +
+               qv_bits_words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4 +
                idt_memory(&s->order);
     for (uint32_t i = 0; i < s->n_idx; i++)
         m += fidx_memory(s->idx[i]);
@@ -98,7 +98,7 @@ size_t store_memory(const store *s)
         if (s->payloads[i])
             m += sizeof(st_payload) + s->payloads[i]->len;
     for (uint32_t v = 0; v < s->n_dense; v++)
-        m += (size_t)s->n_chunks * VEC_CHUNK * s->dense[v].dim * 4 + st_words(s->cap_slots) * 8;
+        m += (size_t)s->n_chunks * VEC_CHUNK * s->dense[v].dim * 4 + qv_bits_words(s->cap_slots) * 8;
     for (uint32_t v = 0; v < s->n_sparse; v++) {
         m += (size_t)s->cap_slots * sizeof(void *);
         for (uint32_t i = 0; i < s->n_slots; i++)
@@ -192,11 +192,11 @@ qv_status st_ensure_slot(store *s, qv_error *err)
     s->field = p;
     GROW(ids, s->cap_slots)
     GROW(payloads, s->cap_slots)
-    if (!(p = grow(s->live, st_words(cap), 8, st_words(s->cap_slots))))
+    if (!(p = grow(s->live, qv_bits_words(cap), 8, qv_bits_words(s->cap_slots))))
         goto oom;
     s->live = p;
     for (uint32_t v = 0; v < s->n_dense; v++) {
-        if (!(p = grow(s->dense[v].has, st_words(cap), 8, st_words(s->cap_slots))))
+        if (!(p = grow(s->dense[v].has, qv_bits_words(cap), 8, qv_bits_words(s->cap_slots))))
             goto oom;
         s->dense[v].has = p;
         if (!(p = grow(s->dense[v].chunks, cap / VEC_CHUNK, sizeof(float *), s->n_chunks)))
@@ -363,7 +363,7 @@ qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32
         d->dim = dim;
         d->name = strdup(name);
         /* As ensure_slot and ensure_chunk would have made them. */
-        d->has = calloc(st_words(s->cap_slots) ? st_words(s->cap_slots) : 1, 8);
+        d->has = calloc(qv_bits_words(s->cap_slots) ? qv_bits_words(s->cap_slots) : 1, 8);
         d->chunks = calloc(s->cap_slots / VEC_CHUNK + 1, sizeof *d->chunks);
         ok = d->name && d->has && d->chunks;
         l->added_chunks = ok ? s->n_chunks : 0;

@@ -16,17 +16,8 @@
 
 #include "core/store.h"
 #include "util/arena.h"
+#include "util/bitset.h"
 #include "util/err.h"
-
-static inline size_t st_words(uint32_t bits) { return ((size_t)bits + 63) / 64; }
-
-static inline void st_bit_set(uint64_t *w, uint32_t i, bool v)
-{
-    if (v)
-        w[i >> 6] |= 1ull << (i & 63);
-    else
-        w[i >> 6] &= ~(1ull << (i & 63));
-}
 
 /* ---- slots and the id map (store.c) ---- */
 
