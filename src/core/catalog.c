@@ -665,6 +665,7 @@ static qv_status change_vectors(qv_db *db, const char *name, const char *vector,
     pthread_rwlock_wrlock(&c->lock);
     store_layout_commit(&c->st, &lay);
     vx_reset(&c->vx);  /* the graphs were of the old columns */
+    sx_reset(&c->sx, c->name);
     prepared = false;
     cfg_free(&c->cfg);
     cfg_free(&c->schema);

@@ -139,7 +139,7 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     c->applied_seq = r.snap_seq;
     /* After the checkpoint (its points start pending), before the replay
      * (whose commits mark theirs). */
-    if ((rc = vx_init(&c->vx, c, err)))
+    if ((rc = vx_init(&c->vx, c, err)) || (rc = sx_init(&c->sx, &c->st, c->name, err)))
         goto done;
     snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
     uint64_t last;
@@ -473,6 +473,7 @@ void coll_destroy(qv_collection *c)
     coll_stop(c);
     if (c->vx.c)
         vx_free(&c->vx);
+    sx_free(&c->sx);
     store_free(&c->st);
     idx_defs_free(c->defs, c->n_defs);
     cfg_free(&c->schema);

@@ -75,6 +75,7 @@
 #include <stdbool.h>
 
 #include "core/config.h"
+#include "core/sindex.h"
 #include "core/store.h"
 #include "core/vindex.h"
 #include "quiver.h"
@@ -106,6 +107,7 @@ typedef struct qv_collection {
     pthread_mutex_t  apply;   /* held while points change: the writer's apply; an index build */
     store            st;
     vx_index         vx;      /* HNSW graphs of st's dense vectors (vindex.h) */
+    sx_index         sx;      /* inverted indexes of st's sparse vectors (sindex.h) */
 
     pthread_mutex_t qm;
     pthread_cond_t  work;     /* the writer waits for items */

@@ -13,6 +13,7 @@
 #include "payload/pljson.h"
 #include "util/endian.h"
 #include "vector/dist.h"
+#include "vector/sparse.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
@@ -298,30 +299,14 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         else if (!jr_get_f32(&vs->u.items[i], &val[i]))
             return qv_fail(p->err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", pstr(where), i);
     }
-    /* Unique indices: sort a copy (n log n) rather than a quadratic scan. */
-    if (n > 1) {
-        uint32_t *tmp = qv_arena_alloc(p->a, n * sizeof *tmp);
-        if (!tmp)
-            return oom(p);
-        memcpy(tmp, idx, n * sizeof *tmp);
-        /* LSD radix sort, 4 passes of 8 bits: O(n), no comparator calls. */
-        for (uint32_t bit = 0; bit < 32; bit += 8) {
-            uint32_t count[257] = {0};
-            uint32_t *dst = qv_arena_alloc(p->a, n * sizeof *dst);
-            if (!dst)
-                return oom(p);
-            for (uint32_t i = 0; i < n; i++)
-                count[((tmp[i] >> bit) & 0xff) + 1]++;
-            for (int i = 0; i < 256; i++)
-                count[i + 1] += count[i];
-            for (uint32_t i = 0; i < n; i++)
-                dst[count[(tmp[i] >> bit) & 0xff]++] = tmp[i];
-            tmp = dst;
-        }
-        for (uint32_t i = 1; i < n; i++)
-            if (tmp[i] == tmp[i - 1])
-                return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique", vstr(where));
-    }
+    /* Stored sorted by index, as Qdrant stores them: scores then add up in
+     * index order everywhere (vector/sparse.h). Sorting also finds a
+     * repeated index in O(n). */
+    uint32_t *tmp = n > 1 ? qv_arena_alloc(p->a, 2 * (size_t)n * sizeof *tmp) : NULL;
+    if (n > 1 && !tmp)
+        return oom(p);
+    if (!sparse_sort(idx, val, n, tmp))
+        return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique", vstr(where));
     *out = (op_vector){.sparse = true, .index = index, .n = n, .values = val, .indices = idx};
     return QV_OK;
 }

@@ -4,10 +4,13 @@
  *
  * Every request is parsed whole into sr_query values first (vectors
  * checked, Cosine queries normalized as stored vectors are), then run under
- * the collection's read lock. Search is exact here: every live point with
- * the vector is scored with the start-up kernels (vector/dist.h) and kept in
- * a bounded heap of limit + offset, O(n·dim + n·log k). Ties break by point
- * id, so the answer equals a brute-force sort by (score, id).
+ * the collection's read lock. Dense nearest queries walk the HNSW graph
+ * when there is one (else every point with the vector is scored with the
+ * start-up kernels, vector/dist.h); sparse queries walk the posting lists
+ * of the query's indices (core/sindex.h), or score the matching points
+ * exactly when a payload index says they are few. Hits go through a
+ * bounded top-k of limit + offset whose ties break by point id, so an
+ * exact answer equals a brute-force sort by (score, id).
  */
 #include <float.h>
 #include <math.h>
@@ -18,6 +21,7 @@
 #include "core/db.h"
 #include "core/internal.h"
 #include "core/plan.h"
+#include "core/sindex.h"
 #include "core/vindex.h"
 #include "core/read.h"
 #include "index/idtree.h"
@@ -25,6 +29,7 @@
 #include "util/bitset.h"
 #include "util/hash.h"
 #include "vector/dist.h"
+#include "vector/sparse.h"
 #include "vector/topk.h"
 
 #define QUERY_DEFAULT_LIMIT 10
@@ -87,6 +92,7 @@ typedef struct sr_query {
     int          fusion;     /* SR_RRF / SR_DBSF */
     uint32_t     rrf_k;
     float       *weights;    /* rrf weights, one per prefetch, or NULL */
+    bool         prepared;   /* sparse: vectors sorted by index and idf-weighted (sparse_prepare) */
     pl_path      group_by;   /* groups requests: the payload key */
     uint64_t     group_size;
 } sr_query;
@@ -979,6 +985,175 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     return true;
 }
 
+/* ---- sparse queries ------------------------------------------------------------- */
+
+/* Qdrant's default of sparse_vectors.*.index.full_scan_threshold: a filter
+ * matching fewer points is answered by scoring them one by one. */
+#define SR_SPARSE_FULL_SCAN 5000
+
+/* The query's sparse vectors (target, examples, context pairs). */
+static uint32_t sparse_vectors(sr_query *q, sr_vec **out, uint32_t cap)
+{
+    uint32_t n = 0;
+    if ((q->mode == SQ_NEAREST || q->mode == SQ_DISCOVER) && n < cap)
+        out[n++] = &q->target;
+    if (q->mode == SQ_NEAREST)  /* recommend's average: its examples are spent */
+        return n;
+    for (uint32_t i = 0; i < q->n_pos && n < cap; i++)
+        out[n++] = &q->pos[i];
+    for (uint32_t i = 0; i < q->n_neg && n < cap; i++)
+        out[n++] = &q->neg[i];
+    return n;
+}
+
+#define SR_MAX_SPARSE_VECS (2 * SR_MAX_EXAMPLES + 1)
+
+/* Without an index (out of memory): N and the df of e's indices by a scan
+ * of the column; df[i] for e->idx[i] (sorted). */
+static uint64_t scan_stats(const store *s, uint32_t col, const sr_vec *e, uint32_t *df)
+{
+    uint64_t n = 0;
+    memset(df, 0, (size_t)e->nnz * sizeof *df);
+    for (uint32_t slot = 0; slot < s->n_slots; slot++) {
+        const st_sparse_vec *sv = store_live(s, slot) ? s->sparse[col][slot] : NULL;
+        if (!sv || sv->n == 0)
+            continue;
+        n++;
+        for (uint32_t j = 0; j < sv->n; j++) {
+            uint32_t lo = 0, hi = e->nnz, k = sv->data[j];
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (e->idx[mid] < k)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < e->nnz && e->idx[lo] == k)
+                df[lo]++;
+        }
+    }
+    return n;
+}
+
+/*
+ * Make the query's sparse vectors ready, once: sorted by index (so every
+ * score adds its products in index order, as stored vectors do) and, with
+ * the idf modifier, each weight multiplied by idf(N, df) of its index, as
+ * Qdrant does to every vector of a query (stored vectors stay raw). N: the
+ * points with a non-empty vector in the column; df: those with the index.
+ */
+static qv_status sparse_prepare(qv_collection *c, sr_query *q, qv_arena *a, qv_error *err)
+{
+    q->prepared = true;
+    sr_vec **vs = qv_arena_alloc(a, SR_MAX_SPARSE_VECS * sizeof *vs);
+    if (!vs)
+        return oom(err);
+    uint32_t n = sparse_vectors(q, vs, SR_MAX_SPARSE_VECS);
+    const sparse_index *ix = sx_get(&c->sx, q->col);
+    bool idf = q->col < c->schema.n_sparse && c->schema.sparse[q->col].idf;
+    for (uint32_t i = 0; i < n; i++) {
+        sr_vec *e = vs[i];
+        if (!sparse_sorted(e->idx, e->nnz)) {
+            uint32_t *tmp = qv_arena_alloc(a, 2 * (size_t)e->nnz * sizeof *tmp);
+            if (!tmp)
+                return oom(err);
+            sparse_sort(e->idx, e->val, e->nnz, tmp);  /* unique: checked when parsed */
+        }
+        if (!idf || e->nnz == 0)
+            continue;
+        uint32_t *df = ix ? NULL : qv_arena_alloc(a, (size_t)e->nnz * sizeof *df);
+        if (!ix && !df)
+            return oom(err);
+        uint64_t docs = ix ? sparse_count(ix) : scan_stats(&c->st, q->col, e, df);
+        for (uint32_t j = 0; j < e->nnz; j++)
+            e->val[j] *= sparse_idf(docs, ix ? sparse_df(ix, e->idx[j]) : df[j]);
+        qv_status rc = sp_build(a, e, err);  /* the lookup table gets the new weights */
+        if (rc)
+            return rc;
+    }
+    return QV_OK;
+}
+
+/* Whether the sparse query should score the filter's points one by one:
+ * a payload index lists them and they are fewer than the column's
+ * full_scan_threshold (in points, as Qdrant counts it for sparse vectors). */
+static bool sparse_few(const qv_collection *c, const sr_query *q, const plan *p)
+{
+    if (!p->f || !p->indexed)
+        return false;
+    const cfg_sparse *cs = &c->schema.sparse[q->col];
+    uint64_t fst = cs->has_index && (cs->index.set & 1) ? cs->index.full_scan_threshold : SR_SPARSE_FULL_SCAN;
+    bool exact;
+    return plan_estimate(p, &exact) < fst;
+}
+
+typedef struct sparse_allow_ctx {
+    const qv_collection *c;
+    const sr_query      *q;
+    const plan          *p;
+} sparse_allow_ctx;
+
+/* Postings hold live slots only; the rest is the query's own business. */
+static bool sparse_allow(void *ctx, uint32_t slot)
+{
+    const sparse_allow_ctx *a = ctx;
+    if (a->q->n_exclude && excluded(a->q, slot))
+        return false;
+    if (a->p->f && !plan_match(a->p, slot))
+        return false;
+    return !a->q->parent || parents_ok(&a->c->st, &a->c->schema, a->q, slot);
+}
+
+/*
+ * A sparse query through the column's inverted index: a nearest query is
+ * scored from the postings directly; the others (recommend, discover,
+ * context) score, exactly, the points sharing an index with one of their
+ * vectors, found in the postings. False when there is no index or the
+ * filter's points are few (the caller then scores them one by one).
+ */
+static bool sparse_search_index(qv_collection *c, sr_query *q, const plan *p, sr_scorer *sc, topk *hp,
+                                qv_error *err, qv_status *rc)
+{
+    const sparse_index *ix = sx_get(&c->sx, q->col);
+    if (!q->sparse || !ix || sparse_few(c, q, p))
+        return false;
+    const store *s = &c->st;
+    if (q->mode == SQ_NEAREST) {
+        sparse_allow_ctx ac = {c, q, p};
+        bool any = p->f || q->n_exclude || q->parent;
+        sparse_filter f = {.allow = any ? sparse_allow : NULL, .ctx = &ac, .has_threshold = q->has_threshold,
+                           .threshold = q->threshold};
+        sparse_vec v = {q->target.nnz, q->target.idx, q->target.val};
+        *rc = sparse_search(ix, v, &f, hp, err);
+        return true;
+    }
+    sr_vec **vs = malloc(SR_MAX_SPARSE_VECS * sizeof *vs);
+    uint32_t n = vs ? sparse_vectors(q, vs, SR_MAX_SPARSE_VECS) : 0;
+    sparse_vec *qs = malloc((n ? n : 1) * sizeof *qs);
+    size_t words = qv_bits_words(s->n_slots);
+    uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
+    if (!vs || !qs || !bits) {
+        free(vs);
+        free(qs);
+        free(bits);
+        *rc = oom(err);
+        return true;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        qs[i] = (sparse_vec){vs[i]->nnz, vs[i]->idx, vs[i]->val};
+    free(vs);
+    sparse_mark(ix, qs, n, bits);
+    for (size_t w = 0; w < words; w++)
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            uint32_t slot = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+            if (plan_accepts(p, slot))
+                score_slot(s, &c->schema, q, sc, slot, hp);
+        }
+    free(qs);
+    free(bits);
+    return true;
+}
+
 /* Score the matching points into hp; caller holds the read lock. */
 static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
 {
@@ -987,7 +1162,7 @@ static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
     sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
     plan p;
     plan_make(&p, s, &c->schema, q->filter);
-    if (!graph_search(c, q, &p, &sc, hp, err, &rc))
+    if (!sparse_search_index(c, q, &p, &sc, hp, err, &rc) && !graph_search(c, q, &p, &sc, hp, err, &rc))
         for (size_t i = 0, n = plan_visits(&p); i < n; i++) {
             uint32_t slot = plan_candidate(&p, i);
             if (plan_accepts(&p, slot))
@@ -1145,6 +1320,11 @@ static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, s
     *out = (sr_list){0};
     if (k > s->n_points)
         k = s->n_points;
+    if (q->sparse && !q->prepared) {
+        qv_status rc = sparse_prepare(c, q, a, err);
+        if (rc)
+            return rc;
+    }
     if (q->n_pre == 0) {
         if (q->mode == SQ_NONE)
             return in_id_order(c, q, k, out, err);

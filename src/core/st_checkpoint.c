@@ -408,6 +408,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
             s->sparse[smap[v]][slot] = sv;
             if (!bio_get(&b, sv->data, (size_t)nnz * 8))
                 goto truncated;
+            st_sparse_sort(sv);
         }
         /* A point cut short (rc set above) stays as it is: the caller
          * frees the store. */

@@ -148,7 +148,9 @@ static qv_status txn_changes(st_txn *t, st_change **out, size_t *n_out)
     store *s = t->s;
     touch *tv = t->n <= UINT32_MAX ? qv_arena_alloc(t->a, t->n * sizeof *tv) : NULL;
     st_change *ch = tv ? qv_arena_alloc(t->a, t->n * sizeof *ch) : NULL;
-    if (!ch)
+    /* Sparse vectors before the batch: a pointer per touched slot and column. */
+    const st_sparse_vec **olds = ch && s->n_sparse ? qv_arena_alloc(t->a, t->n * s->n_sparse * sizeof *olds) : NULL;
+    if (!ch || (s->n_sparse && !olds))
         return qv_fail(t->err, QV_NOMEM, "out of memory (changes of a batch)");
     for (size_t i = 0; i < t->n; i++)
         tv[i] = (touch){t->log[i].slot, (uint32_t)i};
@@ -171,8 +173,34 @@ static qv_status txn_changes(st_txn *t, st_change **out, size_t *n_out)
             case U_SPARSE: what |= ST_CH_VECTORS; break;
             }
         }
-        st_change *c = &ch[n++];
+        st_change *c = &ch[n];
         *c = (st_change){.slot = slot, .what = what};
+        if (olds) {
+            /* Unchanged columns still hold the old vector (a deleted slot's
+             * data goes only after the listeners); a changed one's first
+             * undo entry saved it; an inserted slot had none. */
+            const st_sparse_vec **o = olds + n * s->n_sparse;
+            for (uint32_t v = 0; v < s->n_sparse; v++)
+                o[v] = what & ST_CH_INSERTED ? NULL : s->sparse[v][slot];
+            uint64_t seen = 0;  /* columns past 64 look at the whole group (rare) */
+            for (size_t k = g; k < e; k++) {
+                const st_undo *u = &t->log[tv[k].at];
+                if (u->kind != U_SPARSE)
+                    continue;
+                bool first = true;
+                if (u->vec < 64) {
+                    first = !(seen >> u->vec & 1);
+                    seen |= 1ull << u->vec;
+                } else {
+                    for (size_t j = g; j < k; j++)
+                        first &= !(t->log[tv[j].at].kind == U_SPARSE && t->log[tv[j].at].vec == u->vec);
+                }
+                if (first)
+                    o[u->vec] = u->old;
+            }
+            c->old_sparse = o;
+        }
+        n++;
         if (!(what & ST_CH_INSERTED)) {
             c->old_payload = before ? before->data : pl_empty;
             c->old_len = before ? before->len : pl_empty_len;
@@ -288,6 +316,7 @@ qv_status st_set_sparse(st_txn *t, uint32_t v, uint32_t slot, const op_vector *s
         sv->n = src->n;
         memcpy(sv->data, src->indices, (size_t)src->n * 4);
         memcpy(sv->data + src->n, src->values, (size_t)src->n * 4);
+        st_sparse_sort(sv);
     }
     qv_status rc = txn_push(t, (st_undo){.kind = U_SPARSE, .slot = slot, .vec = v,
                                       .old = t->s->sparse[v][slot]});

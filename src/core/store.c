@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "payload/pl.h"
+#include "vector/sparse.h"
 
 /* ---- slots and the id map ------------------------------------------------------ */
 
@@ -415,4 +416,14 @@ void store_layout_commit(store *s, store_layout *l)
     s->n_sparse = l->n_sparse;
     memset(l, 0, sizeof *l);
     l->added = l->removed_dense = l->removed_sparse = -1;
+}
+
+void st_sparse_sort(st_sparse_vec *sv)
+{
+    if (sparse_sorted(sv->data, sv->n))
+        return;
+    uint32_t *tmp = malloc((size_t)sv->n * 8);
+    if (tmp)
+        sparse_sort(sv->data, (float *)(sv->data + sv->n), sv->n, tmp);
+    free(tmp);
 }

@@ -94,6 +94,10 @@ typedef struct st_change {
                                   * none); NULL with ST_CH_INSERTED. Valid only during
                                   * the listener's call. */
     size_t         old_len;
+    /* Per sparse column, its vector before the batch (NULL: none; NULL
+     * altogether when the store has no sparse column). The vector after it
+     * is s->sparse[v][slot] if the slot is live. Valid during the call. */
+    const struct st_sparse_vec *const *old_sparse;
 } st_change;
 
 struct store;

@@ -31,6 +31,11 @@ qv_status st_map_reserve(store *s, uint64_t count, qv_error *err);
 qv_status st_ensure_slot(store *s, qv_error *err);
 /* The vector chunk holding slot exists for every dense column. */
 qv_status st_ensure_chunk(store *s, uint32_t slot, qv_error *err);
+/* Sort sv's pairs by index (stored vectors are kept so; written sorted
+ * since this build, older logs and checkpoints may hold others). Without
+ * memory for the sort it stays as it is: scores still right, only their
+ * order of summation differs. */
+void      st_sparse_sort(st_sparse_vec *sv);
 /* Free one column's data. */
 void      st_dense_col_free(vec_dense *d, uint32_t n_chunks);
 void      st_sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots);

@@ -267,9 +267,10 @@ test('Cosine stores normalised vectors; Dot, Euclid and Manhattan keep them exac
 test('named dense and sparse vectors: upsert, update_vectors, delete_vectors, with_vector selection', async () => {
   const c = 'named';
   await A.create(c, NAMED);
-  const s = { indices: [3, 1], values: [0.5, 0.25] };
+  // a sparse vector is stored sorted by index, as Qdrant stores it
+  const s = { indices: [1, 3], values: [0.25, 0.5] };
   await A.upsert(c, [
-    { id: 1, vector: { a: [1, 2], s } },
+    { id: 1, vector: { a: [1, 2], s: { indices: [3, 1], values: [0.5, 0.25] } } },
     { id: 2, vector: { b: [0.1, 0.2, 0.3] }, payload: { p: 2 } },
     { id: 3, vector: {} },
   ]);

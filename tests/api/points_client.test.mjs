@@ -156,8 +156,8 @@ test('updateVectors and deleteVectors on named dense and sparse vectors', async 
     vectors: { a: { size: 2, distance: 'Dot' }, b: { size: 3, distance: 'Euclid' } },
     sparse_vectors: { s: {} },
   }), true);
-  const s = { indices: [3, 1], values: [0.5, 0.25] };
-  expectUpdate(await qc.upsert('jv', { points: [{ id: 1, vector: { a: [1, 2], s } }, { id: 2, vector: { b: [1, 2, 3] } }] }));
+  const s = { indices: [1, 3], values: [0.25, 0.5] };  // stored sorted by index, as Qdrant stores it
+  expectUpdate(await qc.upsert('jv', { points: [{ id: 1, vector: { a: [1, 2], s: { indices: [3, 1], values: [0.5, 0.25] } } }, { id: 2, vector: { b: [1, 2, 3] } }] }));
   assert.deepEqual(await qc.retrieve('jv', { ids: [1], with_vector: true }), [{ id: 1, payload: {}, vector: { a: [1, 2], s } }]);
 
   expectUpdate(await qc.updateVectors('jv', { points: [{ id: 1, vector: { b: [4, 5, 6] } }, { id: 2, vector: { a: [7, 8] } }] }));

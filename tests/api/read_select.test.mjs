@@ -124,7 +124,7 @@ test('with_vector: default, true, false, an unnamed vector', async () => {
 });
 
 test('with_vector: named dense and sparse vectors, all or a subset', async () => {
-  const S = { indices: [3, 1], values: [0.5, 0.25] };
+  const S = { indices: [1, 3], values: [0.25, 0.5] };  // stored sorted by index, as Qdrant stores it
   const vectors = async (with_vector) => {
     const r = await R.scroll('named', { with_vector });
     assert.deepEqual(r.points.map((p) => p.id), [1, 2, 3]);

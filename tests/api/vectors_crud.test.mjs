@@ -98,11 +98,11 @@ test('add a sparse vector; add beside an unnamed vector (it becomes "" in a map,
   assert.deepEqual(await A.retrieve('u', [1, 2, 3, 4]), [
     { id: 1, payload: {}, vector: [1, 2] },
     { id: 2, payload: {}, vector: [3, 4] },
-    { id: 3, payload: {}, vector: { '': [5, 6], b: [1], sp: { indices: [9, 1], values: [0.5, -1] } } },
+    { id: 3, payload: {}, vector: { '': [5, 6], b: [1], sp: { indices: [1, 9], values: [-1, 0.5] } } },
     { id: 4, payload: {}, vector: [7, 8] },
   ]);
   assert.deepEqual(await A.retrieve('u', [3], { with_vector: ['sp'] }), [
-    { id: 3, payload: {}, vector: { sp: { indices: [9, 1], values: [0.5, -1] } } },
+    { id: 3, payload: {}, vector: { sp: { indices: [1, 9], values: [-1, 0.5] } } },
   ]);
   assert.equal(await A.countWhere('u', { must: [{ has_vector: 'sp' }] }), 1);
   // through an alias too
