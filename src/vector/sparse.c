@@ -17,8 +17,12 @@ typedef struct plist {
     posting *p;
     uint32_t n, cap;
     uint32_t dim;
-    uint32_t res;  /* postings a sparse_reserve in progress counted; 0 otherwise */
+    uint32_t res;  /* RES_HELD: room reserved for an insert to come (never freed
+                    * meanwhile); below it, what a reserve in progress counts */
 } plist;
+
+#define RES_HELD  0x80000000u
+#define RES_COUNT 0x7fffffffu
 
 struct sparse_index {
     plist    *lists;     /* by list number, in order of first appearance */
@@ -144,6 +148,10 @@ qv_status sparse_reserve(sparse_index *x, size_t n, sparse_get_fn get, void *ctx
                 rc = QV_NOMEM;
                 break;
             }
+            if ((l->res & RES_COUNT) == RES_COUNT) {
+                rc = qv_fail(err, QV_NOMEM, "out of memory (sparse index)");
+                break;
+            }
             l->res++;
         }
     }
@@ -151,11 +159,12 @@ qv_status sparse_reserve(sparse_index *x, size_t n, sparse_get_fn get, void *ctx
         sparse_vec v = get(ctx, i);
         for (uint32_t j = 0; j < v.n; j++) {
             plist *l = find(x, v.idx[j]);
-            if (!l || !l->res)
+            uint32_t count = l ? l->res & RES_COUNT : 0;
+            if (!count)
                 continue;
-            if (!rc && ((uint64_t)l->n + l->res > UINT32_MAX || !grow(l, l->n + l->res)))
+            if (!rc && ((uint64_t)l->n + count > UINT32_MAX || !grow(l, l->n + count)))
                 rc = qv_fail(err, QV_NOMEM, "out of memory (sparse index)");
-            l->res = 0;
+            l->res = RES_HELD;
         }
     }
     return rc;
@@ -189,7 +198,7 @@ void sparse_remove(sparse_index *x, uint32_t slot, sparse_vec v)
         l->n--;
         x->n_postings--;
         any = true;
-        if (l->n == 0) {  /* give the memory back; the head stays */
+        if (l->n == 0 && !(l->res & RES_HELD)) {  /* give the memory back; the head stays */
             free(l->p);
             l->p = NULL;
             l->cap = 0;
@@ -203,6 +212,7 @@ void sparse_insert(sparse_index *x, uint32_t slot, sparse_vec v)
 {
     for (uint32_t j = 0; j < v.n; j++) {
         plist *l = find(x, v.idx[j]);  /* reserved: exists, with room */
+        l->res = 0;                     /* the room is taken */
         uint32_t at = l->n && l->p[l->n - 1].slot < slot ? l->n : lower_bound(l, slot);
         if (at < l->n && l->p[at].slot == slot) {  /* never after a remove; kept exact anyway */
             l->p[at].val = v.val[j];

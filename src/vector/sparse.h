@@ -8,7 +8,7 @@
  * dimension ever seen costs a 24-byte list head and 8 bytes of hash table.
  * Lists are sorted by slot (binary search to remove or insert; an append
  * when slots only grow, as at bulk load). A list that empties gives its
- * memory back.
+ * memory back, unless an insert still to come reserved room in it.
  *
  * Updates come in two steps, so a caller can keep the index in step with
  * an all-or-nothing batch: sparse_reserve takes every byte that the batch's

@@ -86,9 +86,15 @@ static char *state(qv_db *db)
                               "\"exact\":true}";
     char *c = NULL;
     assert_int_equal(qv_points_count(db, "c", cnt, sizeof cnt - 1, &c, &len, &err), QV_OK);
-    assert_true(asprintf(&out, "%s\n%s", json, c) > 0);
+    /* And the sparse inverted index: no posting of a write that failed. */
+    static const char sp[] = "{\"vector\":{\"name\":\"s\",\"vector\":{\"indices\":[1,2,3],"
+                             "\"values\":[1,1,1]}},\"limit\":10}";
+    char *h = NULL;
+    assert_int_equal(qv_points_search(db, "c", sp, sizeof sp - 1, &h, &len, &err), QV_OK);
+    assert_true(asprintf(&out, "%s\n%s\n%s", json, c, h) > 0);
     qv_free(json);
     qv_free(c);
+    qv_free(h);
     return out;
 }
 
@@ -114,6 +120,14 @@ static const struct {
                       "{\"clear_payload\":{\"points\":[5]}},"
                       "{\"delete_vectors\":{\"vector\":[\"\"],\"points\":[3]}},"
                       "{\"delete\":{\"points\":[1]}}]}"},
+    /* Sparse vectors: posted, replaced, removed with their vector or point. */
+    {QV_UPDATE_UPSERT, "{\"points\":[{\"id\":6,\"vector\":{\"\":[1,2],\"s\":{\"indices\":[3,1],\"values\":[1,2]}}},"
+                       "{\"id\":7,\"vector\":{\"\":[0,1],\"s\":{\"indices\":[1,9],\"values\":[5,1]}}}]}"},
+    {QV_UPDATE_BATCH, "{\"operations\":["
+                      "{\"update_vectors\":{\"points\":[{\"id\":6,\"vector\":{\"s\":{\"indices\":[2],\"values\":[4]}}}]}},"
+                      "{\"upsert\":{\"points\":[{\"id\":8,\"vector\":{\"\":[1,1],\"s\":{\"indices\":[3],\"values\":[7]}}}]}},"
+                      "{\"delete_vectors\":{\"vector\":[\"s\"],\"points\":[7]}}]}"},
+    {QV_UPDATE_DELETE, "{\"points\":[6]}"},
 };
 #define N_WRITES (sizeof writes / sizeof *writes)
 
@@ -126,7 +140,7 @@ static bool round_k(long k, int *failed)
     qv_db *db;
     qv_error err;
     assert_int_equal(qv_open(dir, &db, &err), QV_OK);
-    static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
+    static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"},\"sparse_vectors\":{\"s\":{}}}";
     assert_int_equal(qv_collection_create(db, "c", cfg, sizeof cfg - 1, &err), QV_OK);
     qv_write_opts o = {.wait = true};
     qv_update_result res;

@@ -255,6 +255,26 @@ static void against_brute_force(void **state)
     sparse_free(x);
 }
 
+/* One batch empties a list (slot 1 leaves dimension 7) and then posts to
+ * it again (slot 2 comes to it): the room reserved must still be there. */
+static void emptied_then_posted(void **state)
+{
+    sparse_index *x;
+    assert_int_equal(sparse_new(&x, NULL), QV_OK);
+    memset(model, 0, sizeof model);
+    batch b = {.n = 1, .slot = {1}};
+    b.next[0] = (mvec){.has = true, .n = 1, .idx = {7}, .val = {1.0f}};
+    apply(x, &b);
+    b = (batch){.n = 2, .slot = {1, 2}};
+    b.next[0] = (mvec){.has = true, .n = 1, .idx = {8}, .val = {2.0f}};
+    b.next[1] = (mvec){.has = true, .n = 2, .idx = {7, 8}, .val = {3.0f, 4.0f}};
+    apply(x, &b);
+    check_stats(x);
+    mvec q = {.has = true, .n = 1, .idx = {7}, .val = {1.0f}};
+    check_search(x, &q, 5, false, false, 0);
+    sparse_free(x);
+}
+
 /* Equal scores come out in the top-k's tie order (here: by slot). */
 static void ties_and_empty(void **state)
 {
@@ -326,6 +346,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_brute_force),
+        cmocka_unit_test(emptied_then_posted),
         cmocka_unit_test(ties_and_empty),
         cmocka_unit_test(idf_formula),
         cmocka_unit_test(sorting),
