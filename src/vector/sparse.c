@@ -287,19 +287,15 @@ qv_status sparse_search(const sparse_index *x, sparse_vec q, const sparse_filter
                 lo = c[i].l->p[c[i].at].slot;
         lo -= lo % BATCH;  /* aligned batches: the hit words map straight to slots */
         uint64_t hi = (uint64_t)lo + BATCH;
+        memset(acc, 0, BATCH * sizeof *acc);  /* 16 KB: cheaper than a branch per posting */
         for (uint32_t i = 0; i < nc; i++) {
             const posting *p = c[i].l->p;
             uint32_t at = c[i].at, n = c[i].l->n;
             float w = c[i].w;
             for (; at < n && p[at].slot < hi; at++) {
                 uint32_t k = p[at].slot - lo;
-                uint64_t m = 1ull << (k & 63);
-                if (hit[k >> 6] & m) {
-                    acc[k] += p[at].val * w;
-                } else {
-                    hit[k >> 6] |= m;
-                    acc[k] = p[at].val * w;
-                }
+                hit[k >> 6] |= 1ull << (k & 63);
+                acc[k] += p[at].val * w;
             }
             c[i].at = at;
         }
