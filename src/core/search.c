@@ -93,6 +93,7 @@ typedef struct sr_query {
     uint32_t     rrf_k;
     float       *weights;    /* rrf weights, one per prefetch, or NULL */
     bool         prepared;   /* sparse: vectors sorted by index and idf-weighted (sparse_prepare) */
+    flt_filter  *idf_corpus; /* params.idf.corpus: idf statistics over its points only (NULL: all) */
     pl_path      group_by;   /* groups requests: the payload key */
     uint64_t     group_size;
 } sr_query;
@@ -506,6 +507,13 @@ static qv_status common_fields(sr_ctx *x, const jr_value *req, uint64_t dflt_lim
         if (!jr_is_null(ex) && ex->type != JR_TRUE && ex->type != JR_FALSE)
             return bad_type(err, "params.exact", "a boolean");
         q->exact = jr_is(ex, JR_TRUE);
+        /* IdfParams (1.19): "global" (the default) or {"corpus": Filter} */
+        const jr_value *idf = jr_get(params, "idf");
+        const jr_value *corpus = jr_is(idf, JR_OBJECT) && idf->len == 1 ? jr_get(idf, "corpus") : NULL;
+        if (!jr_is_null(idf) && !(jr_is(idf, JR_STRING) && strcmp(idf->u.str, "global") == 0) && !corpus)
+            return qv_fail(err, QV_BAD_FORMAT, "params.idf: data did not match any variant of untagged enum IdfParams");
+        if (corpus && (rc = flt_parse(x->a, corpus, "params.idf.corpus", &q->idf_corpus, err)))
+            return rc;
     }
     if (!jr_is_null(jr_get(req, "lookup_from")))
         return qv_fail(err, QV_UNSUPPORTED, "lookup_from is not supported by Quiver yet");
@@ -1009,14 +1017,15 @@ static uint32_t sparse_vectors(sr_query *q, sr_vec **out, uint32_t cap)
 #define SR_MAX_SPARSE_VECS (2 * SR_MAX_EXAMPLES + 1)
 
 /* Without an index (out of memory): N and the df of e's indices by a scan
- * of the column; df[i] for e->idx[i] (sorted). */
-static uint64_t scan_stats(const store *s, uint32_t col, const sr_vec *e, uint32_t *df)
+ * of the column (of the corpus' slots only, when given); df[i] for
+ * e->idx[i] (sorted). */
+static uint64_t scan_stats(const store *s, uint32_t col, const uint64_t *corpus, const sr_vec *e, uint32_t *df)
 {
     uint64_t n = 0;
     memset(df, 0, (size_t)e->nnz * sizeof *df);
     for (uint32_t slot = 0; slot < s->n_slots; slot++) {
         const st_sparse_vec *sv = store_live(s, slot) ? s->sparse[col][slot] : NULL;
-        if (!sv || sv->n == 0)
+        if (!sv || sv->n == 0 || (corpus && !qv_bit_get(corpus, slot)))
             continue;
         n++;
         for (uint32_t j = 0; j < sv->n; j++) {
@@ -1035,12 +1044,34 @@ static uint64_t scan_stats(const store *s, uint32_t col, const sr_vec *e, uint32
     return n;
 }
 
+/* The IDF corpus of params.idf: its points as a bitset over the slots
+ * (malloc'd) and how many of them have a non-empty vector in the column. */
+static qv_status corpus_of(qv_collection *c, const sr_query *q, uint64_t **bits, uint64_t *docs, qv_error *err)
+{
+    const store *s = &c->st;
+    plan p;
+    uint64_t count;
+    plan_make(&p, s, &c->schema, q->idf_corpus);
+    qv_status rc = plan_allowed(&p, bits, &count, err);
+    plan_free(&p);
+    if (rc)
+        return rc;
+    *docs = 0;
+    for (size_t w = 0; w < qv_bits_words(s->n_slots); w++)
+        for (uint64_t b = (*bits)[w]; b; b &= b - 1) {
+            const st_sparse_vec *sv = s->sparse[q->col][w * 64 + (size_t)__builtin_ctzll(b)];
+            *docs += sv && sv->n > 0;
+        }
+    return QV_OK;
+}
+
 /*
  * Make the query's sparse vectors ready, once: sorted by index (so every
  * score adds its products in index order, as stored vectors do) and, with
  * the idf modifier, each weight multiplied by idf(N, df) of its index, as
  * Qdrant does to every vector of a query (stored vectors stay raw). N: the
- * points with a non-empty vector in the column; df: those with the index.
+ * points with a non-empty vector in the column; df: those with the index;
+ * both counted among the points of params.idf.corpus when one is given.
  */
 static qv_status sparse_prepare(qv_collection *c, sr_query *q, qv_arena *a, qv_error *err)
 {
@@ -1051,27 +1082,39 @@ static qv_status sparse_prepare(qv_collection *c, sr_query *q, qv_arena *a, qv_e
     uint32_t n = sparse_vectors(q, vs, SR_MAX_SPARSE_VECS);
     const sparse_index *ix = sx_get(&c->sx, q->col);
     bool idf = q->col < c->schema.n_sparse && c->schema.sparse[q->col].idf;
-    for (uint32_t i = 0; i < n; i++) {
+    uint64_t *corpus = NULL, corpus_docs = 0;
+    if (idf && q->idf_corpus) {
+        qv_status rc = corpus_of(c, q, &corpus, &corpus_docs, err);
+        if (rc)
+            return rc;
+    }
+    qv_status rc = QV_OK;
+    for (uint32_t i = 0; i < n && !rc; i++) {
         sr_vec *e = vs[i];
         if (!sparse_sorted(e->idx, e->nnz)) {
             uint32_t *tmp = qv_arena_alloc(a, 2 * (size_t)e->nnz * sizeof *tmp);
-            if (!tmp)
-                return oom(err);
+            if (!tmp) {
+                rc = oom(err);
+                break;
+            }
             sparse_sort(e->idx, e->val, e->nnz, tmp);  /* unique: checked when parsed */
         }
         if (!idf || e->nnz == 0)
             continue;
         uint32_t *df = ix ? NULL : qv_arena_alloc(a, (size_t)e->nnz * sizeof *df);
-        if (!ix && !df)
-            return oom(err);
-        uint64_t docs = ix ? sparse_count(ix) : scan_stats(&c->st, q->col, e, df);
-        for (uint32_t j = 0; j < e->nnz; j++)
-            e->val[j] *= sparse_idf(docs, ix ? sparse_df(ix, e->idx[j]) : df[j]);
-        qv_status rc = sp_build(a, e, err);  /* the lookup table gets the new weights */
-        if (rc)
-            return rc;
+        if (!ix && !df) {
+            rc = oom(err);
+            break;
+        }
+        uint64_t docs = !ix ? scan_stats(&c->st, q->col, corpus, e, df) : corpus ? corpus_docs : sparse_count(ix);
+        for (uint32_t j = 0; j < e->nnz; j++) {
+            uint32_t d = !ix ? df[j] : corpus ? sparse_df_among(ix, e->idx[j], corpus) : sparse_df(ix, e->idx[j]);
+            e->val[j] *= sparse_idf(docs, d);
+        }
+        rc = sp_build(a, e, err);  /* the lookup table gets the new weights */
     }
-    return QV_OK;
+    free(corpus);
+    return rc;
 }
 
 /* Whether the sparse query should score the filter's points one by one:

@@ -235,6 +235,15 @@ uint32_t sparse_df(const sparse_index *x, uint32_t dim)
     return l ? l->n : 0;
 }
 
+uint32_t sparse_df_among(const sparse_index *x, uint32_t dim, const uint64_t *bits)
+{
+    const plist *l = find(x, dim);
+    uint32_t n = 0;
+    for (uint32_t k = 0; l && k < l->n; k++)
+        n += (uint32_t)(bits[l->p[k].slot >> 6] >> (l->p[k].slot & 63) & 1);
+    return n;
+}
+
 uint64_t sparse_postings(const sparse_index *x) { return x->n_postings; }
 
 size_t sparse_memory(const sparse_index *x)

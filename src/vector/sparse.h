@@ -72,6 +72,9 @@ void sparse_insert(sparse_index *x, uint32_t slot, sparse_vec v);
 uint64_t sparse_count(const sparse_index *x);
 /* Postings of index dim: the vectors that have it. */
 uint32_t sparse_df(const sparse_index *x, uint32_t dim);
+/* Postings of index dim whose slot is set in bits (a bit for every slot
+ * ever inserted): df over a subset, for an IDF corpus. O(df). */
+uint32_t sparse_df_among(const sparse_index *x, uint32_t dim, const uint64_t *bits);
 /* Postings in all, and bytes held. */
 uint64_t sparse_postings(const sparse_index *x);
 size_t   sparse_memory(const sparse_index *x);

@@ -78,8 +78,8 @@ function dot(a, q) {
 }
 
 // Qdrant's idf weights of a query on vector t, over the points having t.
-function idfWeights(q, name = 't') {
-  const docs = [...model.values()].filter((p) => p[name] && p[name].indices.length > 0);
+function idfWeights(q, name = 't', corpus = () => true) {
+  const docs = [...model.values()].filter((p) => p[name] && p[name].indices.length > 0 && corpus(p));
   const n = docs.length;
   const out = sorted(q);
   out.values = out.values.map((v, i) => {
@@ -347,4 +347,24 @@ test('a vector added or removed: the other sparse indexes stay right, the new on
   await ok('PUT', `/collections/${C}/points/vectors?wait=true`, { points: tv });
   for (const v of tv) model.get(v.id).t = sorted(v.vector.t);
   same((await qc.query(C, { query: q, using: 't', limit: 10 })).points, brute('t', idfWeights(q), { limit: 10 }), 't again', 1e-5);
+});
+
+test('params.idf: "global" is the default; a corpus filter counts N and df over its points only', async () => {
+  const corpus = { must: [{ key: 'g', range: { lt: 5 } }] };
+  const inCorpus = (p) => p.payload.g < 5;
+  for (let i = 0; i < 4; i++) {
+    const q = randSparse(8);
+    const [, filter, fn] = FILTERS[i];
+    const plain = (await qc.query(C, { query: q, using: 't', filter, limit: 10 })).points;
+    assert.deepEqual((await qc.query(C, { query: q, using: 't', filter, limit: 10, params: { idf: 'global' } })).points, plain);
+    const got = await ok('POST', `/collections/${C}/points/query`, { query: q, using: 't', filter, limit: 10, params: { idf: { corpus } } });
+    same(got.points, brute('t', idfWeights(q, 't', inCorpus), { limit: 10, filter: fn }), `corpus, filter ${i}`, 1e-5);
+    // on a vector without the modifier the corpus changes nothing
+    const s1 = await ok('POST', `/collections/${C}/points/search`, { vector: { name: 's', vector: q }, limit: 10, params: { idf: { corpus } } });
+    same(s1, brute('s', q, { limit: 10 }), 'corpus on s');
+  }
+  for (const bad of ['local', 1, { corpus: 1 }, { other: {} }]) {
+    const res = await call('POST', `/collections/${C}/points/query`, { query: { indices: [1], values: [1] }, using: 't', params: { idf: bad } });
+    assert.equal(res.status, 400, JSON.stringify(bad));
+  }
 });
