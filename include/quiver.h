@@ -321,10 +321,18 @@ qv_status qv_points_facet(qv_db *db, const char *name, const char *request_json,
  *     using; ...}) -> [ScoredPoint]; the example points are left out.
  *   qv_points_discover(_batch): a DiscoverRequest ({target, context:
  *     [{positive, negative}], using, ...}) -> [ScoredPoint].
- * query also takes {"recommend": …}, {"discover": …} and {"context": …}.
+ * query also takes {"recommend": …}, {"discover": …}, {"context": …},
+ * {"order_by": …} (payload order, hits carry "order_value"), {"sample":
+ * "random"} and {"nearest": …, "mmr": {diversity, candidates_limit}};
+ * points that come from a scroll (no query, order_by, sample) score 1.
+ * recommend, discover and query take lookup_from {collection, vector}:
+ * examples given by id are read from that collection (QV_NOT_FOUND
+ * "Collection X not found" if it does not exist).
  *   qv_points_{search,recommend,query}_groups: the same request plus
- *     group_by (a payload key) and group_size -> {"groups": [{id, hits}]},
- *     at most limit groups, each of the best group_size hits.
+ *     group_by (a payload key), group_size and with_lookup ->
+ *     {"groups": [{id, hits, lookup?}]}, at most limit groups, each of the
+ *     best group_size hits, lookup the with_lookup collection's point
+ *     whose id is the group's.
  */
 qv_status qv_points_search(qv_db *db, const char *name, const char *request_json, size_t len,
                            char **json, size_t *out_len, qv_error *err);

@@ -15,7 +15,6 @@
 #include "core/plan.h"
 #include "core/read.h"
 #include "index/idtree.h"
-#include "util/datetime.h"
 #include "util/hash.h"
 
 #define SCROLL_DEFAULT_LIMIT 10
@@ -82,56 +81,21 @@ static qv_status scroll_ordered(qv_collection *c, qv_arena *a, const jr_value *o
                                 const flt_filter *f, uint64_t limit, bool has_offset,
                                 const rd_select *sel, char **json, size_t *out_len, qv_error *err)
 {
-    const jr_value *key = ob->type == JR_STRING ? ob : jr_get(ob, "key");
-    const jr_value *dir = ob->type == JR_OBJECT ? jr_get(ob, "direction") : NULL;
-    const jr_value *start = ob->type == JR_OBJECT ? jr_get(ob, "start_from") : NULL;
-    if (!jr_is(key, JR_STRING))
-        return qv_fail(err, QV_BAD_FORMAT, "order_by: expected a key or {\"key\", \"direction\", \"start_from\"}");
-    bool desc = false;
-    if (!jr_is_null(dir)) {
-        if (!jr_is(dir, JR_STRING) || (strcmp(dir->u.str, "asc") != 0 && strcmp(dir->u.str, "desc") != 0))
-            return qv_fail(err, QV_BAD_FORMAT,
-                           "order_by.direction: unknown variant, expected one of `asc`, `desc`");
-        desc = dir->u.str[0] == 'd';
-    }
+    rd_order o;
+    qv_status rc = rd_parse_order_by(a, ob, "order_by", &o, err);
+    if (rc)
+        return rc;
     if (has_offset)
         return qv_fail(err, QV_BAD_INPUT,
                        "Cannot use an `offset` when using `order_by`. The alternative for paging is to "
                        "use `order_by.start_from` and a filter to exclude the IDs that you've already "
                        "seen for the `order_by.start_from` value");
-    pl_path path;
-    if (pl_path_parse(a, key->u.str, key->len, &path, err) != 0)
-        return QV_BAD_FORMAT;
     qv_buf b = QV_BUF_INIT;
     jw w;
     jw_init(&w, &b);
-    qv_status rc = QV_OK;
     pthread_rwlock_rdlock(&c->lock);
-    const fidx *x = NULL;
-    for (uint32_t i = 0; i < c->st.n_idx && !x; i++) {
-        const fidx_params *p = fidx_get_params(c->st.idx[i]);
-        if (strcmp(fidx_key(c->st.idx[i])->text, path.text) == 0 && !fidx_broken(c->st.idx[i]) &&
-            ((p->type == FIDX_INTEGER && p->range) || p->type == FIDX_FLOAT ||
-             p->type == FIDX_DATETIME))
-            x = c->st.idx[i];
-    }
-    fidx_start from = {0};
-    bool has_start = !jr_is_null(start);
-    if (!x) {
-        rc = qv_fail(err, QV_UNSUPPORTED,
-                     "No range index for `order_by` key: `%.200s`. Please create one to use `order_by`. "
-                     "Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see "
-                     "which payload schemas support Range conditions",
-                     key->u.str);
-    } else if (has_start && fidx_get_params(x)->type == FIDX_DATETIME) {
-        if (!jr_is(start, JR_STRING) || !qv_datetime_parse(start->u.str, start->len, &from.sec, &from.nsec))
-            rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a datetime");
-    } else if (has_start && !jr_get_f64(start, &from.num)) {
-        rc = qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a number");
-    }
     fidx_order_it it;
-    if (rc == QV_OK && (rc = fidx_order_seek(x, desc, has_start ? &from : NULL, &it)) != QV_OK)
-        qv_fail(err, rc, "cannot order by `%.200s`", key->u.str);
+    rc = rd_order_seek(&c->st, &o, &it, err);
     plan pl;  /* the order is the index's: the plan only judges points */
     plan_scan(&pl, &c->st, &c->schema, f);
     if (rc == QV_OK) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "util/datetime.h"
 
 static qv_status parse_paths(qv_arena *a, const jr_value *list, const char *what, rd_select *sel,
                              qv_error *err)
@@ -180,6 +181,12 @@ void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, u
     jw_key(w, "id");
     pid_write(w, &s->ids[slot]);
     rd_write_payload_vector(w, s, cfg, slot, sel);
+    rd_write_order_value(w, order);
+    jw_obj_end(w);
+}
+
+void rd_write_order_value(jw *w, const fidx_value *order)
+{
     jw_key(w, "order_value");
     if (order->type == FIDX_FLOAT)
         jw_f64(w, order->d);
@@ -187,7 +194,51 @@ void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, u
         jw_int(w, order->sec * 1000000 + order->nsec / 1000);
     else
         jw_int(w, order->i);
-    jw_obj_end(w);
+}
+
+qv_status rd_parse_order_by(qv_arena *a, const jr_value *ob, const char *field, rd_order *o, qv_error *err)
+{
+    const jr_value *key = ob->type == JR_STRING ? ob : jr_get(ob, "key");
+    const jr_value *dir = ob->type == JR_OBJECT ? jr_get(ob, "direction") : NULL;
+    *o = (rd_order){.start = ob->type == JR_OBJECT ? jr_get(ob, "start_from") : NULL};
+    if (!jr_is(key, JR_STRING))
+        return qv_fail(err, QV_BAD_FORMAT, "%s: expected a key or {\"key\", \"direction\", \"start_from\"}", field);
+    if (jr_is_null(o->start))
+        o->start = NULL;
+    if (!jr_is_null(dir)) {
+        if (!jr_is(dir, JR_STRING) || (strcmp(dir->u.str, "asc") != 0 && strcmp(dir->u.str, "desc") != 0))
+            return qv_fail(err, QV_BAD_FORMAT, "%s.direction: unknown variant, expected one of `asc`, `desc`", field);
+        o->desc = dir->u.str[0] == 'd';
+    }
+    if (pl_path_parse(a, key->u.str, key->len, &o->key, err) != 0)
+        return QV_BAD_FORMAT;
+    return QV_OK;
+}
+
+qv_status rd_order_seek(const store *s, const rd_order *o, fidx_order_it *it, qv_error *err)
+{
+    const fidx *x = NULL;
+    for (uint32_t i = 0; i < s->n_idx && !x; i++) {
+        const fidx_params *p = fidx_get_params(s->idx[i]);
+        if (strcmp(fidx_key(s->idx[i])->text, o->key.text) == 0 && !fidx_broken(s->idx[i]) &&
+            ((p->type == FIDX_INTEGER && p->range) || p->type == FIDX_FLOAT || p->type == FIDX_DATETIME))
+            x = s->idx[i];
+    }
+    if (!x)
+        return qv_fail(err, QV_UNSUPPORTED,
+                       "No range index for `order_by` key: `%.200s`. Please create one to use `order_by`. "
+                       "Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see "
+                       "which payload schemas support Range conditions",
+                       o->key.text);
+    fidx_start from = {0};
+    if (o->start && fidx_get_params(x)->type == FIDX_DATETIME) {
+        if (!jr_is(o->start, JR_STRING) || !qv_datetime_parse(o->start->u.str, o->start->len, &from.sec, &from.nsec))
+            return qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a datetime");
+    } else if (o->start && !jr_get_f64(o->start, &from.num)) {
+        return qv_fail(err, QV_BAD_FORMAT, "order_by.start_from: expected a number");
+    }
+    qv_status rc = fidx_order_seek(x, o->desc, o->start ? &from : NULL, it);
+    return rc ? qv_fail(err, rc, "cannot order by `%.200s`", o->key.text) : QV_OK;
 }
 
 qv_status rd_parse_with_vector_of(qv_arena *a, const cfg_collection *cfg, const jr_value *req,

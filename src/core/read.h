@@ -51,5 +51,24 @@ void rd_write_payload_vector(jw *w, const store *s, const cfg_collection *cfg, u
 /* The same with "order_value" (scroll with order_by). */
 void rd_write_record_ordered(jw *w, const store *s, const cfg_collection *cfg, uint32_t slot,
                              const rd_select *sel, const fidx_value *order);
+/* Only the "order_value" field (a query's ScoredPoint with order_by). */
+void rd_write_order_value(jw *w, const fidx_value *order);
+
+/*
+ * order_by of scroll and of query: "key" or {key, direction, start_from}.
+ * rd_parse_order_by checks the shape (no store needed); rd_order_seek, under
+ * the collection's read lock, finds the range-capable index on the key
+ * (integer with range, float, datetime: QV_UNSUPPORTED "No range index for
+ * `order_by` key ..." otherwise, as Qdrant), reads start_from by the index's
+ * type and opens the walk over (value, slot) pairs in order.
+ */
+typedef struct rd_order {
+    pl_path         key;
+    bool            desc;
+    const jr_value *start;  /* start_from, or NULL */
+} rd_order;
+
+qv_status rd_parse_order_by(qv_arena *a, const jr_value *ob, const char *field, rd_order *o, qv_error *err);
+qv_status rd_order_seek(const store *s, const rd_order *o, fidx_order_it *it, qv_error *err);
 
 #endif

@@ -3,20 +3,26 @@
  * /points/query and /points/query/batch (quiver.h).
  *
  * Every request is parsed whole into sr_query values first (vectors
- * checked, Cosine queries normalized as stored vectors are), then run under
- * the collection's read lock. Dense nearest queries walk the HNSW graph
- * when there is one (else every point with the vector is scored with the
- * start-up kernels, vector/dist.h); sparse queries walk the posting lists
- * of the query's indices (core/sindex.h), or score the matching points
- * exactly when a payload index says they are few. Hits go through a
- * bounded top-k of limit + offset whose ties break by point id, so an
- * exact answer equals a brute-force sort by (score, id).
+ * checked, Cosine queries normalized as stored vectors are; examples given
+ * by id copied, from the lookup_from collection when there is one), then
+ * run under the collection's read lock. Dense nearest queries walk the HNSW
+ * graph when there is one (vindex.h; else every point with the vector is
+ * scored with the start-up kernels, vector/dist.h); sparse queries walk the
+ * posting lists of the query's indices (core/sindex.h), or score the
+ * matching points exactly when a payload index says they are few. Hits go
+ * through a bounded top-k of limit + offset whose ties break by point id,
+ * so an exact answer equals a brute-force sort by (score, id).
+ * A query over prefetches fuses (rrf, dbsf) or rescores what they found;
+ * order_by walks a payload index, sample draws at random, mmr reranks the
+ * nearest candidates.
  */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "core/db.h"
 #include "core/internal.h"
@@ -60,6 +66,8 @@ typedef enum sr_mode {
     SQ_DISCOVER,    /* target + pairs (pos[i], neg[i]) */
     SQ_CONTEXT,     /* pairs only */
     SQ_FUSION,      /* rrf / dbsf over the prefetches' results */
+    SQ_ORDER_BY,    /* payload order (a range-capable index), score 1 */
+    SQ_SAMPLE,      /* random points, score 1 */
 } sr_mode;
 
 enum { SR_RRF = 1, SR_DBSF = 2 };
@@ -67,6 +75,8 @@ enum { SR_RRF = 1, SR_DBSF = 2 };
 #define SR_MAX_DEPTH     8     /* nested prefetch levels */
 
 #define SR_MAX_EXAMPLES 4096  /* examples (ids or vectors) in one query */
+#define SR_MMR_DEFAULT_LAMBDA 0.5f
+#define SR_MMR_MAX_CANDIDATES 16384  /* Qdrant's bound on mmr.candidates_limit */
 
 typedef struct sr_query {
     sr_mode      mode;
@@ -96,20 +106,45 @@ typedef struct sr_query {
     flt_filter  *idf_corpus; /* params.idf.corpus: idf statistics over its points only (NULL: all) */
     pl_path      group_by;   /* groups requests: the payload key */
     uint64_t     group_size;
+    bool         mmr;        /* nearest with mmr: rerank mmr_cand candidates */
+    float        mmr_lambda; /* relevance weight, 1 - diversity */
+    uint64_t     mmr_cand;
+    rd_order     order;      /* SQ_ORDER_BY */
+    qv_collection *wl;       /* groups' with_lookup collection (held by the request), or NULL */
+    rd_select    wl_sel;     /* what its records show */
 } sr_query;
 
 typedef topk_item sr_hit;  /* order (smaller = better), slot */
 
 typedef struct sr_list {
-    sr_hit *h;  /* best first, malloc'd */
-    size_t  n;
+    sr_hit     *h;   /* best first, malloc'd */
+    fidx_value *ov;  /* SQ_ORDER_BY: each hit's order value (malloc'd), else NULL */
+    size_t      n;
 } sr_list;
+
+/* Where the examples given by id are read (lookup_from): the collection
+ * and vector name; another collection is read-locked once per request and
+ * its ids are not left out of the results (as in Qdrant). */
+typedef struct sr_lookup {
+    const char    *coll;   /* lookup_from.collection, or NULL: this collection */
+    const char    *vname;  /* lookup_from.vector, else the query's `using` */
+    qv_collection *c;      /* resolved at the first id (Qdrant looks it up only then) */
+} sr_lookup;
+
+/* A collection held (and read-locked) by a request for lookups. */
+typedef struct sr_held {
+    qv_collection  *c;
+    struct sr_held *next;
+} sr_held;
 
 /* What parsing needs: the collection (read lock held), the arena, the error. */
 typedef struct sr_ctx {
+    qv_db         *db;
     qv_collection *c;
     qv_arena      *a;
     qv_error      *err;
+    sr_lookup      lk;    /* of the query being parsed */
+    sr_held       *held;  /* other collections read-locked for lookups */
 } sr_ctx;
 
 /* ---- parsing ---------------------------------------------------------------------- */
@@ -240,8 +275,65 @@ static bool excluded(const sr_query *q, uint32_t slot)
     return false;
 }
 
-/* An example: a point id (its stored vector, and the point is left out of
- * the results) or a vector. */
+/* The collection examples given by id come from: this one, or the
+ * lookup_from collection, acquired and read-locked at its first use and
+ * held to the end of the request. Only the point lock is taken: a vector
+ * DDL swaps the schema under it too, and unlike vlock it prefers readers,
+ * so two requests looking up each other's collections cannot deadlock
+ * behind a waiting DDL. */
+static qv_status lookup_collection(sr_ctx *x, qv_collection **out)
+{
+    if (x->lk.c) {
+        *out = x->lk.c;
+        return QV_OK;
+    }
+    if (!x->lk.coll) {
+        *out = x->lk.c = x->c;
+        return QV_OK;
+    }
+    qv_collection *oc;
+    if (cat_acquire(x->db, x->lk.coll, &oc, x->err))
+        return qv_fail(x->err, QV_NOT_FOUND, "Collection %.200s not found", x->lk.coll);
+    if (oc == x->c) {  /* read-locked already */
+        cat_release(oc);
+        *out = x->lk.c = x->c;
+        return QV_OK;
+    }
+    for (sr_held *h = x->held; h; h = h->next)
+        if (h->c == oc) {
+            cat_release(oc);
+            *out = x->lk.c = oc;
+            return QV_OK;
+        }
+    sr_held *h = qv_arena_alloc(x->a, sizeof *h);
+    if (!h) {
+        cat_release(oc);
+        return oom(x->err);
+    }
+    pthread_rwlock_rdlock(&oc->lock);
+    *h = (sr_held){.c = oc, .next = x->held};
+    x->held = h;
+    *out = x->lk.c = oc;
+    return QV_OK;
+}
+
+/* Copy the stored sparse vector sv into out, with its lookup table. */
+static qv_status stored_sparse(qv_arena *a, const st_sparse_vec *sv, sr_vec *out, qv_error *err)
+{
+    *out = (sr_vec){0};
+    out->idx = qv_arena_alloc(a, (size_t)(sv->n ? sv->n : 1) * 4);
+    out->val = qv_arena_alloc(a, (size_t)(sv->n ? sv->n : 1) * 4);
+    if (!out->idx || !out->val)
+        return oom(err);
+    memcpy(out->idx, sv->data, (size_t)sv->n * 4);
+    memcpy(out->val, sv->data + sv->n, (size_t)sv->n * 4);
+    out->nnz = sv->n;
+    return sp_build(a, out, err);
+}
+
+/* An example: a point id (its stored vector, from the lookup collection
+ * when there is one; a point of this collection is left out of the
+ * results) or a vector. */
 static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_value *v, sr_vec *out)
 {
     if (v->type == JR_ARRAY || v->type == JR_OBJECT)
@@ -249,34 +341,41 @@ static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_valu
     qv_point_id id;
     if (!pid_from_json(v, &id))
         return bad_type(x->err, "example", "a point id or a vector");
-    const store *s = &x->c->st;
+    qv_collection *lc = NULL;
+    qv_status rc = lookup_collection(x, &lc);
+    if (rc)
+        return rc;
+    const store *s = &lc->st;
+    const char *vname = x->lk.vname ? x->lk.vname : name;
     char ids[PID_TEXT_MAX];
     pid_format(&id, ids);
     int64_t slot = store_find(s, &id);
     if (slot < 0)
         return qv_fail(x->err, QV_NOT_FOUND, "No point with id %s found", ids);
+    /* The column of that name there (here it may differ from `using`). */
+    sr_query at = {0};
+    if ((rc = use_column(&lc->schema, vname, &at, x->err)))
+        return rc;
+    if (at.sparse != q->sparse)
+        return qv_fail(x->err, QV_BAD_INPUT, "Conversion between sparse and regular vectors failed");
     *out = (sr_vec){0};
     if (!q->sparse) {
-        if (!store_has_dense(s, q->col, (uint32_t)slot))
-            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
+        if (!store_has_dense(s, at.col, (uint32_t)slot))
+            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, vname);
+        if (at.dim != q->dim)
+            return qv_fail(x->err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u", q->dim, at.dim);
         if (!(out->v = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *out->v)))
             return oom(x->err);
-        memcpy(out->v, store_dense(s, q->col, (uint32_t)slot), (size_t)q->dim * sizeof *out->v);
+        memcpy(out->v, store_dense(s, at.col, (uint32_t)slot), (size_t)q->dim * sizeof *out->v);
     } else {
-        const st_sparse_vec *sv = s->sparse[q->col][slot];
+        const st_sparse_vec *sv = s->sparse[at.col][slot];
         if (!sv)
-            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, name);
-        out->idx = qv_arena_alloc(x->a, (size_t)(sv->n ? sv->n : 1) * 4);
-        out->val = qv_arena_alloc(x->a, (size_t)(sv->n ? sv->n : 1) * 4);
-        if (!out->idx || !out->val)
-            return oom(x->err);
-        memcpy(out->idx, sv->data, (size_t)sv->n * 4);
-        memcpy(out->val, sv->data + sv->n, (size_t)sv->n * 4);
-        out->nnz = sv->n;
-        qv_status rc = sp_build(x->a, out, x->err);
-        if (rc)
+            return qv_fail(x->err, QV_BAD_INPUT, "Vector of point %s is not found: %s", ids, vname);
+        if ((rc = stored_sparse(x->a, sv, out, x->err)))
             return rc;
     }
+    if (lc != x->c)  /* another collection's ids name nothing here */
+        return QV_OK;
     if (!q->exclude && !(q->exclude = qv_arena_alloc(x->a, SR_MAX_EXAMPLES * sizeof *q->exclude)))
         return oom(x->err);
     if (!excluded(q, (uint32_t)slot)) {
@@ -284,6 +383,33 @@ static qv_status example(sr_ctx *x, sr_query *q, const char *name, const jr_valu
             return qv_fail(x->err, QV_VALIDATION, "at most %d examples", SR_MAX_EXAMPLES);
         q->exclude[q->n_exclude++] = (uint32_t)slot;
     }
+    return QV_OK;
+}
+
+/* lookup_from {collection, vector} of a request, for the examples parsed
+ * after it; absent: this collection and `using`. */
+static qv_status lookup_from(sr_ctx *x, const jr_value *req)
+{
+    const jr_value *lf = jr_get(req, "lookup_from");
+    x->lk = (sr_lookup){0};
+    if (jr_is_null(lf))
+        return QV_OK;
+    if (lf->type != JR_OBJECT)
+        return bad_type(x->err, "lookup_from", "a LookupLocation object");
+    qv_status rc = QV_NO_DUP(lf, "lookup_from", x->err, "collection", "vector", "shard_key");
+    if (rc)
+        return rc;
+    const jr_value *coll = jr_get(lf, "collection"), *vec = jr_get(lf, "vector");
+    if (!coll)
+        return qv_fail(x->err, QV_BAD_FORMAT, "lookup_from: missing field `collection`");
+    if (!jr_is(coll, JR_STRING))
+        return bad_type(x->err, "lookup_from.collection", "a string");
+    if (!jr_is_null(vec) && !jr_is(vec, JR_STRING))
+        return bad_type(x->err, "lookup_from.vector", "a string");
+    if (strlen(coll->u.str) != coll->len)  /* a NUL would name another collection */
+        return qv_fail(x->err, QV_NOT_FOUND, "Collection %.200s not found", coll->u.str);
+    x->lk.coll = coll->u.str;
+    x->lk.vname = jr_is(vec, JR_STRING) ? vec->u.str : NULL;
     return QV_OK;
 }
 
@@ -515,8 +641,6 @@ static qv_status common_fields(sr_ctx *x, const jr_value *req, uint64_t dflt_lim
         if (corpus && (rc = flt_parse(x->a, corpus, "params.idf.corpus", &q->idf_corpus, err)))
             return rc;
     }
-    if (!jr_is_null(jr_get(req, "lookup_from")))
-        return qv_fail(err, QV_UNSUPPORTED, "lookup_from is not supported by Quiver yet");
     if ((rc = rd_parse_with_payload(x->a, jr_get(req, "with_payload"), false, &q->sel, err)))
         return rc;
     return rd_parse_with_vector_of(x->a, &x->c->schema, req, false, &q->sel, err);
@@ -578,7 +702,8 @@ static qv_status parse_recommend(sr_ctx *x, const jr_value *req, sr_query *q)
     const char *name;
     qv_status rc;
     if ((rc = start(x, req, "recommend request", q)) || (rc = using_of(x, req, &name)) ||
-        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = recommend(x, q, name, req)))
+        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = lookup_from(x, req)) ||
+        (rc = recommend(x, q, name, req)))
         return rc;
     normalize_all(q);
     return common_fields(x, req, 0, q);
@@ -590,7 +715,8 @@ static qv_status parse_discover(sr_ctx *x, const jr_value *req, sr_query *q)
     const char *name;
     qv_status rc;
     if ((rc = start(x, req, "discover request", q)) || (rc = using_of(x, req, &name)) ||
-        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = discover(x, q, name, req, false)))
+        (rc = use_column(&x->c->schema, name, q, x->err)) || (rc = lookup_from(x, req)) ||
+        (rc = discover(x, q, name, req, false)))
         return rc;
     normalize_all(q);
     return common_fields(x, req, 0, q);
@@ -664,14 +790,62 @@ static qv_status fusion(sr_ctx *x, const jr_value *qv, sr_query *q)
                     return bad_type(x->err, "query.rrf.weights", "a sequence of floats");
         }
     }
-    if (q->n_pre == 0)
-        return qv_fail(x->err, QV_BAD_INPUT, "Fusion queries need prefetches");
     return QV_OK;
 }
 
 static qv_status parse_query(sr_ctx *x, const jr_value *req, sr_query *q)
 {
     return parse_query_at(x, req, q, NULL, 0);
+}
+
+/* mmr {diversity, candidates_limit} beside nearest (Qdrant's defaults:
+ * diversity 0.5, candidates = the query's limit). */
+static qv_status mmr_params(sr_ctx *x, const jr_value *m, sr_query *q)
+{
+    if (m->type != JR_OBJECT)
+        return bad_type(x->err, "query.mmr", "an Mmr object");
+    qv_status rc = QV_NO_DUP(m, "query.mmr", x->err, "diversity", "candidates_limit");
+    if (rc)
+        return rc;
+    const jr_value *d = jr_get(m, "diversity"), *cl = jr_get(m, "candidates_limit");
+    float div = 1.0f - SR_MMR_DEFAULT_LAMBDA;
+    if (!jr_is_null(d)) {
+        if (!jr_get_f32(d, &div))
+            return bad_type(x->err, "query.mmr.diversity", "a float");
+        if (!(div >= 0.0f && div <= 1.0f))
+            return qv_fail(x->err, QV_VALIDATION, "query.mmr.diversity: value %g invalid, must be from 0 to 1",
+                           (double)div);
+    }
+    q->mmr = true;
+    q->mmr_lambda = 1.0f - div;
+    q->mmr_cand = UINT64_MAX;  /* the limit, once known */
+    if (!jr_is_null(cl)) {
+        if (!jr_get_u64(cl, &q->mmr_cand))
+            return bad_type(x->err, "query.mmr.candidates_limit", "an unsigned integer");
+        if (q->mmr_cand > SR_MMR_MAX_CANDIDATES)
+            return qv_fail(x->err, QV_VALIDATION,
+                           "query.mmr.candidates_limit: value %llu invalid, must be %d or smaller",
+                           (unsigned long long)q->mmr_cand, SR_MMR_MAX_CANDIDATES);
+    }
+    return QV_OK;
+}
+
+/* The rules Qdrant checks on a query and on each prefetch. */
+static qv_status query_rules(sr_ctx *x, const sr_query *q, const char *using)
+{
+    if (q->n_pre && q->mode == SQ_NONE)
+        return qv_fail(x->err, QV_UNSUPPORTED,
+                       "A query is needed to merge the prefetches. Can't have prefetches without defining a query.");
+    if (q->has_threshold && q->mode == SQ_ORDER_BY)
+        return qv_fail(x->err, QV_UNSUPPORTED, "Can't use score_threshold with an order_by query.");
+    if (q->has_threshold && q->mode == SQ_NONE)
+        return qv_fail(x->err, QV_UNSUPPORTED,
+                       "A query is needed to use the score_threshold. Can't have score_threshold without defining a query.");
+    if (q->mode == SQ_FUSION && using[0])
+        return qv_fail(x->err, QV_UNSUPPORTED, "Fusion queries cannot be combined with the 'using' field.");
+    if (q->mode == SQ_FUSION && q->n_pre == 0)
+        return qv_fail(x->err, QV_BAD_INPUT, "Fusion queries need prefetches");
+    return QV_OK;
 }
 
 static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, const sr_query *parent, int depth)
@@ -681,19 +855,27 @@ static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, con
     if ((rc = start(x, req, "query request", q)) || (rc = using_of(x, req, &name)))
         return rc;
     q->parent = parent;
-    if ((rc = prefetches(x, jr_get(req, "prefetch"), q, depth)))
+    if ((rc = prefetches(x, jr_get(req, "prefetch"), q, depth)) || (rc = lookup_from(x, req)))
         return rc;
-    const jr_value *qv = jr_get(req, "query");
+    const jr_value *qv = jr_get(req, "query"), *inner;
     if (qv && qv->type == JR_OBJECT && (jr_get(qv, "fusion") || jr_get(qv, "rrf"))) {
         if ((rc = fusion(x, qv, q)))
             return rc;
+    } else if (qv && qv->type == JR_OBJECT && (inner = jr_get(qv, "order_by"))) {
+        if ((rc = rd_parse_order_by(x->a, inner, "query.order_by", &q->order, x->err)))
+            return rc;
+        q->mode = SQ_ORDER_BY;
+    } else if (qv && qv->type == JR_OBJECT && (inner = jr_get(qv, "sample"))) {
+        if (!jr_is(inner, JR_STRING) || strcmp(inner->u.str, "random") != 0)
+            return qv_fail(x->err, QV_BAD_FORMAT, "query.sample: unknown variant, expected `random`");
+        q->mode = SQ_SAMPLE;
     } else if (!jr_is_null(qv)) {
         if ((rc = use_column(&x->c->schema, name, q, x->err)))
             return rc;
-        const jr_value *inner;
         if (qv->type == JR_OBJECT && (inner = jr_get(qv, "nearest"))) {
-            if (!jr_is_null(jr_get(qv, "mmr")))
-                return qv_fail(x->err, QV_UNSUPPORTED, "query.mmr is not supported by Quiver yet");
+            const jr_value *m = jr_get(qv, "mmr");
+            if (!jr_is_null(m) && (rc = mmr_params(x, m, q)))
+                return rc;
             rc = example(x, q, name, inner, &q->target);
             q->mode = SQ_NEAREST;
         } else if (qv->type == JR_OBJECT && (inner = jr_get(qv, "recommend"))) {
@@ -706,6 +888,7 @@ static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, con
             if ((rc = pairs(x, q, name, inner, true)) == QV_OK)
                 q->mode = SQ_CONTEXT;
         } else if (qv->type == JR_OBJECT && !jr_get(qv, "indices")) {
+            /* formula, relevance_feedback */
             const char *kind = qv->len ? qv->u.members[0].key : "{}";
             return qv_fail(x->err, QV_UNSUPPORTED, "query `%.40s` is not supported by Quiver yet", kind);
         } else {
@@ -716,7 +899,14 @@ static qv_status parse_query_at(sr_ctx *x, const jr_value *req, sr_query *q, con
             return rc;
         normalize_all(q);
     }
-    return common_fields(x, req, QUERY_DEFAULT_LIMIT, q);
+    x->lk = (sr_lookup){0};
+    if ((rc = common_fields(x, req, QUERY_DEFAULT_LIMIT, q)) || (rc = query_rules(x, q, name)))
+        return rc;
+    if (q->mmr && q->mmr_cand == UINT64_MAX)
+        q->mmr_cand = q->limit;
+    if (q->mode == SQ_SAMPLE && q->n_pre == 0 && !parent)
+        q->offset = 0;  /* Qdrant: a random order has no stable pages */
+    return QV_OK;
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -843,8 +1033,8 @@ static bool passes(const sr_query *q, float score)
 
 static float score_of(const sr_query *q, float order)
 {
-    if (q->mode == SQ_NONE)
-        return 0;
+    if (q->mode == SQ_NONE || q->mode == SQ_ORDER_BY || q->mode == SQ_SAMPLE)
+        return 1;  /* Qdrant's score of points a scroll gave (id, payload or random order) */
     return q->mode == SQ_NEAREST && !q->sparse ? dist_score(q->metric, order) : -order;
 }
 
@@ -1215,7 +1405,8 @@ static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
     return rc;
 }
 
-static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t slot, float score)
+static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t slot, float score,
+                      const fidx_value *ov)
 {
     jw_obj_begin(w);
     jw_key(w, "id");
@@ -1225,6 +1416,8 @@ static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t
     jw_key(w, "score");
     jw_f32(w, score);
     rd_write_payload_vector(w, &c->st, &c->schema, slot, &q->sel);
+    if (ov)
+        rd_write_order_value(w, ov);
     jw_obj_end(w);
 }
 
@@ -1356,6 +1549,202 @@ static qv_status rescore(qv_collection *c, sr_query *q, sr_list *lists, size_t k
     return QV_OK;
 }
 
+/* The prefetches' results as a set of slots (calloc'd bitset; NULL: no memory). */
+static uint64_t *found_slots(const store *s, const sr_query *q, const sr_list *lists)
+{
+    uint64_t *set = calloc(qv_bits_words(s->n_slots) + 1, sizeof *set);
+    for (uint32_t i = 0; set && i < q->n_pre; i++)
+        for (size_t j = 0; j < lists[i].n; j++)
+            qv_bit_set(set, lists[i].h[j].slot);
+    return set;
+}
+
+/* Whether a slot q may return, besides its own filter: live, and matching
+ * the enclosing queries' filters. */
+static bool admissible(const qv_collection *c, const sr_query *q, const plan *p, uint32_t slot)
+{
+    return store_live(&c->st, slot) && plan_match(p, slot) && (!q->parent || parents_ok(&c->st, &c->schema, q, slot));
+}
+
+/*
+ * order_by: the (value, slot) pairs of the key's range index in order, each
+ * point judged by the filters, the first k; `among` (NULL: every point)
+ * limits them to what the prefetches found. A point holding several values
+ * comes once per value, as in scroll. O(pairs walked).
+ */
+static qv_status ordered(qv_collection *c, const sr_query *q, const uint64_t *among, size_t k, sr_list *out,
+                         qv_error *err)
+{
+    fidx_order_it it;
+    qv_status rc = rd_order_seek(&c->st, &q->order, &it, err);
+    if (rc)
+        return rc;
+    out->h = malloc((k ? k : 1) * sizeof *out->h);
+    out->ov = malloc((k ? k : 1) * sizeof *out->ov);
+    if (!out->h || !out->ov)
+        return oom(err);
+    plan p;  /* the order is the index's: the plan only judges points */
+    plan_scan(&p, &c->st, &c->schema, q->filter);
+    fidx_value v;
+    uint32_t slot;
+    while (out->n < k && fidx_order_next(&it, &v, &slot)) {
+        if ((among && !qv_bit_get(among, slot)) || !admissible(c, q, &p, slot))
+            continue;
+        out->h[out->n] = (sr_hit){0, slot};
+        out->ov[out->n++] = v;
+    }
+    plan_free(&p);
+    return QV_OK;
+}
+
+/* A stream of random numbers (splitmix64), seeded from the kernel. */
+typedef struct sr_rng {
+    uint64_t state;
+} sr_rng;
+
+static void rng_seed(sr_rng *r)
+{
+    if (getrandom(&r->state, sizeof r->state, 0) != (ssize_t)sizeof r->state)
+        r->state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)r;
+}
+
+static uint64_t rng_below(sr_rng *r, uint64_t n)
+{
+    return qv_hash_mix64(r->state += 0x9e3779b97f4a7c15ull) % n;
+}
+
+/*
+ * sample: k points drawn uniformly, without repeats, from those the filters
+ * admit (among the prefetches' results when `among` is given), in random
+ * order. Random candidates are tried first (O(k) when matches are common);
+ * after 64 + 4k misses in a row the remaining picks come from one pass of
+ * reservoir sampling over the rest, so sparse matches cost one scan.
+ */
+static qv_status sample(qv_collection *c, const sr_query *q, const uint64_t *among, size_t k, sr_list *out,
+                        qv_error *err)
+{
+    const store *s = &c->st;
+    uint64_t *taken = calloc(qv_bits_words(s->n_slots) + 1, sizeof *taken);
+    out->h = malloc((k ? k : 1) * sizeof *out->h);
+    if (!taken || !out->h) {
+        free(taken);
+        return oom(err);
+    }
+    plan p;
+    plan_make(&p, s, &c->schema, q->filter);
+    sr_rng r;
+    rng_seed(&r);
+    size_t visits = plan_visits(&p);
+    for (size_t misses = 0; visits && out->n < k && misses < 64 + 4 * k;) {
+        uint32_t slot = plan_candidate(&p, (size_t)rng_below(&r, visits));
+        if (qv_bit_get(taken, slot) || (among && !qv_bit_get(among, slot)) || !admissible(c, q, &p, slot)) {
+            misses++;
+            continue;
+        }
+        qv_bit_set(taken, slot);
+        out->h[out->n++] = (sr_hit){0, slot};
+        misses = 0;
+    }
+    size_t first = out->n, seen = 0;
+    for (size_t i = 0; first < k && i < visits; i++) {
+        uint32_t slot = plan_candidate(&p, i);
+        if (qv_bit_get(taken, slot) || (among && !qv_bit_get(among, slot)) || !admissible(c, q, &p, slot))
+            continue;
+        seen++;  /* Algorithm R over what the tries did not take */
+        if (out->n < k)
+            out->h[out->n++] = (sr_hit){0, slot};
+        else {
+            uint64_t j = rng_below(&r, seen);
+            if (j < k - first)
+                out->h[first + j] = (sr_hit){0, slot};
+        }
+    }
+    for (size_t i = out->n; i > 1; i--) {  /* the reservoir's part is in scan order */
+        size_t j = (size_t)rng_below(&r, i);
+        sr_hit t = out->h[i - 1];
+        out->h[i - 1] = out->h[j];
+        out->h[j] = t;
+    }
+    plan_free(&p);
+    free(taken);
+    return QV_OK;
+}
+
+/*
+ * Maximal marginal relevance (Qdrant's): from the candidates (nearest
+ * first), take the most relevant, then again and again the one with the
+ * best λ·relevance − (1 − λ)·(its highest similarity to one taken), until
+ * k are taken. Relevance and similarity are Qdrant's raw scores (dot, or
+ * minus the squared L2 / the L1 distance); each hit keeps its nearest
+ * score. Ties go to the earlier candidate. O(k · candidates) similarities.
+ */
+static qv_status mmr(qv_collection *c, const sr_query *q, qv_arena *a, sr_list *cand, size_t k, qv_error *err)
+{
+    const store *s = &c->st;
+    size_t n = cand->n;
+    if (n < 2 || k == 0) {  /* nothing to rerank (Qdrant returns them as they are) */
+        if (cand->n > k)
+            cand->n = k;
+        return QV_OK;
+    }
+    if (k > n)
+        k = n;
+    float *best = malloc(n * sizeof *best);
+    sr_hit *h = malloc(n * sizeof *h);
+    if (!best || !h) {
+        free(best);
+        free(h);
+        return oom(err);
+    }
+    memcpy(h, cand->h, n * sizeof *h);
+    for (size_t i = 0; i < n; i++)
+        best[i] = -INFINITY;
+    sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
+    qv_status rc = QV_OK;
+    /* h[0..taken) are chosen, in order; the rest are still candidates. */
+    for (size_t taken = 0; taken < k; taken++) {
+        size_t pick = taken;
+        if (taken > 0) {
+            /* The last one taken, as a query vector. */
+            uint32_t last = h[taken - 1].slot;
+            sr_vec e = {0};
+            if (q->sparse) {
+                if ((rc = stored_sparse(a, s->sparse[q->col][last], &e, err)))
+                    break;
+            } else {
+                e.v = (float *)store_dense(s, q->col, last);
+            }
+            float top = -INFINITY;
+            for (size_t i = taken; i < n; i++) {
+                if (q->sparse)
+                    sc.sv = s->sparse[q->col][h[i].slot];
+                else
+                    sc.v = store_dense(s, q->col, h[i].slot);
+                best[i] = fmaxf(best[i], similarity(&sc, &e));
+                float m = q->mmr_lambda * -h[i].order - (1.0f - q->mmr_lambda) * best[i];
+                if (m > top) {
+                    top = m;
+                    pick = i;
+                }
+            }
+        }
+        /* Move the pick to h[taken], the rest keeping their candidate
+         * order (so ties keep going to the earlier one). */
+        sr_hit ph = h[pick];
+        float pb = best[pick];
+        memmove(&h[taken + 1], &h[taken], (pick - taken) * sizeof *h);
+        memmove(&best[taken + 1], &best[taken], (pick - taken) * sizeof *best);
+        h[taken] = ph, best[taken] = pb;
+    }
+    if (!rc) {
+        memcpy(cand->h, h, k * sizeof *h);
+        cand->n = k;
+    }
+    free(best);
+    free(h);
+    return rc;
+}
+
 /* The best k hits of q, best first (out->h malloc'd). */
 static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, sr_list *out, qv_error *err)
 {
@@ -1368,37 +1757,54 @@ static qv_status collect(qv_collection *c, sr_query *q, qv_arena *a, size_t k, s
         if (rc)
             return rc;
     }
-    if (q->n_pre == 0) {
-        if (q->mode == SQ_NONE)
-            return in_id_order(c, q, k, out, err);
+    /* nearest with mmr: rerank the best mmr_cand (the limit by default) */
+    size_t want = k;
+    if (q->mmr)
+        k = q->mmr_cand < s->n_points ? (size_t)q->mmr_cand : s->n_points;
+    qv_status rc = QV_OK;
+    sr_list *lists = NULL;
+    uint64_t *among = NULL;
+    if (q->n_pre) {
+        if (!(lists = calloc(q->n_pre, sizeof *lists)))
+            return oom(err);
+        for (uint32_t i = 0; i < q->n_pre && !rc; i++)
+            rc = collect(c, &q->pre[i], a, (size_t)q->pre[i].limit, &lists[i], err);
+        if (!rc && (q->mode == SQ_ORDER_BY || q->mode == SQ_SAMPLE) && !(among = found_slots(s, q, lists)))
+            rc = oom(err);
+    }
+    if (rc) {
+    } else if (q->mode == SQ_ORDER_BY) {
+        rc = ordered(c, q, among, k, out, err);
+    } else if (q->mode == SQ_SAMPLE) {
+        rc = sample(c, q, among, k, out, err);
+    } else if (q->n_pre && q->mode == SQ_FUSION) {
+        rc = fuse(s, q, lists, k, out, err);
+    } else if (q->n_pre) {
+        rc = rescore(c, q, lists, k, out, err);
+    } else if (q->mode == SQ_NONE) {
+        rc = in_id_order(c, q, k, out, err);
+    } else {
         topk hp;
         if (hits_begin(s, k, &hp, err))
-            return err->code;
-        qv_status rc = k ? scan(c, q, &hp, err) : QV_OK;
-        if (rc) {
+            rc = err->code;
+        else if ((rc = k ? scan(c, q, &hp, err) : QV_OK))
             free(hp.items);
-            return rc;
-        }
-        hits_take(&hp, out);
-        return QV_OK;
-    }
-    sr_list *lists = calloc(q->n_pre, sizeof *lists);
-    if (!lists)
-        return oom(err);
-    qv_status rc = QV_OK;
-    for (uint32_t i = 0; i < q->n_pre && !rc; i++)
-        rc = collect(c, &q->pre[i], a, (size_t)q->pre[i].limit, &lists[i], err);
-    if (!rc) {
-        if (q->mode == SQ_FUSION)
-            rc = fuse(s, q, lists, k, out, err);
-        else if (q->mode == SQ_NONE)  /* no query: the first prefetch's answer */
-            *out = lists[0], lists[0] = (sr_list){0}, out->n = out->n < k ? out->n : k;
         else
-            rc = rescore(c, q, lists, k, out, err);
+            hits_take(&hp, out);
     }
-    for (uint32_t i = 0; i < q->n_pre; i++)
+    if (!rc && q->mmr)
+        rc = mmr(c, q, a, out, want, err);
+    for (uint32_t i = 0; lists && i < q->n_pre; i++) {
         free(lists[i].h);
+        free(lists[i].ov);
+    }
     free(lists);
+    free(among);
+    if (rc) {
+        free(out->h);
+        free(out->ov);
+        *out = (sr_list){0};
+    }
     return rc;
 }
 
@@ -1409,9 +1815,10 @@ static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error
     qv_status rc = collect(c, q, a, (size_t)(q->limit + q->offset), &l, err);
     jw_arr_begin(w);
     for (size_t i = (size_t)q->offset; !rc && i < l.n; i++)
-        write_hit(w, c, q, l.h[i].slot, score_of(q, l.h[i].order));
+        write_hit(w, c, q, l.h[i].slot, score_of(q, l.h[i].order), l.ov ? &l.ov[i] : NULL);
     jw_arr_end(w);
     free(l.h);
+    free(l.ov);
     return rc;
 }
 
@@ -1419,8 +1826,41 @@ static qv_status run(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error
 
 #define SR_MAX_GROUP_SIZE 1024
 
-/* group_by (a payload key, required) and group_size of a groups request;
- * limit counts groups. with_lookup is not supported yet. */
+/* with_lookup: a collection name, or {collection, with_payload (default
+ * true), with_vectors (default false)}; each group then shows the point of
+ * that collection whose id is the group's. The collection is held from
+ * here (Qdrant too fails on a missing one before looking at any group). */
+static qv_status with_lookup(sr_ctx *x, const jr_value *wl, sr_query *q)
+{
+    const jr_value *coll = wl, *wp = NULL;
+    qv_status rc;
+    if (wl->type == JR_OBJECT) {
+        if ((rc = QV_NO_DUP(wl, "with_lookup", x->err, "collection", "with_payload", "with_vectors", "with_vector")))
+            return rc;
+        if (!(coll = jr_get(wl, "collection")))
+            return qv_fail(x->err, QV_BAD_FORMAT, "with_lookup: missing field `collection`");
+        wp = jr_get(wl, "with_payload");
+    } else if (wl->type != JR_STRING) {
+        return bad_type(x->err, "with_lookup", "a collection name or a WithLookup object");
+    }
+    if (!jr_is(coll, JR_STRING))
+        return bad_type(x->err, "with_lookup.collection", "a string");
+    if (strlen(coll->u.str) != coll->len)
+        return qv_fail(x->err, QV_NOT_FOUND, "Collection %.200s not found", coll->u.str);
+    x->lk = (sr_lookup){.coll = coll->u.str};
+    rc = lookup_collection(x, &q->wl);
+    x->lk = (sr_lookup){0};
+    if (rc)
+        return rc;
+    if ((rc = rd_parse_with_payload(x->a, wp, true, &q->wl_sel, x->err)))
+        return rc;
+    if (wl->type == JR_OBJECT)  /* with_vectors, or its alias with_vector */
+        return rd_parse_with_vector_of(x->a, &q->wl->schema, wl, false, &q->wl_sel, x->err);
+    return rd_parse_with_vector(x->a, &q->wl->schema, NULL, false, &q->wl_sel, x->err);
+}
+
+/* group_by (a payload key, required), group_size and with_lookup of a
+ * groups request; limit counts groups. */
 static qv_status group_fields(sr_ctx *x, const jr_value *req, sr_query *q, uint64_t dflt_size)
 {
     const jr_value *g = jr_get(req, "group_by"), *gs = jr_get(req, "group_size");
@@ -1441,25 +1881,8 @@ static qv_status group_fields(sr_ctx *x, const jr_value *req, sr_query *q, uint6
         return qv_fail(x->err, QV_VALIDATION, "group_size: value 0 invalid, must be 1 or larger");
     if (q->group_size > SR_MAX_GROUP_SIZE || q->limit * q->group_size > SEARCH_MAX_LIMIT)
         return qv_fail(x->err, QV_VALIDATION, "limit × group_size: at most %u points", SEARCH_MAX_LIMIT);
-    if (!jr_is_null(jr_get(req, "with_lookup")))
-        return qv_fail(x->err, QV_UNSUPPORTED, "with_lookup is not supported by Quiver yet");
-    return QV_OK;
-}
-
-static qv_status parse_search_groups(sr_ctx *x, const jr_value *req, sr_query *q)
-{
-    qv_status rc = parse_search(x, req, q);
-    return rc ? rc : group_fields(x, req, q, 0);
-}
-static qv_status parse_recommend_groups(sr_ctx *x, const jr_value *req, sr_query *q)
-{
-    qv_status rc = parse_recommend(x, req, q);
-    return rc ? rc : group_fields(x, req, q, 0);
-}
-static qv_status parse_query_groups(sr_ctx *x, const jr_value *req, sr_query *q)
-{
-    qv_status rc = parse_query(x, req, q);
-    return rc ? rc : group_fields(x, req, q, 3);  /* QueryGroupsRequest: group_size 3 by default */
+    const jr_value *wl = jr_get(req, "with_lookup");
+    return jr_is_null(wl) ? QV_OK : with_lookup(x, wl, q);
 }
 
 /* A group: its key (a string or an integer, as Qdrant groups by) and hits. */
@@ -1552,6 +1975,23 @@ static bool group_visit(void *ctx, const pl_value *v)
     return true;
 }
 
+/* A group's "lookup": the with_lookup collection's point whose id is the
+ * group's (a UUID string or a non-negative integer), left out when there
+ * is none, as Qdrant does. */
+static void write_lookup(jw *w, const sr_query *q, const sr_group *g)
+{
+    qv_point_id id;
+    if (g->is_str ? !pid_parse_uuid(g->s, g->len, &id) : (!g->u && g->i < 0))
+        return;
+    if (!g->is_str)
+        id = (qv_point_id){.lo = g->u ? g->u : (uint64_t)g->i};
+    int64_t slot = store_find(&q->wl->st, &id);
+    if (slot < 0)
+        return;
+    jw_key(w, "lookup");
+    rd_write_record(w, &q->wl->st, &q->wl->schema, (uint32_t)slot, &q->wl_sel);
+}
+
 /* Best hits first, grouped by the payload key: search for more hits until
  * limit groups of group_size are full or every point has been seen. */
 static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, qv_error *err)
@@ -1607,8 +2047,10 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
         jw_key(w, "hits");
         jw_arr_begin(w);
         for (uint32_t j = 0; j < g[i].n; j++)
-            write_hit(w, c, q, g[i].slots[j], g[i].scores[j]);
+            write_hit(w, c, q, g[i].slots[j], g[i].scores[j], NULL);
         jw_arr_end(w);
+        if (q->wl)
+            write_lookup(w, q, &g[i]);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -1620,13 +2062,22 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
 
 typedef qv_status (*sr_parse_fn)(sr_ctx *x, const jr_value *req, sr_query *q);
 
+/* What an entry point answers: its request kind, and its shape. */
+typedef struct sr_kind {
+    sr_parse_fn parse;
+    bool        batch;       /* {"searches": [...]} -> [...] */
+    bool        query;       /* results wrapped as {"points": [...]} */
+    bool        groups;      /* + group_by, group_size, with_lookup -> {"groups": [...]} */
+    uint64_t    group_size;  /* its default (0: required) */
+} sr_kind;
+
 /* One request: batch = {"searches": [...]}; query = results wrapped as
  * {"points": [...]}. The read lock is held from parsing (examples given by
  * id read stored vectors) to the last result, so all of it sees one state. */
-static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, bool batch, bool query,
-                                bool groups, const char *request_json, size_t len, char **json, size_t *out_len,
-                                qv_error *err)
+static qv_status search_request(qv_db *db, const char *name, const sr_kind *kind, const char *request_json,
+                                size_t len, char **json, size_t *out_len, qv_error *err)
 {
+    bool batch = kind->batch, query = kind->query, groups = kind->groups;
     qv_collection *c;
     qv_status rc = cat_acquire(db, name, &c, err);
     if (rc)
@@ -1636,6 +2087,7 @@ static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, 
     qv_arena_init(&a, 1 << 14);
     jr_value *root;
     bool locked = false;
+    sr_ctx x = {0};
     if ((rc = qv_parse_request(&a, request_json, len, &root, err)))
         goto done;
     if (root->type != JR_OBJECT) {
@@ -1667,10 +2119,13 @@ static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, 
     }
     pthread_rwlock_rdlock(&c->lock);
     locked = true;
-    sr_ctx x = {.c = c, .a = &a, .err = err};
-    for (size_t i = 0; i < n; i++)
-        if ((rc = parse(&x, batch ? &list->u.items[i] : root, &qs[i])))
+    x = (sr_ctx){.db = db, .c = c, .a = &a, .err = err};
+    for (size_t i = 0; i < n; i++) {
+        const jr_value *req = batch ? &list->u.items[i] : root;
+        if ((rc = kind->parse(&x, req, &qs[i])) ||
+            (groups && (rc = group_fields(&x, req, &qs[i], kind->group_size))))
             goto done;
+    }
     qv_buf b = QV_BUF_INIT;
     jw w;
     jw_init(&w, &b);
@@ -1696,6 +2151,10 @@ static qv_status search_request(qv_db *db, const char *name, sr_parse_fn parse, 
     else
         rc = qv_take_json(&b, json, out_len, err);
 done:
+    for (sr_held *h = x.held; h; h = h->next) {
+        pthread_rwlock_unlock(&h->c->lock);
+        cat_release(h->c);
+    }
     if (locked)
         pthread_rwlock_unlock(&c->lock);
     qv_arena_free(&a);
@@ -1704,22 +2163,23 @@ done:
     return rc;
 }
 
-#define SR_ENTRY(fn, parse, batch, query, groups)                                                          \
+#define SR_ENTRY(fn, ...)                                                                                  \
     qv_status fn(qv_db *db, const char *name, const char *request_json, size_t len, char **json,          \
                  size_t *out_len, qv_error *err)                                                           \
     {                                                                                                      \
-        return search_request(db, name, parse, batch, query, groups, request_json, len, json, out_len,    \
-                              err);                                                                        \
+        static const sr_kind kind = {.parse = __VA_ARGS__};                                                       \
+        return search_request(db, name, &kind, request_json, len, json, out_len, err);                    \
     }
 
-SR_ENTRY(qv_points_search, parse_search, false, false, false)
-SR_ENTRY(qv_points_search_batch, parse_search, true, false, false)
-SR_ENTRY(qv_points_search_groups, parse_search_groups, false, false, true)
-SR_ENTRY(qv_points_recommend, parse_recommend, false, false, false)
-SR_ENTRY(qv_points_recommend_batch, parse_recommend, true, false, false)
-SR_ENTRY(qv_points_recommend_groups, parse_recommend_groups, false, false, true)
-SR_ENTRY(qv_points_discover, parse_discover, false, false, false)
-SR_ENTRY(qv_points_discover_batch, parse_discover, true, false, false)
-SR_ENTRY(qv_points_query, parse_query, false, true, false)
-SR_ENTRY(qv_points_query_batch, parse_query, true, true, false)
-SR_ENTRY(qv_points_query_groups, parse_query_groups, false, true, true)
+SR_ENTRY(qv_points_search, parse_search)
+SR_ENTRY(qv_points_search_batch, parse_search, .batch = true)
+SR_ENTRY(qv_points_search_groups, parse_search, .groups = true)
+SR_ENTRY(qv_points_recommend, parse_recommend)
+SR_ENTRY(qv_points_recommend_batch, parse_recommend, .batch = true)
+SR_ENTRY(qv_points_recommend_groups, parse_recommend, .groups = true)
+SR_ENTRY(qv_points_discover, parse_discover)
+SR_ENTRY(qv_points_discover_batch, parse_discover, .batch = true)
+SR_ENTRY(qv_points_query, parse_query, .query = true)
+SR_ENTRY(qv_points_query_batch, parse_query, .batch = true, .query = true)
+/* QueryGroupsRequest: group_size 3 by default */
+SR_ENTRY(qv_points_query_groups, parse_query, .query = true, .groups = true, .group_size = 3)

@@ -133,7 +133,7 @@ test('query by point id leaves that point out; no query gives id order', async (
   });
   assert.deepEqual(none.points.map((p) => p.id), [4, 6, 8, 10]);
   assert.deepEqual(none.points[0].payload, { g: 3 });
-  assert.equal(none.points[0].score, 0);
+  assert.equal(none.points[0].score, 1);  // Qdrant scores scrolled points 1
 });
 
 test('ties break by point id; deleted and updated points are never stale', async () => {
@@ -195,8 +195,8 @@ test('errors in Qdrant words', async () => {
     ['/points/search', { vector: [1, 2, 3, 4] }, 400, /missing field `limit`/],
     ['/points/search', { limit: 1 }, 400, /missing field `vector`/],
     ['/points/search', { vector: [1, 2, 3, 4], limit: 0 }, 422, /limit/],
-    ['/points/query', { query: { sample: 'random' } }, 400, /not supported by Quiver yet/],
-    ['/points/query', { query: { formula: { sum: [] } } }, 400, /not supported by Quiver yet/],
+    ['/points/query', { query: { relevance_feedback: { target: [1, 2, 3, 4], feedback: [], strategy: { naive: { a: 1, b: 1, c: 1 } } } } }, 400, 'Bad request: query `relevance_feedback` is not supported by Quiver yet'],
+    ['/points/query', { query: { formula: { sum: [] } } }, 400, 'Bad request: query `formula` is not supported by Quiver yet'],
     ['/points/search/batch', { searches: {} }, 400, /searches/],
     ['/points/search', { vector: [1, 2, 3, 4], limit: 1, filter: { must: [{ key: 'a', match: {} }] } }, 400, /./],
   ];
