@@ -357,6 +357,21 @@ qv_status qv_points_query_groups(qv_db *db, const char *name, const char *reques
 qv_status qv_points_discover_batch(qv_db *db, const char *name, const char *request_json, size_t len,
                                    char **json, size_t *out_len, qv_error *err);
 
+/*
+ * POST /points/search/matrix/pairs and /offsets: a SearchMatrixRequest
+ * ({filter, sample (default 10, 2..10000), limit (default 3), using}).
+ * A random sample of the points matching filter that hold the `using`
+ * vector, in id order; for each, its limit nearest among the sample,
+ * itself left out (scores as search reports them). pairs ->
+ * {"pairs": [{a, b, score}...]}; offsets -> {"offsets_row", "offsets_col",
+ * "scores", "ids"} with rows and columns indexing ids. Fewer than two
+ * sampled points give an empty matrix. O(sample² · dim).
+ */
+qv_status qv_points_search_matrix_pairs(qv_db *db, const char *name, const char *request_json, size_t len,
+                                        char **json, size_t *out_len, qv_error *err);
+qv_status qv_points_search_matrix_offsets(qv_db *db, const char *name, const char *request_json, size_t len,
+                                          char **json, size_t *out_len, qv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -110,6 +110,7 @@ typedef struct sr_query {
     float        mmr_lambda; /* relevance weight, 1 - diversity */
     uint64_t     mmr_cand;
     rd_order     order;      /* SQ_ORDER_BY */
+    bool         need_vec;   /* only points holding the column's vector (search/matrix) */
     qv_collection *wl;       /* groups' with_lookup collection (held by the request), or NULL */
     rd_select    wl_sel;     /* what its records show */
 } sr_query;
@@ -1563,7 +1564,10 @@ static uint64_t *found_slots(const store *s, const sr_query *q, const sr_list *l
  * the enclosing queries' filters. */
 static bool admissible(const qv_collection *c, const sr_query *q, const plan *p, uint32_t slot)
 {
-    return store_live(&c->st, slot) && plan_match(p, slot) && (!q->parent || parents_ok(&c->st, &c->schema, q, slot));
+    const store *s = &c->st;
+    if (q->need_vec && !(q->sparse ? s->sparse[q->col][slot] != NULL : store_has_dense(s, q->col, slot)))
+        return false;
+    return store_live(s, slot) && plan_match(p, slot) && (!q->parent || parents_ok(s, &c->schema, q, slot));
 }
 
 /*
@@ -2183,3 +2187,213 @@ SR_ENTRY(qv_points_query, parse_query, .query = true)
 SR_ENTRY(qv_points_query_batch, parse_query, .batch = true, .query = true)
 /* QueryGroupsRequest: group_size 3 by default */
 SR_ENTRY(qv_points_query_groups, parse_query, .query = true, .groups = true, .group_size = 3)
+
+/* ---- search/matrix ---------------------------------------------------------------- */
+
+#define MATRIX_DEFAULT_SAMPLE 10
+#define MATRIX_DEFAULT_LIMIT  3
+#define MATRIX_MAX_SAMPLE     10000  /* sample² distances: bounded, unlike Qdrant's */
+
+typedef struct id_slot {
+    qv_point_id id;
+    uint32_t    slot;
+} id_slot;
+
+static int id_slot_cmp(const void *x, const void *y)
+{
+    return pid_cmp(&((const id_slot *)x)->id, &((const id_slot *)y)->id);
+}
+
+/* The sample in id order (Qdrant's, for a deterministic matrix). */
+static qv_status sort_by_id(const store *s, qv_arena *a, sr_hit *h, size_t n, qv_error *err)
+{
+    id_slot *t = qv_arena_alloc(a, (n ? n : 1) * sizeof *t);
+    if (!t)
+        return oom(err);
+    for (size_t i = 0; i < n; i++)
+        t[i] = (id_slot){s->ids[h[i].slot], h[i].slot};
+    qsort(t, n, sizeof *t, id_slot_cmp);
+    for (size_t i = 0; i < n; i++)
+        h[i] = (sr_hit){0, t[i].slot};
+    return QV_OK;
+}
+
+/* Where slot is in the id-sorted sample (it is there). */
+static uint64_t sample_offset(const store *s, const sr_hit *smp, size_t n, uint32_t slot)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pid_cmp(&s->ids[smp[mid].slot], &s->ids[slot]) <= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * search/matrix (Qdrant's): a random sample of the points that match the
+ * filter and hold the `using` vector, in id order; for each, its `limit`
+ * nearest among the sample, itself left out. Fewer than two sampled points
+ * give an empty matrix. O(sample² · dim).
+ */
+static qv_status matrix(qv_db *db, const char *name, bool offsets, const char *request_json, size_t len,
+                        char **json, size_t *out_len, qv_error *err)
+{
+    qv_collection *c;
+    qv_status rc = cat_acquire(db, name, &c, err);
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&c->vlock);
+    qv_arena a;
+    qv_arena_init(&a, 1 << 12);
+    jr_value *root;
+    sr_query q = {.mode = SQ_SAMPLE, .need_vec = true};
+    sr_ctx x = {.db = db, .c = c, .a = &a, .err = err};
+    uint64_t n_sample = MATRIX_DEFAULT_SAMPLE, limit = MATRIX_DEFAULT_LIMIT;
+    const char *using = "";
+    sr_list smp = {0};
+    sr_hit *row = NULL;
+    bool locked = false;
+    if ((rc = qv_parse_request(&a, request_json, len, &root, err)))
+        goto done;
+    if (root->type != JR_OBJECT) {
+        rc = qv_fail(err, QV_BAD_FORMAT, "expected a JSON object");
+        goto done;
+    }
+    const jr_value *f = jr_get(root, "filter"), *sv = jr_get(root, "sample"), *lv = jr_get(root, "limit");
+    if ((rc = QV_NO_DUP(root, NULL, err, "filter", "sample", "limit", "using", "shard_key")) ||
+        (!jr_is_null(f) && (rc = flt_parse(&a, f, "filter", &q.filter, err))) || (rc = using_of(&x, root, &using)))
+        goto done;
+    if (!jr_is_null(sv) && !jr_get_u64(sv, &n_sample)) {
+        rc = bad_type(err, "sample", "an unsigned integer");
+        goto done;
+    }
+    if (!jr_is_null(lv) && !jr_get_u64(lv, &limit)) {
+        rc = bad_type(err, "limit", "an unsigned integer");
+        goto done;
+    }
+    if (n_sample < 2 || n_sample > MATRIX_MAX_SAMPLE) {
+        rc = qv_fail(err, QV_VALIDATION, n_sample < 2 ? "sample: value %llu invalid, must be 2 or larger"
+                                                      : "sample: value %llu invalid, must be 10000 or smaller",
+                     (unsigned long long)n_sample);
+        goto done;
+    }
+    if (limit < 1) {
+        rc = qv_fail(err, QV_VALIDATION, "limit: value 0 invalid, must be 1 or larger");
+        goto done;
+    }
+    if ((rc = use_column(&c->schema, using, &q, err)))
+        goto done;
+    pthread_rwlock_rdlock(&c->lock);
+    locked = true;
+    const store *s = &c->st;
+    sr_scorer sc = {.q = &q, .order = q.sparse ? NULL : dist_order_fn(dist_kernels_best(), q.metric)};
+    if ((rc = sample(c, &q, NULL, n_sample < s->n_points ? (size_t)n_sample : s->n_points, &smp, err)))
+        goto done;
+    size_t n = smp.n < 2 ? 0 : smp.n;
+    if (limit > n)
+        limit = n;  /* at most n - 1 others, and itself */
+    if ((rc = sort_by_id(s, &a, smp.h, n, err)))
+        goto done;
+    /* Each sampled point's nearest among the sample: limit + 1 with itself. */
+    sr_hit *all = NULL;
+    size_t *cnt = NULL;
+    if (n && (!(all = qv_arena_alloc(&a, n * (size_t)limit * sizeof *all)) ||
+              !(cnt = qv_arena_calloc(&a, n, sizeof *cnt)) || !(row = malloc(((size_t)limit + 1) * sizeof *row)))) {
+        rc = oom(err);
+        goto done;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        sr_query qi = q;
+        qi.mode = SQ_NEAREST;
+        qi.filter = NULL;
+        qi.has_threshold = false;
+        sc.q = &qi;
+        if (q.sparse)
+            rc = stored_sparse(&a, s->sparse[q.col][smp.h[i].slot], &qi.target, err);
+        else
+            qi.target.v = (float *)store_dense(s, q.col, smp.h[i].slot);
+        topk hp;
+        topk_init(&hp, (uint32_t)limit + 1, row, id_tie, (void *)s, err);  /* memory given: cannot fail */
+        for (size_t j = 0; j < n && !rc; j++)
+            score_slot(s, &c->schema, &qi, &sc, smp.h[j].slot, &hp);
+        size_t m = topk_sorted(&hp), k = 0;
+        for (size_t j = 0; j < m && k < limit; j++)
+            if (row[j].slot != smp.h[i].slot)
+                all[i * limit + k++] = (sr_hit){score_of(&qi, row[j].order), row[j].slot};
+        cnt[i] = k;
+    }
+    if (rc)
+        goto done;
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    if (!offsets) {
+        jw_key(&w, "pairs");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < cnt[i]; j++) {
+                jw_obj_begin(&w);
+                jw_key(&w, "a");
+                pid_write(&w, &s->ids[smp.h[i].slot]);
+                jw_key(&w, "b");
+                pid_write(&w, &s->ids[all[i * limit + j].slot]);
+                jw_key(&w, "score");
+                jw_f32(&w, all[i * limit + j].order);
+                jw_obj_end(&w);
+            }
+        jw_arr_end(&w);
+    } else {
+        /* columns are offsets into the id-sorted sample: binary search by id */
+        jw_key(&w, "offsets_row");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < cnt[i]; j++)
+                jw_uint(&w, i);
+        jw_arr_end(&w);
+        jw_key(&w, "offsets_col");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < cnt[i]; j++) {
+                jw_uint(&w, sample_offset(s, smp.h, n, all[i * limit + j].slot));
+            }
+        jw_arr_end(&w);
+        jw_key(&w, "scores");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < cnt[i]; j++)
+                jw_f32(&w, all[i * limit + j].order);
+        jw_arr_end(&w);
+        jw_key(&w, "ids");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < n; i++)
+            pid_write(&w, &s->ids[smp.h[i].slot]);
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    rc = qv_take_json(&b, json, out_len, err);
+done:
+    if (locked)
+        pthread_rwlock_unlock(&c->lock);
+    free(smp.h);
+    free(row);
+    qv_arena_free(&a);
+    pthread_rwlock_unlock(&c->vlock);
+    cat_release(c);
+    return rc;
+}
+
+qv_status qv_points_search_matrix_pairs(qv_db *db, const char *name, const char *request_json, size_t len,
+                                        char **json, size_t *out_len, qv_error *err)
+{
+    return matrix(db, name, false, request_json, len, json, out_len, err);
+}
+
+qv_status qv_points_search_matrix_offsets(qv_db *db, const char *name, const char *request_json, size_t len,
+                                          char **json, size_t *out_len, qv_error *err)
+{
+    return matrix(db, name, true, request_json, len, json, out_len, err);
+}

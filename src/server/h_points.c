@@ -113,3 +113,5 @@ int h_points_discover_batch(rest_req *rq, rest_resp *rs) { return read_json(rq, 
 int h_points_search_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_groups); }
 int h_points_recommend_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_recommend_groups); }
 int h_points_query_groups(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_query_groups); }
+int h_points_matrix_pairs(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_matrix_pairs); }
+int h_points_matrix_offsets(rest_req *rq, rest_resp *rs) { return read_json(rq, rs, qv_points_search_matrix_offsets); }

@@ -50,6 +50,8 @@ const rt_route rest_routes[] = {
     {"POST", "/collections/{collection_name}/points/search/groups", h_points_search_groups, 0},
     {"POST", "/collections/{collection_name}/points/recommend/groups", h_points_recommend_groups, 0},
     {"POST", "/collections/{collection_name}/points/query/groups", h_points_query_groups, 0},
+    {"POST", "/collections/{collection_name}/points/search/matrix/pairs", h_points_matrix_pairs, 0},
+    {"POST", "/collections/{collection_name}/points/search/matrix/offsets", h_points_matrix_offsets, 0},
     {"POST", "/collections/{collection_name}/points/count", h_points_count, 0},
     {"POST", "/collections/{collection_name}/facet", h_points_facet, 0},
     {"PUT", "/collections/{collection_name}/index", h_index_create, 0},

@@ -155,6 +155,8 @@ int h_points_discover_batch(rest_req *rq, rest_resp *rs);
 int h_points_search_groups(rest_req *rq, rest_resp *rs);
 int h_points_recommend_groups(rest_req *rq, rest_resp *rs);
 int h_points_query_groups(rest_req *rq, rest_resp *rs);
+int h_points_matrix_pairs(rest_req *rq, rest_resp *rs);
+int h_points_matrix_offsets(rest_req *rq, rest_resp *rs);
 int h_index_create(rest_req *rq, rest_resp *rs);
 int h_index_delete(rest_req *rq, rest_resp *rs);
 int h_vector_create(rest_req *rq, rest_resp *rs);
