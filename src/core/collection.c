@@ -41,7 +41,7 @@ static void item_free(wr_item *it)
 }
 
 /* Decode and apply one record under the write lock. */
-static qv_status apply_record(qv_collection *c, const void *body, size_t len, qv_arena *a,
+static qv_status apply_record(qv_collection *c, uint64_t seq, const void *body, size_t len, qv_arena *a,
                               qv_error *err)
 {
     op_batch batch;
@@ -49,6 +49,7 @@ static qv_status apply_record(qv_collection *c, const void *body, size_t len, qv
     qv_status rc = ops_decode(a, body, len, &batch, err);
     if (rc)
         return rc;
+    batch.seq = seq;  /* the points it writes take their operation's id as version */
     pthread_mutex_lock(&c->apply);
     pthread_rwlock_wrlock(&c->lock);
     rc = store_apply(&c->st, &c->schema, &batch, a, err);
@@ -80,7 +81,7 @@ static int replay_one(void *ctx, uint64_t seq, const void *body, size_t len)
         r->c->applied_seq = last;
     if (seq <= r->snap_seq)
         return 0;  /* already in the checkpoint */
-    qv_status rc = apply_record(r->c, body, len, &r->arena, &err);
+    qv_status rc = apply_record(r->c, seq, body, len, &r->arena, &err);
     if (rc == QV_CORRUPT || rc == QV_NOMEM) {
         QV_ERROR("collection %s: cannot replay operation %llu: %s", r->c->name,
                  (unsigned long long)seq, err.msg);
@@ -274,7 +275,7 @@ static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
         return;
     }
     for (wr_item *it = group; it; it = it->next) {
-        it->rc = apply_record(c, it->body, it->len, a, &it->err);
+        it->rc = apply_record(c, it->seq, it->body, it->len, a, &it->err);
         uint64_t it_hi = it->seq + it->n_ops - 1;
         c->applied_seq = it_hi;
         if (it->rc && !fails_the_same_at_replay(it->rc)) {

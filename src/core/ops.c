@@ -705,6 +705,7 @@ static qv_status parse_batch(parser *p, const jr_value *root, op_batch *batch)
     if (!batch->ops)
         return oom(p);
     batch->n = ops->len;
+    batch->seq = 0;
     for (uint32_t i = 0; i < ops->len; i++) {
         const jr_value *o = &ops->u.items[i];
         path w = ITEM(NULL, "operations", i);
@@ -739,6 +740,7 @@ qv_status ops_parse(qv_arena *a, const cfg_collection *cfg, int kind, const jr_v
     } else {
         batch->ops = qv_arena_calloc(a, 1, sizeof *batch->ops);
         batch->n = 1;
+        batch->seq = 0;
         rc = batch->ops ? parse_op(&p, kind, root, &body_path, &batch->ops[0]) : oom(&p);
     }
     qv_buf_free(&p.scratch);
@@ -1083,6 +1085,7 @@ qv_status ops_decode(qv_arena *a, const void *body, size_t len, op_batch *batch,
     if (!batch->ops)
         return qv_fail(err, QV_NOMEM, "out of memory");
     batch->n = n;
+    batch->seq = 0;
     for (uint32_t i = 0; i < n; i++) {
         op_item *o = &batch->ops[i];
         o->kind = (op_kind)get_u8(&d);

@@ -124,6 +124,8 @@ typedef struct op_item {
 typedef struct op_batch {
     uint32_t n;
     op_item *ops;
+    uint64_t seq;  /* the operation id of ops[0] (ops[i] is seq + i), for point versions;
+                    * 0 = not known. Set by whoever applies the batch, not by the codec. */
 } op_batch;
 
 /* How to read a write request's JSON for ops_parse (jr_parse_opts): arrays

@@ -1413,7 +1413,7 @@ static void write_hit(jw *w, const qv_collection *c, const sr_query *q, uint32_t
     jw_key(w, "id");
     pid_write(w, &c->st.ids[slot]);
     jw_key(w, "version");
-    jw_uint(w, 0);
+    jw_uint(w, c->st.versions[slot]);
     jw_key(w, "score");
     jw_f32(w, score);
     rd_write_payload_vector(w, &c->st, &c->schema, slot, &q->sel);

@@ -174,10 +174,10 @@ static qv_status apply_selected(st_txn *t, const cfg_collection *cfg, const op_i
                 rc = st_set_payload_blob(t, slot, (const uint8_t *)out.data, out.len);
             break;
         case OP_CLEAR_PAYLOAD:
-            if (s->payloads[slot])
-                rc = st_set_payload_blob(t, slot, NULL, 0);
+            rc = s->payloads[slot] ? st_set_payload_blob(t, slot, NULL, 0) : st_touch(t, slot);
             break;
         case OP_DELETE_VECTORS:
+            rc = st_touch(t, slot);  /* a write of the point even where it lacks them */
             for (uint16_t k = 0; k < o->n_names && rc == QV_OK; k++) {
                 const op_vector *nm = &o->names[k];
                 if (nm->sparse ? nm->index >= s->n_sparse : nm->index >= s->n_dense)
@@ -217,6 +217,7 @@ qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch
     qv_status rc = QV_OK;
     for (uint32_t i = 0; i < batch->n && rc == QV_OK; i++) {
         const op_item *o = &batch->ops[i];
+        t.ver = batch->seq ? batch->seq + i : 0;
         rc = o->kind == OP_UPSERT || o->kind == OP_UPDATE_VECTORS ? apply_points(&t, cfg, o)
                                                                     : apply_selected(&t, cfg, o);
     }

@@ -23,7 +23,7 @@
 
 #define SNAP_MAGIC "QVSNAP\0\0"
 #define SNAP_END   "QVND"
-#define SNAP_VERSION 2
+#define SNAP_VERSION 3  /* 3: point versions; 1 and 2 are still read */
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
 
@@ -115,6 +115,7 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         bio_u8(&b, id->uuid);
         bio_u64(&b, id->hi);
         bio_u64(&b, id->lo);
+        bio_u64(&b, s->versions[slot]);
         const uint8_t *blob;
         size_t len;
         store_payload(s, slot, &blob, &len);
@@ -296,7 +297,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     uint32_t version, n_dense, n_sparse, reserved;
     uint64_t n_points;
     if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get_u32(&b, &version) ||
-        (version != 1 && version != SNAP_VERSION) || !bio_get_u32(&b, &n_dense) ||
+        version < 1 || version > SNAP_VERSION || !bio_get_u32(&b, &n_dense) ||
         !bio_get_u32(&b, &n_sparse) || !bio_get_u32(&b, &reserved) || !bio_get_u64(&b, seq) ||
         !bio_get_u64(&b, &n_points) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
         n_sparse > CFG_MAX_NAMED_VECTORS ||
@@ -340,8 +341,10 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         qv_point_id id;
         uint32_t len;
         qv_arena_reset(&a);
+        t.ver = 0;  /* versions 1 and 2 keep none */
         if (!bio_get(&b, &id.uuid, 1) || !bio_get_u64(&b, &id.hi) || !bio_get_u64(&b, &id.lo) ||
-            !pid_valid(&id) || !bio_get_u32(&b, &len) || len > (1u << 30))
+            !pid_valid(&id) || (version >= 3 && !bio_get_u64(&b, &t.ver)) || !bio_get_u32(&b, &len) ||
+            len > (1u << 30))
             goto truncated;
         if (!bio_has(&b, len)) {
             rc = qv_fail(err, QV_CORRUPT,

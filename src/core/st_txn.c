@@ -12,7 +12,7 @@
 
 /* ---- the undo log ------------------------------------------------------------------- */
 
-typedef enum undo_kind { U_INSERT, U_DELETE, U_PAYLOAD, U_DENSE, U_SPARSE } undo_kind;
+typedef enum undo_kind { U_INSERT, U_DELETE, U_PAYLOAD, U_DENSE, U_SPARSE, U_VERSION } undo_kind;
 
 /*
  * The id tree never allocates on an undo path: a new id is inserted going
@@ -26,8 +26,11 @@ typedef struct st_undo {
     uint32_t  vec;     /* U_DENSE / U_SPARSE: the vector; U_INSERT repointed: old slot */
     bool      had;     /* U_DENSE: the vector was present; U_INSERT: repointed */
     void     *old;     /* U_PAYLOAD / U_SPARSE: previous pointer; U_DENSE: saved floats */
+    uint64_t  ver;     /* the slot's version before (every kind) */
 } st_undo;
 
+/* Log u; the slot then takes the transaction's version (the mutation
+ * follows and cannot fail once logged), restored by the rollback. */
 static qv_status txn_push(st_txn *t, st_undo u)
 {
     if (t->n == t->cap) {
@@ -38,7 +41,9 @@ static qv_status txn_push(st_txn *t, st_undo u)
         t->log = p;
         t->cap = cap;
     }
+    u.ver = t->s->versions[u.slot];
     t->log[t->n++] = u;
+    t->s->versions[u.slot] = t->ver;
     return QV_OK;
 }
 
@@ -65,6 +70,7 @@ static void txn_rollback(st_txn *t)
     store *s = t->s;
     for (size_t i = t->n; i-- > 0;) {
         st_undo *u = &t->log[i];
+        s->versions[u->slot] = u->ver;
         switch (u->kind) {
         case U_INSERT:
             if (u->had)
@@ -96,6 +102,7 @@ static void txn_rollback(st_txn *t)
             free(s->sparse[u->vec][u->slot]);
             s->sparse[u->vec][u->slot] = u->old;
             break;
+        case U_VERSION: break;  /* the version alone, restored above */
         }
     }
     t->n = 0;
@@ -171,8 +178,11 @@ static qv_status txn_changes(st_txn *t, st_change **out, size_t *n_out)
                 break;
             case U_DENSE:
             case U_SPARSE: what |= ST_CH_VECTORS; break;
+            case U_VERSION: break;
             }
         }
+        if (!what)  /* only its version changed: nothing for the listeners */
+            continue;
         st_change *c = &ch[n];
         *c = (st_change){.slot = slot, .what = what};
         if (olds) {
@@ -249,8 +259,8 @@ qv_status st_txn_end(st_txn *t, qv_status rc)
     bool wanted = false;
     for (uint32_t i = 0; rc == QV_OK && t->n && i < s->n_listeners && !wanted; i++)
         wanted = !s->listeners[i].active || s->listeners[i].active(s->listeners[i].ctx, s);
-    if (wanted)
-        rc = txn_changes(t, &ch, &n);
+    if (wanted && (rc = txn_changes(t, &ch, &n)) == QV_OK && n == 0)
+        ch = NULL;  /* versions alone changed: listeners hear of no commit */
     for (uint32_t i = 0; rc == QV_OK && ch && i < s->n_listeners; i++) {
         const st_listener *l = &s->listeners[i];
         if (l->reserve && (!l->active || l->active(l->ctx, s)))
@@ -326,6 +336,11 @@ qv_status st_set_sparse(st_txn *t, uint32_t v, uint32_t slot, const op_vector *s
     }
     t->s->sparse[v][slot] = sv;
     return QV_OK;
+}
+
+qv_status st_touch(st_txn *t, uint32_t slot)
+{
+    return txn_push(t, (st_undo){.kind = U_VERSION, .slot = slot});
 }
 
 qv_status st_delete_slot(st_txn *t, uint32_t slot)

@@ -76,6 +76,7 @@ void store_free(store *s)
     free(s->sparse);
     free(s->sparse_names);
     free(s->ids);
+    free(s->versions);
     free(s->payloads);
     free(s->live);
     free(s->free_slots);
@@ -90,7 +91,7 @@ void store_free(store *s)
 
 size_t store_memory(const store *s)
 {
-    size_t m = (size_t)s->cap_slots * (sizeof *s->ids + sizeof *s->payloads) +
+    size_t m = (size_t)s->cap_slots * (sizeof *s->ids + sizeof *s->versions + sizeof *s->payloads) +
                qv_bits_words(s->cap_slots) * 8 + (size_t)s->map_cap * 4 + (size_t)s->cap_free * 4 +
                idt_memory(&s->order);
     for (uint32_t i = 0; i < s->n_idx; i++)
@@ -192,6 +193,7 @@ qv_status st_ensure_slot(store *s, qv_error *err)
         goto oom;                                                               \
     s->field = p;
     GROW(ids, s->cap_slots)
+    GROW(versions, s->cap_slots)
     GROW(payloads, s->cap_slots)
     if (!(p = grow(s->live, qv_bits_words(cap), 8, qv_bits_words(s->cap_slots))))
         goto oom;

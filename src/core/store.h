@@ -30,7 +30,7 @@
  * Checkpoint file (points.snap; little-endian; also in docs/FORMAT.md):
  *   OFFSET SIZE DESCRIPTION
  *   0      8    magic "QVSNAP\0\0"
- *   8      4    version (2; version 1 is still read)
+ *   8      4    version (3; versions 1 and 2 are still read)
  *   12     4    n_dense: dense vector columns
  *   16     4    n_sparse: sparse vector columns
  *   20     4    reserved, 0
@@ -41,6 +41,8 @@
  *               (version 1: 4*n_dense dims only, columns in config order)
  *   then n_points records:
  *          17   id: u8 uuid, u64 hi, u64 lo
+ *          8    version: the operation that last wrote the point (not in
+ *               versions 1 and 2, whose points load with version 0)
  *          4    payload length, then the payload blob (pl.h)
  *          per dense column:  u8 present, then dim f32 if present
  *          per sparse column: u32 nnz or 0xFFFFFFFF if absent, u32 indices[nnz], f32 values[nnz]
@@ -127,6 +129,9 @@ typedef struct store {
     uint32_t        cap_slots;
     uint32_t        n_chunks;
     qv_point_id    *ids;
+    uint64_t       *versions;  /* per slot: the id of the operation that last wrote the
+                                * point (Qdrant's point version); 0 = not known (loaded
+                                * from a checkpoint older than version 3) */
     st_payload    **payloads;  /* NULL = empty payload */
     uint64_t       *live;      /* bit per slot */
     uint32_t       *free_slots;
@@ -187,7 +192,8 @@ void store_filter_point(const store *s, const cfg_collection *cfg, uint32_t slot
 bool store_matches(const store *s, const cfg_collection *cfg, const flt_filter *f, uint32_t slot);
 
 /*
- * Apply every operation of batch, all or nothing. State-dependent failures
+ * Apply every operation of batch, all or nothing; a point it writes gets
+ * the version batch->seq + the operation's index (0 when seq is 0). State-dependent failures
  * (a point that must exist and does not) come back as QV_NOT_FOUND with
  * Qdrant's message, and nothing is changed. scratch is for temporary memory.
  */

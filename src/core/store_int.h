@@ -60,6 +60,7 @@ typedef struct st_txn {
     struct st_undo *log;
     size_t          n, cap;
     qv_error       *err;
+    uint64_t        ver;  /* the version a mutation gives its slot (undone with it) */
 } st_txn;
 
 /*
@@ -78,6 +79,10 @@ qv_status st_set_payload_blob(st_txn *t, uint32_t slot, const uint8_t *blob, siz
 qv_status st_set_dense(st_txn *t, uint32_t v, uint32_t slot, const float *vals);
 qv_status st_set_sparse(st_txn *t, uint32_t v, uint32_t slot, const op_vector *src);
 qv_status st_delete_slot(st_txn *t, uint32_t slot);
+/* Give slot the transaction's version and change nothing else (an
+ * operation that names the point but finds nothing to change, as clearing
+ * an empty payload: Qdrant still counts it as a write of the point). */
+qv_status st_touch(st_txn *t, uint32_t slot);
 /* A new live slot for id (no payload, no vectors). */
 qv_status st_insert_slot(st_txn *t, const qv_point_id *id, uint32_t *out);
 

@@ -96,6 +96,33 @@ static qv_status run(fixture *f, int kind, const char *json, qv_error *err)
     return rc;
 }
 
+/* The same, applied as the operations from sequence number seq on. */
+static qv_status run_at(fixture *f, int kind, const char *json, uint64_t seq, qv_error *err)
+{
+    jr_value *root;
+    jr_error je;
+    op_batch parsed, decoded;
+    qv_buf rec = QV_BUF_INIT;
+    assert_int_equal(jr_parse(&f->a, json, strlen(json), &root, &je), 0);
+    qv_status rc = ops_parse(&f->a, &f->cfg, kind, root, &parsed, err);
+    if (rc)
+        return rc;
+    assert_int_equal(ops_encode(&parsed, &rec, err), QV_OK);
+    assert_int_equal(ops_decode(&f->a, rec.data, rec.len, &decoded, err), QV_OK);
+    decoded.seq = seq;
+    rc = store_apply(&f->st, &f->cfg, &decoded, &f->a, err);
+    qv_buf_free(&rec);
+    return rc;
+}
+
+static uint64_t version_of(const store *s, uint64_t id)
+{
+    qv_point_id pid = {.lo = id};
+    int64_t slot = store_find(s, &pid);
+    assert_true(slot >= 0);
+    return s->versions[slot];
+}
+
 /* A text picture of the whole store, to compare states. */
 static char *picture(const store *s)
 {
@@ -161,6 +188,54 @@ static void writes_apply_in_order(void **state)
     free(p);
     assert_int_equal(f.st.n_points, 1);
     fx_free(&f);
+}
+
+/* Each point carries the id of the operation that last wrote it; a batch
+ * that fails leaves the versions as they were; checkpoints keep them. */
+static void versions_follow_writes(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    assert_int_equal(run_at(&f, QV_UPDATE_UPSERT,
+                            "{\"points\":[{\"id\":1,\"vector\":[1,1]},{\"id\":2,\"vector\":[2,2]},"
+                            "{\"id\":3,\"vector\":[3,3]}]}", 5, &err), QV_OK);
+    assert_int_equal(run_at(&f, QV_UPDATE_SET_PAYLOAD, "{\"payload\":{\"a\":1},\"points\":[1]}", 6, &err), QV_OK);
+    assert_int_equal(version_of(&f.st, 1), 6);
+    assert_int_equal(version_of(&f.st, 2), 5);
+    /* ops[i] of a batch is seq + i */
+    assert_int_equal(run_at(&f, QV_UPDATE_BATCH,
+                            "{\"operations\":[{\"clear_payload\":{\"points\":[1]}},"
+                            "{\"update_vectors\":{\"points\":[{\"id\":2,\"vector\":[0,1]}]}}]}", 10, &err), QV_OK);
+    assert_int_equal(version_of(&f.st, 1), 10);
+    assert_int_equal(version_of(&f.st, 2), 11);
+    assert_int_equal(version_of(&f.st, 3), 5);
+    /* all or nothing, versions too */
+    assert_int_equal(run_at(&f, QV_UPDATE_BATCH,
+                            "{\"operations\":[{\"set_payload\":{\"payload\":{\"b\":1},\"points\":[1,2,3]}},"
+                            "{\"delete\":{\"points\":[3]}},"
+                            "{\"update_vectors\":{\"points\":[{\"id\":999,\"vector\":[1,1]}]}}]}", 20, &err),
+                     QV_NOT_FOUND);
+    assert_int_equal(version_of(&f.st, 1), 10);
+    assert_int_equal(version_of(&f.st, 2), 11);
+    assert_int_equal(version_of(&f.st, 3), 5);
+    /* a reused slot starts from its new write */
+    assert_int_equal(run_at(&f, QV_UPDATE_DELETE, "{\"points\":[3]}", 30, &err), QV_OK);
+    assert_int_equal(run_at(&f, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":4,\"vector\":[4,4]}]}", 31, &err), QV_OK);
+    assert_int_equal(version_of(&f.st, 4), 31);
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 31, &err), QV_OK);
+    fx_init(&g, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    uint64_t seq;
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(version_of(&g.st, 1), 10);
+    assert_int_equal(version_of(&g.st, 2), 11);
+    assert_int_equal(version_of(&g.st, 4), 31);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
 }
 
 static void failed_batch_changes_nothing(void **state)
@@ -410,8 +485,8 @@ static void checkpoint_refuses_impossible_fields(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/points.snap", dir);
     /* Layout (store.h): the header with its vector list, then the point:
-     * id (u8 0, u64 0, u64 7), payload length, payload, dense a (1 + 8),
-     * dense b (1), nnz. The id is found by its bytes. */
+     * id (u8 0, u64 0, u64 7), version (u64), payload length, payload,
+     * dense a (1 + 8), dense b (1), nnz. The id is found by its bytes. */
     char *data;
     size_t len;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
@@ -419,7 +494,7 @@ static void checkpoint_refuses_impossible_fields(void **state)
     static const uint8_t id7[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
     const char *at = memmem(data, len, id7, sizeof id7);
     assert_non_null(at);
-    long id_at = at - data, plen_at = id_at + 17;
+    long id_at = at - data, plen_at = id_at + 17 + 8;
     uint32_t plen;
     memcpy(&plen, data + plen_at, 4);
     free(data);
@@ -636,6 +711,59 @@ static void checkpoint_columns_by_name(void **state)
 }
 
 /* A checkpoint in the first format (dimensions only, no names) still loads. */
+/* A version 2 checkpoint (columns by name, no point versions) loads, its
+ * points with version 0. */
+static void checkpoint_version2_loads(void **state)
+{
+    qv_buf b = QV_BUF_INIT;
+    uint32_t u32;
+    uint64_t u64;
+    qv_buf_append(&b, "QVSNAP\0\0", 8);
+#define PUT32(v) (u32 = (v), qv_buf_append(&b, &u32, 4))
+#define PUT64(v) (u64 = (v), qv_buf_append(&b, &u64, 8))
+    PUT32(2);  /* version */
+    PUT32(1);  /* n_dense */
+    PUT32(0);  /* n_sparse */
+    PUT32(0);
+    PUT64(77);  /* seq */
+    PUT64(1);   /* points */
+    PUT32(2);   /* dim */
+    PUT32(1);   /* name length */
+    qv_buf_append(&b, "v", 1);
+    qv_buf_append(&b, "\0", 1);  /* integer id */
+    PUT64(0);
+    PUT64(8);
+    PUT32(2);  /* payload: {} */
+    qv_buf_append(&b, "\xE0\0", 2);
+    qv_buf_append(&b, "\1", 1);
+    float v[2] = {5, 6};
+    qv_buf_append(&b, v, 8);
+    uint32_t crc = qv_crc32c(0, b.data, b.len);
+    PUT32(crc);
+#undef PUT32
+#undef PUT64
+    qv_buf_append(&b, "QVND", 4);
+    assert_true(qv_buf_ok(&b));
+    char dir[] = "/tmp/qv-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(qv_write_file_atomic(dir, "points.snap", b.data, b.len), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    fixture f;
+    qv_error err;
+    uint64_t seq;
+    fx_init(&f, "{\"vectors\":{\"v\":{\"size\":2,\"distance\":\"Dot\"}}}");
+    assert_int_equal(store_load(&f.st, &f.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(seq, 77);
+    char *p = picture(&f.st);
+    assert_string_equal(p, "[[8,{},[5.0,6.0]]]");
+    free(p);
+    assert_int_equal(version_of(&f.st, 8), 0);
+    fx_free(&f);
+    qv_rm_rf(dir);
+    qv_buf_free(&b);
+}
+
 static void checkpoint_version1_loads(void **state)
 {
     qv_buf b = QV_BUF_INIT;
@@ -680,6 +808,7 @@ static void checkpoint_version1_loads(void **state)
     char *p = picture(&f.st);
     assert_string_equal(p, "[[42,{},[3.0,4.0],999]]");
     free(p);
+    assert_int_equal(version_of(&f.st, 42), 0);  /* versions 1 and 2 keep none */
     fx_free(&f);
     /* version 1 matches by position: another list is refused */
     fx_init(&f, "{\"vectors\":{\"v\":{\"size\":2,\"distance\":\"Dot\"}}}");
@@ -865,6 +994,7 @@ int main(void)
         cmocka_unit_test(ids_parse_and_print),
         cmocka_unit_test(writes_apply_in_order),
         cmocka_unit_test(failed_batch_changes_nothing),
+        cmocka_unit_test(versions_follow_writes),
         cmocka_unit_test(id_index_follows_batches),
         cmocka_unit_test(id_map_under_churn),
         cmocka_unit_test(checkpoint_round_trip),
@@ -874,6 +1004,7 @@ int main(void)
         cmocka_unit_test(columns_added_and_removed),
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_version1_loads),
+        cmocka_unit_test(checkpoint_version2_loads),
         cmocka_unit_test(listeners_hear_each_commit),
         cmocka_unit_test(planner_agrees_with_scan),
     };
