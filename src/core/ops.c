@@ -272,6 +272,43 @@ static qv_status parse_dense(parser *p, const jr_value *arr, uint16_t index, con
     return QV_OK;
 }
 
+qv_status ops_parse_sparse(qv_arena *a, const jr_value *ix, const jr_value *vs, const char *where,
+                           const char *vwhere, uint32_t **idx_out, float **val_out, uint32_t *n_out,
+                           qv_error *err)
+{
+    if (ix->len != vs->len)  /* Qdrant's validate_sparse_vector_impl */
+        return qv_fail(err, QV_VALIDATION, "%s.values: must be the same length as indices", vwhere);
+    if (ix->len > OPS_MAX_SPARSE_NNZ)
+        return qv_fail(err, QV_VALIDATION, "%s: at most %d non-zero values", where, OPS_MAX_SPARSE_NNZ);
+    uint32_t n = ix->len;
+    uint32_t *idx = qv_arena_alloc(a, (n ? n : 1) * sizeof *idx);
+    float *val = qv_arena_alloc(a, (n ? n : 1) * sizeof *val);
+    if (!idx || !val)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t u;
+        if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX)
+            return qv_fail(err, QV_BAD_FORMAT, "%s.indices[%u]: expected u32", where, i);
+        idx[i] = (uint32_t)u;
+        if (jr_is_f32_array(vs))
+            val[i] = vs->u.f32[i];
+        else if (!jr_get_f32(&vs->u.items[i], &val[i]))
+            return qv_fail(err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", where, i);
+    }
+    /* Sorted by index, as Qdrant stores them: scores then add up in index
+     * order everywhere (vector/sparse.h). Sorting also finds a repeated
+     * index in O(n). */
+    uint32_t *tmp = n > 1 ? qv_arena_alloc(a, 2 * (size_t)n * sizeof *tmp) : NULL;
+    if (n > 1 && !tmp)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    if (!sparse_sort(idx, val, n, tmp))
+        return qv_fail(err, QV_VALIDATION, "%s.indices: must be unique", vwhere);
+    *idx_out = idx;
+    *val_out = val;
+    *n_out = n;
+    return QV_OK;
+}
+
 static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, const path *where,
                               op_vector *out)
 {
@@ -280,33 +317,11 @@ static qv_status parse_sparse(parser *p, const jr_value *o, uint16_t index, cons
         return missing(p, where, "indices");
     if (!jr_is(vs, JR_ARRAY))
         return missing(p, where, "values");
-    if (ix->len != vs->len)  /* Qdrant's validate_sparse_vector_impl */
-        return qv_fail(p->err, QV_VALIDATION, "%s.values: must be the same length as indices", vstr(where));
-    if (ix->len > OPS_MAX_SPARSE_NNZ)
-        return qv_fail(p->err, QV_VALIDATION, "%s: at most %d non-zero values", pstr(where), OPS_MAX_SPARSE_NNZ);
-    uint32_t n = ix->len;
-    uint32_t *idx = qv_arena_alloc(p->a, (n ? n : 1) * sizeof *idx);
-    float *val = qv_arena_alloc(p->a, (n ? n : 1) * sizeof *val);
-    if (!idx || !val)
-        return oom(p);
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t u;
-        if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX)
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s.indices[%u]: expected u32", pstr(where), i);
-        idx[i] = (uint32_t)u;
-        if (jr_is_f32_array(vs))
-            val[i] = vs->u.f32[i];
-        else if (!jr_get_f32(&vs->u.items[i], &val[i]))
-            return qv_fail(p->err, QV_BAD_FORMAT, "%s.values[%u]: expected f32", pstr(where), i);
-    }
-    /* Stored sorted by index, as Qdrant stores them: scores then add up in
-     * index order everywhere (vector/sparse.h). Sorting also finds a
-     * repeated index in O(n). */
-    uint32_t *tmp = n > 1 ? qv_arena_alloc(p->a, 2 * (size_t)n * sizeof *tmp) : NULL;
-    if (n > 1 && !tmp)
-        return oom(p);
-    if (!sparse_sort(idx, val, n, tmp))
-        return qv_fail(p->err, QV_VALIDATION, "%s.indices: must be unique", vstr(where));
+    uint32_t *idx, n;
+    float *val;
+    qv_status rc = ops_parse_sparse(p->a, ix, vs, pstr(where), vstr(where), &idx, &val, &n, p->err);
+    if (rc)
+        return rc;
     *out = (op_vector){.sparse = true, .index = index, .n = n, .values = val, .indices = idx};
     return QV_OK;
 }

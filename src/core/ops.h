@@ -146,6 +146,17 @@ qv_status ops_parse(qv_arena *a, const cfg_collection *cfg, int kind, const jr_v
 /* Append the record body of batch to out. */
 qv_status ops_encode(const op_batch *batch, qv_buf *out, qv_error *err);
 
+/* A sparse vector's indices and values (JSON arrays) as Qdrant validates
+ * them, wherever one is given (writes, search queries): the same length
+ * (QV_VALIDATION "<vwhere>.values: must be the same length as indices"), at
+ * most OPS_MAX_SPARSE_NNZ, u32 indices and f32 values (QV_BAD_FORMAT
+ * "<where>.indices[i]: expected u32"), no index twice (QV_VALIDATION
+ * "<vwhere>.indices: must be unique"; O(n), a radix sort). where names the
+ * object in format errors, vwhere in validation errors (Qdrant's differ).
+ * The arrays are in a. */
+qv_status ops_parse_sparse(qv_arena *a, const jr_value *ix, const jr_value *vs, const char *where,
+                           const char *vwhere, uint32_t **idx, float **val, uint32_t *n, qv_error *err);
+
 /* Decode a record body (from ops_encode, possibly via the WAL) into batch,
  * parsing its filters. QV_CORRUPT on malformed bytes. */
 qv_status ops_decode(qv_arena *a, const void *body, size_t len, op_batch *batch, qv_error *err);

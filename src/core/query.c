@@ -58,16 +58,6 @@ static qv_status opt_limit(const jr_value *root, uint64_t dflt, uint64_t *limit,
     return QV_OK;
 }
 
-typedef struct id_slot {
-    qv_point_id id;
-    uint32_t    slot;
-} id_slot;
-
-static int id_slot_cmp(const void *x, const void *y)
-{
-    return pid_cmp(&((const id_slot *)x)->id, &((const id_slot *)y)->id);
-}
-
 /* ---- scroll ---------------------------------------------------------------------- */
 
 /*
@@ -172,15 +162,15 @@ qv_status qv_points_scroll(qv_db *db, const char *name, const char *request_json
     plan_make(&pl, &c->st, &c->schema, f);
     if (pl.indexed) {
         /* Few candidates: check them, then put them in id order. */
-        id_slot *hits = malloc((pl.n ? pl.n : 1) * sizeof *hits);
+        pid_slot *hits = malloc((pl.n ? pl.n : 1) * sizeof *hits);
         size_t k = 0;
         for (size_t i = 0; hits && i < pl.n; i++) {
             const qv_point_id *pid = &c->st.ids[pl.slots[i]];
             if ((jr_is_null(off) || pid_cmp(pid, &from) >= 0) && plan_match(&pl, pl.slots[i]))
-                hits[k++] = (id_slot){*pid, pl.slots[i]};
+                hits[k++] = (pid_slot){*pid, pl.slots[i]};
         }
         if (hits) {
-            qsort(hits, k, sizeof *hits, id_slot_cmp);
+            qsort(hits, k, sizeof *hits, pid_slot_cmp);
             for (size_t i = 0; i < k && i < limit; i++)
                 rd_write_record(&w, &c->st, &c->schema, hits[i].slot, &sel);
             if (k > limit) {

@@ -44,9 +44,11 @@
 
 /* Lookup table of a sparse query vector's indices (open addressing). */
 typedef struct sp_table {
-    uint32_t *key;  /* UINT32_MAX = empty */
+    uint32_t *key;      /* UINT32_MAX = empty; that index itself lives in max_val */
     float    *val;
     uint32_t  mask;
+    bool      has_max;  /* index UINT32_MAX is in the vector */
+    float     max_val;
 } sp_table;
 
 /* One query or example vector of the query's column. */
@@ -183,6 +185,10 @@ static qv_status use_column(const cfg_collection *cfg, const char *name, sr_quer
 
 static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
 {
+    if (k == UINT32_MAX) {
+        *v = t->max_val;
+        return t->has_max;
+    }
     for (uint32_t i = (k * 2654435761u) & t->mask;; i = (i + 1) & t->mask) {
         if (t->key[i] == UINT32_MAX)
             return false;
@@ -193,29 +199,44 @@ static bool sp_lookup(const sp_table *t, uint32_t k, float *v)
     }
 }
 
-/* The lookup table of a sparse query vector; an index given twice is
- * refused (QV_VALIDATION), as Qdrant validates sparse vectors. O(nnz). */
+/* An empty table with room for n indices (load at most 1/2). */
+static qv_status sp_init(qv_arena *a, size_t n, sp_table *t, qv_error *err)
+{
+    size_t cap = 4;
+    while (cap < n * 2)
+        cap *= 2;
+    *t = (sp_table){.key = qv_arena_alloc(a, cap * 4), .val = qv_arena_calloc(a, cap, 4), .mask = (uint32_t)(cap - 1)};
+    if (!t->key || !t->val)
+        return oom(err);
+    memset(t->key, 0xff, cap * 4);
+    return QV_OK;
+}
+
+/* The value cell of index k, added (0) when new; *added says whether. */
+static float *sp_cell(sp_table *t, uint32_t k, bool *added)
+{
+    if (k == UINT32_MAX) {
+        *added = !t->has_max;
+        t->has_max = true;
+        return &t->max_val;
+    }
+    uint32_t i = (k * 2654435761u) & t->mask;
+    while (t->key[i] != UINT32_MAX && t->key[i] != k)
+        i = (i + 1) & t->mask;
+    *added = t->key[i] == UINT32_MAX;
+    t->key[i] = k;
+    return &t->val[i];
+}
+
+/* The lookup table of a sparse vector whose indices are unique (a query's
+ * were checked by ops_parse_sparse, a stored one's when written). O(nnz). */
 static qv_status sp_build(qv_arena *a, sr_vec *e, qv_error *err)
 {
-    uint32_t cap = 4;
-    while (cap < e->nnz * 2)
-        cap *= 2;
-    e->t.key = qv_arena_alloc(a, (size_t)cap * 4);
-    e->t.val = qv_arena_alloc(a, (size_t)cap * 4);
-    if (!e->t.key || !e->t.val)
-        return oom(err);
-    memset(e->t.key, 0xff, (size_t)cap * 4);
-    e->t.mask = cap - 1;
-    for (uint32_t i = 0; i < e->nnz; i++) {
-        uint32_t j = (e->idx[i] * 2654435761u) & e->t.mask;
-        while (e->t.key[j] != UINT32_MAX && e->t.key[j] != e->idx[i])
-            j = (j + 1) & e->t.mask;
-        if (e->t.key[j] == e->idx[i])
-            return qv_fail(err, QV_VALIDATION, "vector.indices: must be unique");
-        e->t.key[j] = e->idx[i];
-        e->t.val[j] = e->val[i];
-    }
-    return QV_OK;
+    qv_status rc = sp_init(a, e->nnz, &e->t, err);
+    bool added;
+    for (uint32_t i = 0; !rc && i < e->nnz; i++)
+        *sp_cell(&e->t, e->idx[i], &added) = e->val[i];
+    return rc;
 }
 
 /* A vector given in the request: a list of floats for a dense column,
@@ -249,23 +270,8 @@ static qv_status vector_value(sr_ctx *x, const sr_query *q, const char *name, co
     const jr_value *ix = jr_get(v, "indices"), *vs = jr_get(v, "values");
     if (!jr_is(ix, JR_ARRAY) || !jr_is(vs, JR_ARRAY))
         return qv_fail(err, QV_BAD_FORMAT, "vector: missing field `%s`", jr_is(ix, JR_ARRAY) ? "values" : "indices");
-    if (ix->len != vs->len)
-        return qv_fail(err, QV_VALIDATION, "vector.values: must be the same length as indices");
-    uint32_t n = ix->len;
-    out->idx = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *out->idx);
-    out->val = qv_arena_alloc(x->a, (size_t)(n ? n : 1) * sizeof *out->val);
-    if (!out->idx || !out->val)
-        return oom(err);
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t u;
-        if (!jr_get_u64(&ix->u.items[i], &u) || u > UINT32_MAX - 1)
-            return qv_fail(err, QV_BAD_FORMAT, "vector.indices[%u]: expected u32", i);
-        out->idx[i] = (uint32_t)u;
-        if (!jr_get_f32(&vs->u.items[i], &out->val[i]))
-            return qv_fail(err, QV_BAD_FORMAT, "vector.values[%u]: expected f32", i);
-    }
-    out->nnz = n;
-    return sp_build(x->a, out, err);
+    qv_status rc = ops_parse_sparse(x->a, ix, vs, "vector", "vector", &out->idx, &out->val, &out->nnz, err);
+    return rc ? rc : sp_build(x->a, out, err);
 }
 
 static bool excluded(const sr_query *q, uint32_t slot)
@@ -495,15 +501,10 @@ static qv_status average(sr_ctx *x, sr_query *q)
         n += q->pos[i].nnz;
     for (uint32_t i = 0; i < q->n_neg; i++)
         n += q->neg[i].nnz;
-    size_t cap = 4;
-    while (cap < n * 2)
-        cap *= 2;
-    sp_table t = {.key = qv_arena_alloc(x->a, cap * 4), .val = qv_arena_alloc(x->a, cap * 4),
-                  .mask = (uint32_t)(cap - 1)};
-    if (!t.key || !t.val)
-        return oom(x->err);
-    memset(t.key, 0xff, cap * 4);
-    memset(t.val, 0, cap * 4);
+    sp_table t;
+    qv_status rc = sp_init(x->a, n, &t, x->err);
+    if (rc)
+        return rc;
     uint32_t m = 0;
     for (int side = 0; side < 2; side++) {
         const sr_vec *list = side ? q->neg : q->pos;
@@ -511,25 +512,25 @@ static qv_status average(sr_ctx *x, sr_query *q)
         float w = side ? wn : wp;
         for (uint32_t i = 0; i < cnt; i++)
             for (uint32_t j = 0; j < list[i].nnz; j++) {
-                uint32_t key = list[i].idx[j], h = (key * 2654435761u) & t.mask;
-                while (t.key[h] != UINT32_MAX && t.key[h] != key)
-                    h = (h + 1) & t.mask;
-                if (t.key[h] == UINT32_MAX) {
-                    t.key[h] = key;
-                    m++;
-                }
-                t.val[h] += list[i].val[j] * w;
+                bool added;
+                *sp_cell(&t, list[i].idx[j], &added) += list[i].val[j] * w;
+                m += added;
             }
     }
     uint32_t *idx = qv_arena_alloc(x->a, (size_t)(m ? m : 1) * sizeof *idx);
     float *val = qv_arena_alloc(x->a, (size_t)(m ? m : 1) * sizeof *val);
     if (!idx || !val)
         return oom(x->err);
-    for (uint32_t h = 0, k = 0; h <= t.mask; h++)
+    uint32_t k = 0;
+    for (uint32_t h = 0; h <= t.mask; h++)
         if (t.key[h] != UINT32_MAX) {
             idx[k] = t.key[h];
             val[k++] = t.val[h];
         }
+    if (t.has_max) {
+        idx[k] = UINT32_MAX;
+        val[k] = t.max_val;
+    }
     q->target = (sr_vec){.idx = idx, .val = val, .nnz = m, .t = t};
     return QV_OK;
 }
@@ -2028,6 +2029,7 @@ static qv_status run_groups(qv_collection *c, sr_query *q, qv_arena *a, jw *w, q
         }
         bool short_of = l.n == k && k < s->n_points && !groups_full(&gp);
         free(l.h);
+        free(l.ov);
         if (gp.oom)
             return oom(err);
         if (!short_of)
@@ -2194,25 +2196,15 @@ SR_ENTRY(qv_points_query_groups, parse_query, .query = true, .groups = true, .gr
 #define MATRIX_DEFAULT_LIMIT  3
 #define MATRIX_MAX_SAMPLE     10000  /* sample² distances: bounded, unlike Qdrant's */
 
-typedef struct id_slot {
-    qv_point_id id;
-    uint32_t    slot;
-} id_slot;
-
-static int id_slot_cmp(const void *x, const void *y)
-{
-    return pid_cmp(&((const id_slot *)x)->id, &((const id_slot *)y)->id);
-}
-
 /* The sample in id order (Qdrant's, for a deterministic matrix). */
 static qv_status sort_by_id(const store *s, qv_arena *a, sr_hit *h, size_t n, qv_error *err)
 {
-    id_slot *t = qv_arena_alloc(a, (n ? n : 1) * sizeof *t);
+    pid_slot *t = qv_arena_alloc(a, (n ? n : 1) * sizeof *t);
     if (!t)
         return oom(err);
     for (size_t i = 0; i < n; i++)
-        t[i] = (id_slot){s->ids[h[i].slot], h[i].slot};
-    qsort(t, n, sizeof *t, id_slot_cmp);
+        t[i] = (pid_slot){s->ids[h[i].slot], h[i].slot};
+    qsort(t, n, sizeof *t, pid_slot_cmp);
     for (size_t i = 0; i < n; i++)
         h[i] = (sr_hit){0, t[i].slot};
     return QV_OK;

@@ -98,3 +98,8 @@ uint64_t pid_hash(const qv_point_id *id)
      * low word land apart. */
     return qv_hash_pair(id->lo, id->hi + (uint64_t)id->uuid);
 }
+
+int pid_slot_cmp(const void *a, const void *b)
+{
+    return pid_cmp(&((const pid_slot *)a)->id, &((const pid_slot *)b)->id);
+}

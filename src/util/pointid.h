@@ -44,4 +44,12 @@ static inline bool pid_valid(const qv_point_id *id)
 int pid_cmp(const qv_point_id *a, const qv_point_id *b);
 uint64_t pid_hash(const qv_point_id *id);
 
+/* A point id with the slot it lives in, to put points in id order: a
+ * qsort comparator over pid_slot. */
+typedef struct pid_slot {
+    qv_point_id id;
+    uint32_t    slot;
+} pid_slot;
+int pid_slot_cmp(const void *a, const void *b);
+
 #endif

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, client, req, expectOk, expectError } from './helpers.mjs';
 import { rng, cmpId } from './read_lib.mjs';
+import { f32, normalize, METRICS } from './search_lib.mjs';
 
 let srv;
 let qc;
@@ -20,28 +21,17 @@ after(async () => {
 
 const call = (method, path, body) => req(method, srv.url + path, body);
 const ok = async (method, path, body) => expectOk(await call(method, path, body));
-const f32 = Math.fround;
-const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
-const normalize = (v) => {
-  const n = Math.sqrt(dot(v, v));
-  return v.map((x) => f32(x / n));
-};
-const SCORE = {
-  Cosine: { score: (a, b) => dot(normalize(a), normalize(b)), higher: true },
-  Dot: { score: dot, higher: true },
-  Euclid: { score: (a, b) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0)), higher: false },
-  Manhattan: { score: (a, b) => a.reduce((s, x, i) => s + Math.abs(x - b[i]), 0), higher: false },
-};
 
 // The matrix Qdrant builds over the sampled ids: rows in id order, each the
 // `limit` nearest others (ties by id).
 function wantPairs(points, ids, metric, limit) {
-  const m = SCORE[metric];
-  const byId = new Map(points.map((p) => [p.id, p]));
+  const m = METRICS[metric];
+  const vec = (p) => (metric === 'Cosine' ? normalize(p.vector) : p.vector);
+  const byId = new Map(points.map((p) => [p.id, vec(p)]));
   const sorted = [...ids].sort(cmpId);
   const pairs = [];
   for (const a of sorted) {
-    const row = sorted.filter((b) => b !== a).map((b) => ({ a, b, score: m.score(byId.get(a).vector, byId.get(b).vector) }));
+    const row = sorted.filter((b) => b !== a).map((b) => ({ a, b, score: m.score(byId.get(a), byId.get(b)) }));
     row.sort((x, y) => (m.higher ? y.score - x.score : x.score - y.score) || cmpId(x.b, y.b));
     pairs.push(...row.slice(0, limit));
   }
@@ -64,7 +54,7 @@ function makePoints(n, seed) {
   }));
 }
 
-for (const metric of Object.keys(SCORE)) {
+for (const metric of Object.keys(METRICS)) {
   test(`matrix pairs and offsets equal the matrix of the sample: ${metric}`, async () => {
     const name = `mx_${metric.toLowerCase()}`;
     const pts = makePoints(120, metric.length * 3);

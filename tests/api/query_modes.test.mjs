@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, client, req, expectOk, expectError } from './helpers.mjs';
 import { rng } from './read_lib.mjs';
+import { f32, dot, normalize, METRICS, sameHits } from './search_lib.mjs';
 
 let srv;
 let qc;
@@ -21,34 +22,6 @@ const call = (method, path, body) => req(method, srv.url + path, body);
 const ok = async (method, path, body) => expectOk(await call(method, path, body));
 const query = async (name, body) => (await ok('POST', `/collections/${name}/points/query`, body)).points;
 
-const f32 = Math.fround;
-const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
-function normalize(v) {
-  const n = Math.sqrt(dot(v, v));
-  return n > 0 ? v.map((x) => f32(x / n)) : v;
-}
-// Qdrant's reported score (nearest) and raw similarity (larger = closer).
-const METRICS = {
-  Cosine: { score: dot, sim: dot, higher: true },
-  Dot: { score: dot, sim: dot, higher: true },
-  Euclid: {
-    score: (a, b) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0)),
-    sim: (a, b) => -a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0),
-    higher: false,
-  },
-  Manhattan: {
-    score: (a, b) => a.reduce((s, x, i) => s + Math.abs(x - b[i]), 0),
-    sim: (a, b) => -a.reduce((s, x, i) => s + Math.abs(x - b[i]), 0),
-    higher: false,
-  },
-};
-
-function sameHits(got, want, what) {
-  assert.deepEqual(got.map((h) => h.id), want.map((h) => h.id), what);
-  for (let i = 0; i < got.length; i++)
-    assert.ok(Math.abs(got[i].score - want[i].score) <= 1e-4 * Math.max(1, Math.abs(want[i].score)),
-      `${what}: score of ${got[i].id}: ${got[i].score} vs ${want[i].score}`);
-}
 
 const DIM = 6;
 function makePoints(n, seed) {
@@ -96,6 +69,16 @@ test('order_by: payload order with order_value, filters, start_from, offset, pre
   const near = new Set([...pts].sort((a, b) => dot(q, b.vector) - dot(q, a.vector) || a.id - b.id).slice(0, 20).map((p) => p.id));
   const re = await query('ob', { prefetch: { query: q, limit: 20 }, query: { order_by: 'price' }, limit: 100 });
   assert.deepEqual(re.map((p) => p.id), by('price').filter((p) => near.has(p.id)).map((p) => p.id));
+
+  // Groups in payload order.
+  const grp = await ok('POST', '/collections/ob/points/query/groups', { query: { order_by: 'price' }, group_by: 'g', group_size: 2, limit: 2 });
+  const want2 = [];
+  for (const p of by('price')) {
+    let g = want2.find((x) => x.id === p.payload.g);
+    if (!g && want2.length < 2) want2.push((g = { id: p.payload.g, hits: [] }));
+    if (g && g.hits.length < 2) g.hits.push(p.id);
+  }
+  assert.deepEqual(grp.groups.map((g) => ({ id: g.id, hits: g.hits.map((h) => h.id) })), want2);
 
   // The 1.19 client.
   const viaClient = await qc.query('ob', { query: { order_by: { key: 'price', direction: 'desc' } }, limit: 3 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { QdrantClient as Client118 } from 'qdrant-js-118';
 import { startServer, client, req, expectOk, expectError } from './helpers.mjs';
 import { rng } from './read_lib.mjs';
+import { f32, normalize, METRICS, sameHits } from './search_lib.mjs';
 
 let srv;
 let qc;
@@ -22,17 +23,6 @@ after(async () => {
 const call = (method, path, body) => req(method, srv.url + path, body);
 const ok = async (method, path, body) => expectOk(await call(method, path, body));
 
-const f32 = (x) => Math.fround(x);
-function normalize(v) {
-  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-  return n > 0 ? v.map((x) => f32(x / n)) : v;
-}
-const METRICS = {
-  Cosine: { score: (q, v) => q.reduce((a, x, i) => a + x * v[i], 0), higher: true },
-  Dot: { score: (q, v) => q.reduce((a, x, i) => a + x * v[i], 0), higher: true },
-  Euclid: { score: (q, v) => Math.sqrt(q.reduce((a, x, i) => a + (x - v[i]) ** 2, 0)), higher: false },
-  Manhattan: { score: (q, v) => q.reduce((a, x, i) => a + Math.abs(x - v[i]), 0), higher: false },
-};
 
 // Brute force: [{id, score}] best first, ties by id.
 function brute(points, q, metric, { limit, offset = 0, filter = () => true, threshold, exclude } = {}) {
@@ -46,12 +36,6 @@ function brute(points, q, metric, { limit, offset = 0, filter = () => true, thre
   return hits.slice(offset, offset + limit);
 }
 
-function sameHits(got, want, what) {
-  assert.deepEqual(got.map((h) => h.id), want.map((h) => h.id), what);
-  for (let i = 0; i < got.length; i++)
-    assert.ok(Math.abs(got[i].score - want[i].score) <= 1e-4 * Math.max(1, Math.abs(want[i].score)),
-      `${what}: score of ${got[i].id}: ${got[i].score} vs ${want[i].score}`);
-}
 
 const DIM = 8;
 const N = 300;
@@ -183,6 +167,16 @@ test('named and sparse vectors', async () => {
   }), 422, /must be unique/);
   const byId = await ok('POST', '/collections/nv/points/query', { query: 1, using: 'b' });
   assert.deepEqual(byId.points.map((h) => h.id), [4, 3]);
+  // The largest index there is (u32::MAX) is an index like any other.
+  const top = 4294967295;
+  await ok('PUT', '/collections/nv/points?wait=true', { points: [{ id: 5, vector: { s: { indices: [top, 5], values: [4, 1] } } }] });
+  const mx = await ok('POST', '/collections/nv/points/search', { vector: { name: 's', vector: { indices: [top], values: [0.5] } }, limit: 10 });
+  assert.deepEqual(mx.map((h) => [h.id, h.score]), [[5, 2]]);
+  const avg = await ok('POST', '/collections/nv/points/recommend', { positive: [5], using: 's', limit: 10 });
+  assert.deepEqual(avg.map((h) => [h.id, h.score]), [[2, 3], [1, 2]]);  // avg of 5 = 5: index 5 counts
+  expectError(await call('POST', '/collections/nv/points/search', {
+    vector: { name: 's', vector: { indices: [top + 1], values: [1] } }, limit: 1,
+  }), 400, /vector.indices\[0\]: expected u32/);
 });
 
 test('errors in Qdrant words', async () => {
