@@ -134,9 +134,13 @@ typedef struct sr_lookup {
     qv_collection *c;      /* resolved at the first id (Qdrant looks it up only then) */
 } sr_lookup;
 
-/* A collection held (and read-locked) by a request for lookups. */
+/* A collection a request names for lookups, acquired before the request
+ * locks its own collection (see hold_lookups) and read-locked at its first
+ * use. */
 typedef struct sr_held {
+    const char     *name;    /* as the request names it */
     qv_collection  *c;
+    bool            locked;  /* its point lock is held (never for the request's own) */
     struct sr_held *next;
 } sr_held;
 
@@ -282,12 +286,53 @@ static bool excluded(const sr_query *q, uint32_t slot)
     return false;
 }
 
+/*
+ * The collections a request's lookup_from and with_lookup name, acquired
+ * while it holds no point lock: cat_acquire takes the catalog lock, and a
+ * collection DELETE holds that lock while it waits for the collection's
+ * writer, which may wait for this request's read lock on its points. Names
+ * that name nothing are skipped here: Qdrant fails on them only where a
+ * lookup needs them. Walks the request and its nested prefetches.
+ */
+static qv_status hold_lookups(sr_ctx *x, const jr_value *req, int depth)
+{
+    if (!jr_is(req, JR_OBJECT) || depth > SR_MAX_DEPTH)
+        return QV_OK;
+    const jr_value *names[2] = {jr_get(req, "lookup_from"), jr_get(req, "with_lookup")};
+    for (int i = 0; i < 2; i++) {
+        const jr_value *n = jr_is(names[i], JR_OBJECT) ? jr_get(names[i], "collection") : names[i];
+        if (!jr_is(n, JR_STRING) || strlen(n->u.str) != n->len)
+            continue;
+        bool have = false;
+        for (sr_held *h = x->held; h && !have; h = h->next)
+            have = strcmp(h->name, n->u.str) == 0;
+        qv_collection *oc;
+        qv_error ignored;
+        if (have || cat_acquire(x->db, n->u.str, &oc, &ignored))
+            continue;
+        sr_held *h = qv_arena_alloc(x->a, sizeof *h);
+        if (!h) {
+            cat_release(oc);
+            return oom(x->err);
+        }
+        *h = (sr_held){.name = n->u.str, .c = oc, .next = x->held};
+        x->held = h;
+    }
+    const jr_value *pf = jr_get(req, "prefetch");
+    for (uint32_t i = 0; jr_is(pf, JR_ARRAY) && i < pf->len; i++) {
+        qv_status rc = hold_lookups(x, &pf->u.items[i], depth + 1);
+        if (rc)
+            return rc;
+    }
+    return jr_is(pf, JR_OBJECT) ? hold_lookups(x, pf, depth + 1) : QV_OK;
+}
+
 /* The collection examples given by id come from: this one, or the
- * lookup_from collection, acquired and read-locked at its first use and
- * held to the end of the request. Only the point lock is taken: a vector
- * DDL swaps the schema under it too, and unlike vlock it prefers readers,
- * so two requests looking up each other's collections cannot deadlock
- * behind a waiting DDL. */
+ * lookup_from collection held by hold_lookups, read-locked at its first use
+ * (to the end of the request). Only the point lock is taken: a vector DDL
+ * swaps the schema under it too, and unlike vlock it prefers readers, so
+ * two requests looking up each other's collections cannot deadlock behind
+ * a waiting DDL. */
 static qv_status lookup_collection(sr_ctx *x, qv_collection **out)
 {
     if (x->lk.c) {
@@ -298,29 +343,16 @@ static qv_status lookup_collection(sr_ctx *x, qv_collection **out)
         *out = x->lk.c = x->c;
         return QV_OK;
     }
-    qv_collection *oc;
-    if (cat_acquire(x->db, x->lk.coll, &oc, x->err))
+    sr_held *h = x->held;
+    while (h && strcmp(h->name, x->lk.coll) != 0)
+        h = h->next;
+    if (!h)
         return qv_fail(x->err, QV_NOT_FOUND, "Collection %.200s not found", x->lk.coll);
-    if (oc == x->c) {  /* read-locked already */
-        cat_release(oc);
-        *out = x->lk.c = x->c;
-        return QV_OK;
+    if (h->c != x->c && !h->locked) {  /* this one is read-locked already */
+        pthread_rwlock_rdlock(&h->c->lock);
+        h->locked = true;
     }
-    for (sr_held *h = x->held; h; h = h->next)
-        if (h->c == oc) {
-            cat_release(oc);
-            *out = x->lk.c = oc;
-            return QV_OK;
-        }
-    sr_held *h = qv_arena_alloc(x->a, sizeof *h);
-    if (!h) {
-        cat_release(oc);
-        return oom(x->err);
-    }
-    pthread_rwlock_rdlock(&oc->lock);
-    *h = (sr_held){.c = oc, .next = x->held};
-    x->held = h;
-    *out = x->lk.c = oc;
+    *out = x->lk.c = h->c;
     return QV_OK;
 }
 
@@ -2123,9 +2155,12 @@ static qv_status search_request(qv_db *db, const char *name, const sr_kind *kind
         rc = oom(err);
         goto done;
     }
+    x = (sr_ctx){.db = db, .c = c, .a = &a, .err = err};
+    for (size_t i = 0; i < n; i++)
+        if ((rc = hold_lookups(&x, batch ? &list->u.items[i] : root, 0)))
+            goto done;
     pthread_rwlock_rdlock(&c->lock);
     locked = true;
-    x = (sr_ctx){.db = db, .c = c, .a = &a, .err = err};
     for (size_t i = 0; i < n; i++) {
         const jr_value *req = batch ? &list->u.items[i] : root;
         if ((rc = kind->parse(&x, req, &qs[i])) ||
@@ -2158,7 +2193,8 @@ static qv_status search_request(qv_db *db, const char *name, const sr_kind *kind
         rc = qv_take_json(&b, json, out_len, err);
 done:
     for (sr_held *h = x.held; h; h = h->next) {
-        pthread_rwlock_unlock(&h->c->lock);
+        if (h->locked)
+            pthread_rwlock_unlock(&h->c->lock);
         cat_release(h->c);
     }
     if (locked)
