@@ -224,6 +224,43 @@ test('mmr: filters, thresholds, a prefetch, the client, errors', async () => {
   expectError(await call('POST', '/collections/mm/points/query', { query: { nearest: q, mmr: 3 } }), 400, /query.mmr/);
 });
 
+test('mmr over a sparse vector: dot over shared indices for relevance and similarity', async () => {
+  await ok('PUT', '/collections/mms', { sparse_vectors: { s: {} } });
+  const r = rng(55);
+  const pts = Array.from({ length: 60 }, (_, i) => {
+    const idx = [...new Set(Array.from({ length: 4 }, () => Math.floor(r() * 12)))];
+    return { id: i + 1, idx, val: idx.map(() => f32(r())) };
+  });
+  await ok('PUT', '/collections/mms/points?wait=true', {
+    points: pts.map((p) => ({ id: p.id, vector: { s: { indices: p.idx, values: p.val } } })),
+  });
+  const sdot = (a, b) => a.idx.reduce((t, k, i) => { const j = b.idx.indexOf(k); return j < 0 ? t : t + a.val[i] * b.val[j]; }, 0);
+  const shares = (a, b) => a.idx.some((k) => b.idx.includes(k));
+  const q = { idx: [1, 4, 7, 10], val: [1, 0.5, 0.8, 0.3] };
+  const cands = pts.filter((p) => shares(q, p)).map((p) => ({ p, score: sdot(q, p) }))
+    .sort((a, b) => b.score - a.score || a.p.id - b.p.id).slice(0, 30);
+  const taken = [];
+  const rest = [...cands];
+  const best = new Map(rest.map((c) => [c.p.id, -Infinity]));
+  while (taken.length < 8 && rest.length) {
+    let pick = 0;
+    if (taken.length) {
+      const last = taken[taken.length - 1].p;
+      let top = -Infinity;
+      rest.forEach((c, i) => {
+        best.set(c.p.id, Math.max(best.get(c.p.id), sdot(c.p, last)));
+        const m = 0.4 * c.score - 0.6 * best.get(c.p.id);
+        if (m > top) { top = m; pick = i; }
+      });
+    }
+    taken.push(rest.splice(pick, 1)[0]);
+  }
+  const got = await query('mms', {
+    query: { nearest: { indices: q.idx, values: q.val }, mmr: { diversity: 0.6, candidates_limit: 30 } }, using: 's', limit: 8,
+  });
+  sameHits(got, taken.map((c) => ({ id: c.p.id, score: c.score })), 'sparse mmr');
+});
+
 // ---- rules -------------------------------------------------------------------------------
 
 test("the rules Qdrant checks on a query, in its words", async () => {
