@@ -754,7 +754,7 @@ qv_status qv_collection_info_get(qv_db *db, const char *name, qv_collection_info
         pthread_rwlock_rdlock(&c->lock);  /* a vector DDL swaps cfg under it */
         cfg_print(&w, &c->cfg);
         out->points_count = c->st.n_points;
-        out->indexed_vectors_count = vx_indexed_count(&c->vx);
+        out->indexed_vectors_count = vx_indexed_count(&c->vx) + sx_indexed_count(&c->sx);
         out->status = vx_busy(&c->vx) ? "yellow" : "green";
         idx_write_schema(&sw, c);
         pthread_rwlock_unlock(&c->lock);

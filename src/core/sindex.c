@@ -156,11 +156,11 @@ void sx_reset(sx_index *x, const char *coll)
     x->n_cols = s->n_sparse;
 }
 
-size_t sx_memory(const sx_index *x)
+uint64_t sx_indexed_count(const sx_index *x)
 {
-    size_t b = 0;
+    uint64_t n = 0;
     for (uint32_t v = 0; v < x->n_cols; v++)
         if (x->cols[v].x)
-            b += sparse_memory(x->cols[v].x);
-    return b;
+            n += sparse_count(x->cols[v].x);
+    return n;
 }

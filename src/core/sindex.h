@@ -51,7 +51,8 @@ static inline const sparse_index *sx_get(const sx_index *x, uint32_t v)
     return v < x->n_cols ? x->cols[v].x : NULL;
 }
 
-/* Bytes held by the indexes. */
-size_t sx_memory(const sx_index *x);
+/* Vectors in the indexes (Qdrant counts a sparse index's vectors among
+ * indexed_vectors_count: they are searchable through it at once). */
+uint64_t  sx_indexed_count(const sx_index *x);
 
 #endif

@@ -160,6 +160,10 @@ test('sparse search equals brute force: search, query, filters small and large, 
   const pts = Array.from({ length: 600 }, (_, i) => makePoint(i + 1));
   for (const p of pts) p.vector.d = [f32(r()), f32(r()), f32(r())];
   for (let i = 0; i < pts.length; i += 150) await upsert(pts.slice(i, i + 150));
+  // as in Qdrant, sparse vectors count as indexed at once (no dense graph here: 600 points
+  // are below indexing_threshold); an empty sparse vector is not indexed
+  const nonEmpty = [...model.values()].reduce((n, p) => n + (p.s?.indices.length > 0) + (p.t?.indices.length > 0), 0);
+  assert.equal((await ok('GET', `/collections/${C}`)).indexed_vectors_count, nonEmpty);
   await checkAll('fresh');
 
   // an exact zero dot with a shared index still counts; no shared index never does
