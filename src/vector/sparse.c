@@ -1,6 +1,7 @@
 /* sparse.c — the inverted index of one sparse column (sparse.h). */
 #include "vector/sparse.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct plist {
     uint32_t dim;
     uint32_t res;  /* RES_HELD: room reserved for an insert to come (never freed
                     * meanwhile); below it, what a reserve in progress counts */
+    float    maxv, minv;  /* bounds of every value ever posted (bounds of what is there) */
 } plist;
 
 #define RES_HELD  0x80000000u
@@ -108,7 +110,7 @@ static plist *find_or_add(sparse_index *x, uint32_t dim, qv_error *err)
     if (l || room_for_list(x, err))
         return l;
     l = &x->lists[x->n_lists];
-    *l = (plist){.dim = dim};
+    *l = (plist){.dim = dim, .maxv = -INFINITY, .minv = INFINITY};
     uint32_t b = bucket(dim, x->mask);
     while (x->table[b])
         b = (b + 1) & x->mask;
@@ -213,6 +215,8 @@ void sparse_insert(sparse_index *x, uint32_t slot, sparse_vec v)
     for (uint32_t j = 0; j < v.n; j++) {
         plist *l = find(x, v.idx[j]);  /* reserved: exists, with room */
         l->res = 0;                     /* the room is taken */
+        l->maxv = fmaxf(l->maxv, v.val[j]);
+        l->minv = fminf(l->minv, v.val[j]);
         uint32_t at = l->n && l->p[l->n - 1].slot < slot ? l->n : lower_bound(l, slot);
         if (at < l->n && l->p[at].slot == slot) {  /* never after a remove; kept exact anyway */
             l->p[at].val = v.val[j];
@@ -264,19 +268,87 @@ float sparse_idf(uint64_t n, uint32_t df)
 
 typedef struct cursor {
     const plist *l;
-    uint32_t     at;
+    uint32_t     at, end;
     float        w;
+    float        ub;   /* the most one posting adds: w·max or w·min (w < 0), a float product */
+    float        ab;   /* the largest magnitude one posting adds */
+    bool         ess;  /* essential: its postings make candidates (else only looked up) */
 } cursor;
+
+typedef struct bound_key {
+    float    ub;
+    uint32_t i;
+} bound_key;
+
+static int bound_cmp(const void *x, const void *y)
+{
+    const bound_key *a = x, *b = y;
+    return (a->ub > b->ub) - (a->ub < b->ub);
+}
+
+/* First position at or after from whose slot is >= slot (galloping). */
+static uint32_t seek(const plist *l, uint32_t from, uint32_t slot)
+{
+    uint32_t lo = from, step = 1, hi = from;
+    while (hi < l->n && l->p[hi].slot < slot) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    if (hi > l->n)
+        hi = l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->p[mid].slot < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * MaxScore pruning: once the top-k is full (or a threshold is set), the
+ * weakest lists whose bounds together cannot beat the score to beat, θ,
+ * become non-essential: a slot found only in them cannot enter, so they
+ * only add to the slots the essential lists found. The bound is the sum of
+ * max(ub, 0) plus the largest rounding error a float sum of the query's
+ * products can make (2·(n+1)·FLT_EPSILON·Σ ab), in double: a slot left out
+ * is certainly below θ, so the answer is the exhaustive one, bit for bit.
+ * Returns the essential lists (0: no slot can enter any more).
+ */
+static uint32_t mark_essential(cursor *c, uint32_t nc, double theta, bound_key *keys)
+{
+    for (uint32_t i = 0; i < nc; i++) {
+        keys[i] = (bound_key){fmaxf(c[i].ub, 0.0f), i};
+        c[i].ess = true;
+    }
+    qsort(keys, nc, sizeof *keys, bound_cmp);
+    double sum = 0, mag = 0, gamma = 2.0 * (nc + 1) * FLT_EPSILON;
+    uint32_t n_ess = nc;
+    for (uint32_t j = 0; j < nc; j++) {
+        double s2 = sum + keys[j].ub, m2 = mag + c[keys[j].i].ab;
+        if (!(s2 + gamma * m2 < theta))
+            break;
+        sum = s2;
+        mag = m2;
+        c[keys[j].i].ess = false;
+        n_ess--;
+    }
+    return n_ess;
+}
 
 qv_status sparse_search(const sparse_index *x, sparse_vec q, const sparse_filter *f, topk *t, qv_error *err)
 {
     if (q.n == 0 || t->k == 0)
         return QV_OK;
     cursor *c = malloc((size_t)q.n * sizeof *c);
+    bound_key *keys = malloc((size_t)q.n * sizeof *keys);
     float *acc = malloc(BATCH * sizeof *acc);
     uint64_t *hit = calloc(BATCH / 64, sizeof *hit);
-    if (!c || !acc || !hit) {
+    if (!c || !keys || !acc || !hit) {
         free(c);
+        free(keys);
         free(acc);
         free(hit);
         return qv_fail(err, QV_NOMEM, "out of memory");
@@ -286,25 +358,79 @@ qv_status sparse_search(const sparse_index *x, sparse_vec q, const sparse_filter
     uint32_t nc = 0;
     for (uint32_t i = 0; i < q.n; i++) {
         const plist *l = find(x, q.idx[i]);
-        if (l && l->n)
-            c[nc++] = (cursor){l, 0, q.val[i]};
+        if (!l || !l->n)
+            continue;
+        float w = q.val[i], ub = w < 0 ? w * l->minv : w * l->maxv;
+        float ab = fmaxf(fabsf(w * l->minv), fabsf(w * l->maxv));
+        c[nc++] = (cursor){.l = l, .w = w, .ub = ub, .ab = ab, .ess = true};
     }
+    double theta = -INFINITY;  /* the score to beat when the essential lists were chosen */
+    uint32_t n_ess = nc;
     while (nc) {
+        double now = f && f->has_threshold ? f->threshold : -INFINITY;
+        if (topk_full(t) && -(double)topk_worst(t) > now)
+            now = -(double)topk_worst(t);
+        if (now > theta) {
+            theta = now;
+            if ((n_ess = mark_essential(c, nc, theta, keys)) == 0)
+                break;  /* nothing left can beat what is kept */
+        }
         uint32_t lo = UINT32_MAX;
         for (uint32_t i = 0; i < nc; i++)
-            if (c[i].l->p[c[i].at].slot < lo)
+            if (c[i].ess && c[i].at < c[i].l->n && c[i].l->p[c[i].at].slot < lo)
                 lo = c[i].l->p[c[i].at].slot;
+        if (lo == UINT32_MAX)
+            break;  /* the essential lists are done */
         lo -= lo % BATCH;  /* aligned batches: the hit words map straight to slots */
         uint64_t hi = (uint64_t)lo + BATCH;
         memset(acc, 0, BATCH * sizeof *acc);  /* 16 KB: cheaper than a branch per posting */
+        if (n_ess < nc)  /* the candidates first: what the essential lists hold */
+            for (uint32_t i = 0; i < nc; i++) {
+                if (!c[i].ess)
+                    continue;
+                const posting *p = c[i].l->p;
+                uint32_t at = c[i].at, n = c[i].l->n;
+                for (; at < n && p[at].slot < hi; at++) {
+                    uint32_t k = p[at].slot - lo;
+                    hit[k >> 6] |= 1ull << (k & 63);
+                }
+                c[i].end = at;
+            }
+        uint32_t n_hits = 0;
+        if (n_ess < nc)
+            for (uint32_t wd = 0; wd < BATCH / 64; wd++)
+                n_hits += (uint32_t)__builtin_popcountll(hit[wd]);
         for (uint32_t i = 0; i < nc; i++) {
             const posting *p = c[i].l->p;
             uint32_t at = c[i].at, n = c[i].l->n;
             float w = c[i].w;
-            for (; at < n && p[at].slot < hi; at++) {
-                uint32_t k = p[at].slot - lo;
-                hit[k >> 6] |= 1ull << (k & 63);
-                acc[k] += p[at].val * w;
+            if (n_ess == nc) {
+                for (; at < n && p[at].slot < hi; at++) {
+                    uint32_t k = p[at].slot - lo;
+                    hit[k >> 6] |= 1ull << (k & 63);
+                    acc[k] += p[at].val * w;
+                }
+            } else if (c[i].ess) {
+                for (; at < c[i].end; at++)
+                    acc[p[at].slot - lo] += p[at].val * w;
+            } else {  /* added to the candidates only: looked up when they are */
+                uint32_t end = hi > UINT32_MAX ? n : seek(c[i].l, at, (uint32_t)hi);  /* few, else walked */
+                if ((uint64_t)n_hits * 16 < end - at) {
+                    for (uint32_t wd = 0; wd < BATCH / 64 && at < end; wd++)
+                        for (uint64_t bits = hit[wd]; bits && at < end; bits &= bits - 1) {
+                            uint32_t k = wd * 64 + (uint32_t)__builtin_ctzll(bits);
+                            at = seek(c[i].l, at, lo + k);
+                            if (at < end && p[at].slot == lo + k)
+                                acc[k] += p[at].val * w;
+                        }
+                } else {
+                    for (; at < end; at++) {
+                        uint32_t k = p[at].slot - lo;
+                        if (hit[k >> 6] >> (k & 63) & 1)
+                            acc[k] += p[at].val * w;
+                    }
+                }
+                at = end;
             }
             c[i].at = at;
         }
@@ -325,14 +451,18 @@ qv_status sparse_search(const sparse_index *x, sparse_vec q, const sparse_filter
                 topk_push(t, -score, slot);
             }
         }
-        /* Drop the exhausted cursors, keeping index order. */
+        /* Drop the exhausted cursors, keeping index order; the bounds'
+         * order changes with them. */
         uint32_t m = 0;
         for (uint32_t i = 0; i < nc; i++)
             if (c[i].at < c[i].l->n)
                 c[m++] = c[i];
+        if (m < nc)
+            theta = -INFINITY;
         nc = m;
     }
     free(c);
+    free(keys);
     free(acc);
     free(hit);
     return QV_OK;

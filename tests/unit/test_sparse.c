@@ -275,6 +275,37 @@ static void emptied_then_posted(void **state)
     sparse_free(x);
 }
 
+/* Pruning at work: the common dimensions get small query weights, so once
+ * the top-k is full their lists only add to the candidates of the rare
+ * ones; the answer must stay the exhaustive one, ties and all. */
+static void pruned_equals_exhaustive(void **state)
+{
+    sparse_index *x;
+    assert_int_equal(sparse_new(&x, NULL), QV_OK);
+    memset(model, 0, sizeof model);
+    for (uint32_t s0 = 0; s0 + 8 <= SLOTS; s0 += 8) {
+        batch b = {.n = 8};
+        for (uint32_t i = 0; i < 8; i++) {
+            b.slot[i] = s0 + i;
+            random_vec(&b.next[i], MAXNNZ);
+            for (uint32_t j = 0; j < b.next[i].n; j++)  /* few distinct values: ties */
+                b.next[i].val[j] = (float)(1 + rnd() % 4) * (b.next[i].idx[j] < 8 ? 2.0f : 0.25f);
+        }
+        apply(x, &b);
+    }
+    for (int qn = 0; qn < 300; qn++) {
+        mvec q;
+        random_vec(&q, 12);
+        for (uint32_t j = 0; j < q.n; j++)
+            q.val[j] = q.idx[j] < 8 ? 0.125f * (float)(1 + rnd() % 3) : (float)(1 + rnd() % 5);
+        if (qn % 7 == 0 && q.n)
+            q.val[0] = -q.val[0];  /* a negative weight bounds by the smallest value */
+        uint32_t k = 1 + (uint32_t)(rnd() % 6);
+        check_search(x, &q, k, qn % 3 == 0, qn % 5 == 0, 1.0f);
+    }
+    sparse_free(x);
+}
+
 /* Equal scores come out in the top-k's tie order (here: by slot). */
 static void ties_and_empty(void **state)
 {
@@ -347,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_brute_force),
         cmocka_unit_test(emptied_then_posted),
+        cmocka_unit_test(pruned_equals_exhaustive),
         cmocka_unit_test(ties_and_empty),
         cmocka_unit_test(idf_formula),
         cmocka_unit_test(sorting),
