@@ -172,10 +172,9 @@ qv_status sparse_reserve(sparse_index *x, size_t n, sparse_get_fn get, void *ctx
     return rc;
 }
 
-/* First position in l whose slot is >= slot. */
-static uint32_t lower_bound(const plist *l, uint32_t slot)
+/* First position in [lo, hi) of l whose slot is >= slot (hi if none). */
+static uint32_t lower_bound_in(const plist *l, uint32_t lo, uint32_t hi, uint32_t slot)
 {
-    uint32_t lo = 0, hi = l->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (l->p[mid].slot < slot)
@@ -193,7 +192,7 @@ void sparse_remove(sparse_index *x, uint32_t slot, sparse_vec v)
         plist *l = find(x, v.idx[j]);
         if (!l)
             continue;
-        uint32_t at = lower_bound(l, slot);
+        uint32_t at = lower_bound_in(l, 0, l->n, slot);
         if (at == l->n || l->p[at].slot != slot)
             continue;
         memmove(l->p + at, l->p + at + 1, (size_t)(l->n - at - 1) * sizeof *l->p);
@@ -217,7 +216,7 @@ void sparse_insert(sparse_index *x, uint32_t slot, sparse_vec v)
         l->res = 0;                     /* the room is taken */
         l->maxv = fmaxf(l->maxv, v.val[j]);
         l->minv = fminf(l->minv, v.val[j]);
-        uint32_t at = l->n && l->p[l->n - 1].slot < slot ? l->n : lower_bound(l, slot);
+        uint32_t at = l->n && l->p[l->n - 1].slot < slot ? l->n : lower_bound_in(l, 0, l->n, slot);
         if (at < l->n && l->p[at].slot == slot) {  /* never after a remove; kept exact anyway */
             l->p[at].val = v.val[j];
             continue;
@@ -295,16 +294,7 @@ static uint32_t seek(const plist *l, uint32_t from, uint32_t slot)
         hi += step;
         step *= 2;
     }
-    if (hi > l->n)
-        hi = l->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (l->p[mid].slot < slot)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return lower_bound_in(l, lo, hi < l->n ? hi : l->n, slot);
 }
 
 /*
