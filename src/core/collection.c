@@ -24,8 +24,10 @@ struct wr_item {
     wr_item  *next;
     uint64_t  seq;       /* operation id of the first operation */
     uint32_t  n_ops;
-    char     *body;
+    char     *body;      /* the log record */
     size_t    len;
+    qv_arena  mem;       /* batch, decoded from body by the request thread */
+    op_batch  batch;
     bool      logged;    /* written to the log (not yet synced), or failed to be */
     bool      log_failed; /* ... failed: rc and err say why */
     bool      done;
@@ -36,23 +38,21 @@ struct wr_item {
 
 static void item_free(wr_item *it)
 {
+    qv_arena_free(&it->mem);
     free(it->body);
     free(it);
 }
 
-/* Decode and apply one record under the write lock. */
-static qv_status apply_record(qv_collection *c, uint64_t seq, const void *body, size_t len, qv_arena *a,
-                              qv_error *err)
+/* Apply one decoded batch, the record seq, under the write lock (its points
+ * take seq as their version); a is scratch for store_apply (reset here, so
+ * it must not hold the batch). */
+static qv_status apply_batch(qv_collection *c, uint64_t seq, op_batch *batch, qv_arena *a, qv_error *err)
 {
-    op_batch batch;
     qv_arena_reset(a);
-    qv_status rc = ops_decode(a, body, len, &batch, err);
-    if (rc)
-        return rc;
-    batch.seq = seq;  /* the points it writes take their operation's id as version */
+    batch->seq = seq;
     pthread_mutex_lock(&c->apply);
     pthread_rwlock_wrlock(&c->lock);
-    rc = store_apply(&c->st, &c->schema, &batch, a, err);
+    qv_status rc = store_apply(&c->st, &c->schema, batch, a, err);
     pthread_rwlock_unlock(&c->lock);
     pthread_mutex_unlock(&c->apply);
     return rc;
@@ -62,7 +62,7 @@ static qv_status apply_record(qv_collection *c, uint64_t seq, const void *body, 
 
 typedef struct replay_ctx {
     qv_collection *c;
-    qv_arena       arena;
+    qv_arena       dec, arena;  /* the decoded record; store_apply's scratch */
     uint64_t       snap_seq;
     uint64_t       replayed, failed;
 } replay_ctx;
@@ -81,7 +81,11 @@ static int replay_one(void *ctx, uint64_t seq, const void *body, size_t len)
         r->c->applied_seq = last;
     if (seq <= r->snap_seq)
         return 0;  /* already in the checkpoint */
-    qv_status rc = apply_record(r->c, seq, body, len, &r->arena, &err);
+    op_batch batch;
+    qv_arena_reset(&r->dec);
+    qv_status rc = ops_decode(&r->dec, body, len, &batch, &err);
+    if (rc == QV_OK)
+        rc = apply_batch(r->c, seq, &batch, &r->arena, &err);
     if (rc == QV_CORRUPT || rc == QV_NOMEM) {
         QV_ERROR("collection %s: cannot replay operation %llu: %s", r->c->name,
                  (unsigned long long)seq, err.msg);
@@ -118,6 +122,9 @@ qv_collection *coll_new(const char *name)
     pthread_mutex_init(&c->apply, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
+    pthread_cond_init(&c->sync_work, NULL);
+    pthread_cond_init(&c->sync_idle, NULL);
+    pthread_mutex_init(&c->logm, NULL);
     return c;
 }
 
@@ -130,6 +137,7 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     if ((rc = cfg_copy(&c->schema, &c->cfg, err)) || (rc = store_init(&c->st, &c->schema, err)))
         return rc;
     replay_ctx r = {.c = c};
+    qv_arena_init(&r.dec, 1 << 16);
     qv_arena_init(&r.arena, 1 << 16);
     snprintf(path, sizeof path, "%s/" SNAP_FILE, dir);
     rc = store_load(&c->st, &c->schema, path, &r.snap_seq, err);
@@ -166,16 +174,18 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     c->running = true;
     rc = vx_start(&c->vx, err);
 done:
+    qv_arena_free(&r.dec);
     qv_arena_free(&r.arena);
     return rc;
 }
 
-/* ---- the writer -------------------------------------------------------------------- */
+/* ---- the writer and the sync thread ------------------------------------------------ */
 
-/* Save a checkpoint and start the log over. False if that failed (it is
- * then retried only after the log grows by another wal_capacity_mb, so a
- * failing disk is not asked to rewrite every point after each group). */
-static bool checkpoint(qv_collection *c, qv_arena *a)
+/* Save a checkpoint and start the log over (the writer, with the sync stage
+ * idle: every appended record applied). False if that failed (it is then
+ * retried only after the log grows by another wal_capacity_mb, so a failing
+ * disk is not asked to rewrite every point after each group). */
+static bool checkpoint(qv_collection *c)
 {
     qv_error err;
     if (wal_broken(c->log))
@@ -209,43 +219,47 @@ static qv_status log_broken(qv_collection *c, qv_error *err)
                    c->name);
 }
 
-/* Fail every item of group with rc/err (their records never take effect). */
-static void fail_group(wr_item *group, qv_status rc, const qv_error *err)
+/* Void lo..hi (caller holds logm); a failure is logged: those records may
+ * come back at restart, and the log is broken (wal.h). */
+static void void_range(qv_collection *c, uint64_t lo, uint64_t hi, const char *why)
 {
-    for (wr_item *it = group; it; it = it->next) {
-        it->rc = rc;
-        it->err = *err;
-    }
+    qv_error e2;
+    if (wal_void(c->log, lo, hi, &e2))
+        QV_ERROR("collection %s: cannot void operations %llu..%llu (%s): %s; they may come back "
+                 "at restart; writes are refused until restart",
+                 c->name, (unsigned long long)lo, (unsigned long long)hi, why, e2.msg);
 }
 
 /*
- * Log, sync and apply one group of items; fill in their results.
- * The rule: what readers see is what recovery rebuilds. So a group is
- * applied only once all of it is durable, and a group that failed to be
- * logged or synced is cut from the file and voided (wal_void: recovery
- * skips it even if some of its bytes reach the disk later). After a failed
- * sync the log is never written again until restart (wal_broken): the
- * kernel may have dropped its dirty pages, and a later sync that succeeds
- * would prove nothing.
+ * Stage 1 (the writer thread): append one group to the log. A group that
+ * cannot be logged whole fails: it is cut from the file and voided
+ * (wal_void: recovery skips it even if some of its bytes reach the disk
+ * later). Marks the items logged, which answers wait=false requests.
  */
-static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
+static void log_group(qv_collection *c, wr_item *group)
 {
     qv_error err;
     qv_status rc = QV_OK;
     wr_item *last = group;
     while (last->next)
         last = last->next;
-    uint64_t lo = group->seq, hi = last->seq + last->n_ops - 1;
+    pthread_mutex_lock(&c->logm);
     wal_pos start = wal_mark(c->log);
     bool tried = !wal_broken(c->log);  /* some bytes of the group may reach the file */
     if (!tried)
         rc = log_broken(c, &err);
     for (wr_item *it = group; it && rc == QV_OK; it = it->next)
         rc = wal_append(c->log, it->seq, it->body, it->len, &err);
-    if (rc && !wal_broken(c->log)) {
-        qv_error e2;  /* a failed cut breaks the log; the void below still holds */
-        wal_rewind(c->log, start, &e2);
+    if (rc && tried) {
+        qv_error e2;  /* a failed cut breaks the log; the void still holds */
+        if (!wal_broken(c->log))
+            wal_rewind(c->log, start, &e2);
+        void_range(c, group->seq, last->seq + last->n_ops - 1, "a failed write");
     }
+    pthread_mutex_unlock(&c->logm);
+    if (rc)
+        QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
+                 tried && wal_broken(c->log) ? "; writes are refused until restart" : "");
     /* Written: wait=false requests may answer now (a crash of the process
      * no longer loses them; the machine's still can, until the sync). */
     pthread_mutex_lock(&c->qm);
@@ -259,81 +273,177 @@ static void process_group(qv_collection *c, wr_item *group, qv_arena *a)
     }
     pthread_cond_broadcast(&c->done);
     pthread_mutex_unlock(&c->qm);
-    if (rc == QV_OK)
-        rc = wal_sync(c->log, &err);
+}
+
+/*
+ * Stage 2 (the sync thread): make a run of logged items durable with ONE
+ * fdatasync, then apply them in order and fill in their results; items
+ * that failed to be logged are only passed, in order, so that applied_seq
+ * only grows. The rule: what readers see is what recovery rebuilds, so an
+ * item is applied only once it is durable. After a failed sync the log is
+ * never written again until restart (wal_broken: the kernel may have
+ * dropped its dirty pages, and a later sync that succeeds would prove
+ * nothing): every item of the run fails, and everything the log holds from
+ * the run's first record on is voided — including groups the writer
+ * appended while the sync ran; they come in the next run, which fails at
+ * once.
+ */
+static void sync_run(qv_collection *c, wr_item *run, qv_arena *a)
+{
+    qv_error err;
+    qv_status rc = QV_OK;
+    wr_item *first = run;
+    while (first && first->log_failed)
+        first = first->next;
+    bool fresh = first && !wal_broken(c->log);  /* else refused without a sync */
+    if (first)
+        rc = fresh ? wal_sync(c->log, &err) : log_broken(c, &err);
     if (rc) {
-        /* Parts of the group may be in the file, or reach it later. */
-        qv_error e2;
-        if (tried && wal_void(c->log, lo, hi, &e2))
-            QV_ERROR("collection %s: cannot void operations %llu..%llu after a failed write: "
-                     "%s; they may come back at restart",
-                     c->name, (unsigned long long)lo, (unsigned long long)hi, e2.msg);
-        fail_group(group, rc, &err);
-        c->applied_seq = hi;
-        QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
-                 wal_broken(c->log) ? "; writes are refused until restart" : "");
-        return;
-    }
-    for (wr_item *it = group; it; it = it->next) {
-        it->rc = apply_record(c, it->seq, it->body, it->len, a, &it->err);
-        uint64_t it_hi = it->seq + it->n_ops - 1;
-        c->applied_seq = it_hi;
-        if (it->rc && !fails_the_same_at_replay(it->rc)) {
-            qv_error e2;
-            if (wal_void(c->log, it->seq, it_hi, &e2))
-                QV_ERROR("collection %s: cannot void operation %llu that failed to apply (%s): %s; "
-                         "writes are refused until restart",
-                         c->name, (unsigned long long)it->seq, it->err.msg, e2.msg);
+        pthread_mutex_lock(&c->logm);
+        uint64_t lo = first->seq > c->voided_to ? first->seq : c->voided_to + 1;
+        uint64_t hi = wal_mark(c->log).last_seq;  /* the writer cannot append meanwhile */
+        if (lo <= hi) {
+            void_range(c, lo, hi, "a failed sync");
+            c->voided_to = hi;
         }
+        pthread_mutex_unlock(&c->logm);
+        QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
+                 fresh ? "; writes are refused until restart" : "");
+    }
+    for (wr_item *it = run; it; it = it->next) {
+        uint64_t it_hi = it->seq + it->n_ops - 1;
+        if (it->log_failed) {
+            /* answered by log_group */
+        } else if (rc) {
+            it->rc = rc;
+            it->err = err;
+        } else {
+            it->rc = apply_batch(c, it->seq, &it->batch, a, &it->err);
+            if (it->rc && !fails_the_same_at_replay(it->rc)) {
+                pthread_mutex_lock(&c->logm);
+                void_range(c, it->seq, it_hi, "it failed to apply");
+                pthread_mutex_unlock(&c->logm);
+            }
+        }
+        c->applied_seq = it_hi;
     }
 }
 
-static void *writer_main(void *arg)
+/* Mark a finished run done and wake its requests (caller holds qm). */
+static void complete_run(qv_collection *c, wr_item *run)
+{
+    for (wr_item *it = run, *next; it; it = next) {
+        next = it->next;
+        it->done = true;
+        if (it->abandoned)  /* else its request frees it */
+            item_free(it);
+    }
+    pthread_cond_broadcast(&c->done);
+}
+
+static void *syncer_main(void *arg)
 {
     qv_collection *c = arg;
     qv_arena a;
     qv_arena_init(&a, 1 << 20);
-    uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
     pthread_mutex_lock(&c->qm);
     for (;;) {
         /* Idle for a while: give the scratch memory back. */
-        while (!c->head && !c->stopping) {
+        while (!c->sync_head && !c->sync_stop) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
-            if (pthread_cond_timedwait(&c->work, &c->qm, &until) == ETIMEDOUT && !c->head &&
-                a.total > (1u << 20))
+            if (pthread_cond_timedwait(&c->sync_work, &c->qm, &until) == ETIMEDOUT &&
+                !c->sync_head && a.total > (1u << 20))
                 qv_arena_free(&a);
         }
-        if (!c->head)
+        if (!c->sync_head)
             break;
-        wr_item *group = c->head;
-        c->head = c->tail = NULL;
+        wr_item *run = c->sync_head;
+        c->sync_head = c->sync_tail = NULL;
+        c->sync_busy = true;
         pthread_mutex_unlock(&c->qm);
 
-        process_group(c, group, &a);
+        sync_run(c, run, &a);
 
         pthread_mutex_lock(&c->qm);
-        for (wr_item *it = group, *next; it; it = next) {
-            next = it->next;
-            it->done = true;
-            if (it->abandoned)  /* else its request frees it */
-                item_free(it);
-        }
-        pthread_cond_broadcast(&c->done);
-        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log)) {
-            pthread_mutex_unlock(&c->qm);
-            ckpt_at = checkpoint(c, &a) ? cap : wal_size(c->log) + cap;
-            pthread_mutex_lock(&c->qm);
-        }
+        complete_run(c, run);
+        c->sync_busy = false;
+        pthread_cond_broadcast(&c->sync_idle);
     }
     pthread_mutex_unlock(&c->qm);
     qv_arena_free(&a);
     return NULL;
 }
 
+/*
+ * The writer: takes everything queued as one group and appends it, then
+ * hands it to the sync thread and goes on with the next group while that
+ * one is synced (two stages: the disk wait of group k overlaps the append
+ * of k+1, and one sync covers every group appended by the time it starts).
+ * It owns the sync thread: on stop it drains it and joins it, so that
+ * coll_pause and coll_stop find everything applied. If that thread cannot
+ * be started, the writer syncs each group itself.
+ */
+static void *writer_main(void *arg)
+{
+    qv_collection *c = arg;
+    qv_arena a;  /* for sync_run without a sync thread */
+    qv_arena_init(&a, 1 << 20);
+    uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
+    pthread_t syncer;
+    c->sync_stop = false;
+    bool staged = pthread_create(&syncer, NULL, syncer_main, c) == 0;
+    if (!staged)
+        QV_WARN("collection %s: cannot start the sync thread (%s); the writer syncs", c->name,
+                strerror(errno));
+    pthread_mutex_lock(&c->qm);
+    for (;;) {
+        while (!c->head && !c->stopping)
+            pthread_cond_wait(&c->work, &c->qm);
+        if (!c->head)
+            break;
+        wr_item *group = c->head;
+        c->head = c->tail = NULL;
+        pthread_mutex_unlock(&c->qm);
+
+        log_group(c, group);
+
+        pthread_mutex_lock(&c->qm);
+        if (staged) {
+            if (c->sync_tail)
+                c->sync_tail->next = group;
+            else
+                c->sync_head = group;
+            for (c->sync_tail = group; c->sync_tail->next;)
+                c->sync_tail = c->sync_tail->next;
+            pthread_cond_signal(&c->sync_work);
+        } else {
+            pthread_mutex_unlock(&c->qm);
+            sync_run(c, group, &a);
+            pthread_mutex_lock(&c->qm);
+            complete_run(c, group);
+        }
+        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log)) {
+            while (c->sync_head || c->sync_busy)  /* the log and the store must agree */
+                pthread_cond_wait(&c->sync_idle, &c->qm);
+            pthread_mutex_unlock(&c->qm);
+            ckpt_at = checkpoint(c) ? cap : wal_size(c->log) + cap;
+            pthread_mutex_lock(&c->qm);
+        }
+    }
+    c->sync_stop = true;
+    pthread_cond_signal(&c->sync_work);
+    pthread_mutex_unlock(&c->qm);
+    if (staged)
+        pthread_join(syncer, NULL);
+    qv_arena_free(&a);
+    return NULL;
+}
+
 qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
-                      const qv_write_opts *opts, qv_update_result *res, qv_error *err)
+                      const qv_write_opts *opts, qv_arena *scratch, qv_update_result *res,
+                      qv_error *err)
 {
     wr_item *it = calloc(1, sizeof *it);
     if (!it) {
@@ -343,6 +453,22 @@ qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
     it->body = body;
     it->len = len;
     it->n_ops = n_ops;
+    /* Decoded here, in the request's thread, not in the writer's: the one
+     * decode that replay runs too (so the same bytes make the same batch),
+     * but off the serial path. Into the caller's scratch memory when the
+     * call surely outlives the item's use (it waits, with no timeout that
+     * could abandon the item): no new memory then. Else the item's own, one
+     * block (the decode copies about len). */
+    qv_arena *mem = scratch;
+    if (!scratch || !opts->wait || opts->timeout) {
+        qv_arena_init(&it->mem, len + (64u << 10));
+        mem = &it->mem;
+    }
+    qv_status drc = ops_decode(mem, body, len, &it->batch, err);
+    if (drc) {
+        item_free(it);
+        return drc;
+    }
     struct timespec deadline;
     if (opts->wait && opts->timeout) {
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -487,6 +613,9 @@ void coll_destroy(qv_collection *c)
     pthread_mutex_destroy(&c->apply);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
+    pthread_cond_destroy(&c->sync_work);
+    pthread_cond_destroy(&c->sync_idle);
+    pthread_mutex_destroy(&c->logm);
     free(c->dir);
     free(c->name);
     free(c);

@@ -3,20 +3,29 @@
  * write-ahead log (wal.h) and its writer thread.
  *
  * Write path: a request thread parses and validates the whole request
- * (ops.h), encodes it as one record and queues it (coll_submit). The writer
- * thread takes everything queued, appends it to the log, makes it durable
- * with ONE fdatasync (group commit), then applies each record under the
- * write lock, all or nothing (store_apply), and wakes the requests that
- * wait. So everything a reader can see is on disk, and a crash loses only
- * requests that were never acknowledged as completed.
- * Faults: a group whose append or sync fails answers every item with the
- * error (500) and is cut from the log and voided (wal_void), so recovery
- * never brings it back even if its bytes reach the disk later; after a
- * failed sync the log is broken and the collection refuses writes until
- * restart while reads go on. A logged record whose apply fails for a
- * reason replay would not meet again (out of memory, I/O) is voided too;
- * voiding allocates nothing (its room is reserved, wal.h), so that holds
- * when memory stays short. Only a void list that cannot be written (a
+ * (ops.h), encodes it as one record, decodes that record into the batch
+ * the writer will apply (the decode replay runs) and queues it
+ * (coll_submit). Two stages follow, each a thread:
+ *   1. the writer takes everything queued as one group and appends it to
+ *      the log (page cache; wait=false requests answer here), then hands it
+ *      on and takes the next group;
+ *   2. the sync thread takes every group appended so far, makes them
+ *      durable with ONE fdatasync (group commit), then applies each record
+ *      under the write lock, all or nothing (store_apply), and wakes the
+ *      requests that wait.
+ * So group k+1 is appended while group k is synced, yet nothing is applied
+ * before it is durable: everything a reader can see is on disk, and a
+ * crash loses only requests that were never acknowledged as completed.
+ * Faults: a group whose append fails answers every item with the error
+ * (500) and is cut from the log and voided (wal_void), so recovery never
+ * brings it back even if its bytes reach the disk later. A failed sync
+ * breaks the log: every item of the run fails, and everything the log
+ * holds from the run's first record on is voided — also groups the writer
+ * appended while that sync ran, which fail too; the collection then
+ * refuses writes until restart while reads go on. A logged record whose
+ * apply fails for a reason replay would not meet again (out of memory,
+ * I/O) is voided too; voiding allocates nothing (its room is reserved,
+ * wal.h), so that holds when memory stays short. Only a void list that cannot be written (a
  * second disk fault) leaves such a record to replay: that is logged, and
  * the log is then broken.
  * So what readers saw is what recovery rebuilds. A wait=false write is
@@ -65,7 +74,8 @@
  * reads under the shared lock); `qm` guards the queue and sequence numbers.
  * `vgate` and `vlock` guard `schema` (see above).
  * Order: ddl, vgate, catalog, vlock, apply, lock. Nothing takes ddl or
- * vgate while holding the catalog lock.
+ * vgate while holding the catalog lock. `logm` is taken alone (never with
+ * qm, apply or lock held).
  */
 #ifndef QV_CORE_COLLECTION_H
 #define QV_CORE_COLLECTION_H
@@ -116,9 +126,18 @@ typedef struct qv_collection {
     uint64_t        next_seq; /* the next operation id */
     bool            stopping, stopped, running;
     pthread_t       writer;
+    /* The sync stage (qm): items appended, in order, waiting for the sync
+     * thread; sync_busy while it syncs and applies a run it took. */
+    pthread_cond_t  sync_work, sync_idle;
+    wr_item        *sync_head, *sync_tail;
+    bool            sync_busy, sync_stop;
 
-    wal     *log;             /* writer thread only (and open/stop) */
-    uint64_t applied_seq;     /* last operation id applied */
+    /* The log: the writer appends, the sync thread syncs (wal_sync may run
+     * beside an append, wal.h); every other log call holds logm. */
+    pthread_mutex_t logm;
+    wal     *log;
+    uint64_t voided_to;       /* logm: voided after a failed sync up to here */
+    uint64_t applied_seq;     /* last operation id applied (sync thread; writer once idle) */
 } qv_collection;
 
 /* A new collection object holding one reference (the caller's); NULL when
@@ -156,8 +175,11 @@ void coll_stop(qv_collection *c);
 void coll_destroy(qv_collection *c);
 
 /* Queue one record of n_ops operations (ownership of body passes to the
- * collection) and, with opts->wait, wait for it. */
+ * collection) and, with opts->wait, wait for it. scratch (may be NULL): an
+ * arena the caller keeps until the call returns and then resets; it holds
+ * the decoded record when the call waits without a timeout. */
 qv_status coll_submit(qv_collection *c, char *body, size_t len, uint32_t n_ops,
-                      const qv_write_opts *opts, qv_update_result *res, qv_error *err);
+                      const qv_write_opts *opts, qv_arena *scratch, qv_update_result *res,
+                      qv_error *err);
 
 #endif

@@ -47,8 +47,9 @@ qv_status qv_points_update(qv_db *db, const char *name, qv_update_kind kind, con
     qv_scratch_done(a);
     size_t rec_len;
     char *body = qv_buf_detach(&rec, &rec_len);
-    rc = coll_submit(c, body, rec_len, batch.n, opts, result, err);
+    rc = coll_submit(c, body, rec_len, batch.n, opts, a, result, err);
     pthread_rwlock_unlock(&c->vgate);
+    qv_scratch_done(a);
     cat_release(c);
     return rc;
 done:

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,8 @@ struct wal {
     char     *void_name;  /* basename of "<path>.void" */
     uint64_t  size;       /* bytes of header + good records = where the next one goes */
     uint64_t  last_seq;
-    bool      broken;     /* a write or sync failed and the file's state is unknown */
+    atomic_bool broken;   /* a write or sync failed and the file's state is unknown; atomic:
+                             wal_sync may set it while another thread appends */
     uint32_t  n_void;     /* voided ranges, as in the .void file */
     uint32_t  void_cap;   /* room in voids and void_buf: always n_void + 1 when memory allows */
     wal_range *voids;

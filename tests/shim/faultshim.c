@@ -1,15 +1,63 @@
 /*
- * faultshim.c — an LD_PRELOAD library for the API fault tests: while the
- * file named by QV_SHIM_FAIL_SYNC exists, fdatasync fails with EIO (as a
- * disk whose writeback failed would report it). The test creates and
- * removes that file to open and close the fault; the server under test is
- * the real binary, unchanged. Test-only: never linked into Quiver.
+ * faultshim.c — an LD_PRELOAD library for the API fault tests; the server
+ * under test is the real binary, unchanged. Test-only: never linked into
+ * Quiver.
+ *   QV_SHIM_FAIL_SYNC=FILE: while FILE exists, fdatasync fails with EIO (as
+ *     a disk whose writeback failed would report it). The test creates and
+ *     removes FILE to open and close the fault.
+ *   QV_SHIM_HOLD_SYNC=DIR: once DIR/hold exists, the next fdatasync removes
+ *     it, creates DIR/in-sync and hangs until DIR/release exists, then
+ *     fails with EIO (a slow disk, then a writeback error); every pwritev
+ *     made meanwhile creates DIR/appended after it wrote. So a test can
+ *     put a write behind a sync that is still running, then fail that sync.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
+static atomic_bool holding;
+
+static void touch(const char *dir, const char *name)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* The hanging sync: the test releases it; this is the fault itself (a
+ * disk that takes its time), not a test's synchronisation. */
+static int hold_then_fail(const char *dir)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/hold", dir);
+    if (unlink(p) != 0)
+        return 0;
+    atomic_store(&holding, 1);
+    touch(dir, "in-sync");
+    struct timespec tick = {0, 1000000};
+    while (!exists(dir, "release"))
+        nanosleep(&tick, NULL);
+    atomic_store(&holding, 0);
+    errno = EIO;
+    return -1;
+}
 
 int fdatasync(int fd)
 {
@@ -19,7 +67,26 @@ int fdatasync(int fd)
         errno = EIO;
         return -1;
     }
+    const char *hold = getenv("QV_SHIM_HOLD_SYNC");
+    if (hold && exists(hold, "hold") && hold_then_fail(hold) != 0)
+        return -1;
     if (!real)
         real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     return real ? real(fd) : -1;
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    static ssize_t (*real)(int, const struct iovec *, int, off_t);
+    if (!real)
+        real = (ssize_t (*)(int, const struct iovec *, int, off_t))dlsym(RTLD_NEXT, "pwritev");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    ssize_t n = real(fd, iov, cnt, off);
+    const char *hold = getenv("QV_SHIM_HOLD_SYNC");
+    if (hold && atomic_load(&holding))
+        touch(hold, "appended");
+    return n;
 }

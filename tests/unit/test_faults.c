@@ -20,6 +20,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "quiver.h"
@@ -55,8 +59,24 @@ static bool fire(fault_kind k)
     return true;
 }
 
+/* A sync that hangs until released, then fails (the disk is slow, then
+ * reports a writeback error), counting the appends made meanwhile: for a
+ * group appended while the sync of the one before it runs. */
+static struct {
+    atomic_bool armed;    /* the next fdatasync hangs, then fails */
+    atomic_bool in_sync;
+    sem_t       entered;  /* posted when the hanging sync starts */
+    sem_t       appended; /* posted for every append while it hangs */
+    sem_t       release;  /* the test lets it fail */
+} H;
+
 static ssize_t f_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
+    if (atomic_load(&H.in_sync)) {
+        ssize_t n = pwritev(fd, iov, cnt, off);
+        sem_post(&H.appended);
+        return n;
+    }
     if (F.armed && F.kind == F_SHORT_WRITE && fire(F_SHORT_WRITE)) {
         /* Half of the first piece lands, then the disk fills up. */
         struct iovec half = {iov[0].iov_base, iov[0].iov_len / 2};
@@ -75,6 +95,14 @@ static ssize_t f_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 
 static int f_fdatasync(int fd)
 {
+    if (atomic_exchange(&H.armed, false)) {
+        atomic_store(&H.in_sync, true);
+        sem_post(&H.entered);
+        sem_wait(&H.release);
+        atomic_store(&H.in_sync, false);
+        errno = EIO;
+        return -1;
+    }
     if (fire(F_SYNC)) {
         errno = F.err;
         return -1;
@@ -527,6 +555,102 @@ static void test_file_faults(void **state)
     assert_true(n >= 6 * N_FILE_STEPS);
 }
 
+/* ---- a failed sync with the next group already appended ------------------- */
+
+typedef struct upsert_job {
+    qv_db      *db;
+    const char *body;
+    qv_status   rc;
+    qv_error    err;
+} upsert_job;
+
+static void *upsert_thread(void *arg)
+{
+    upsert_job *j = arg;
+    qv_write_opts o = {.wait = true};
+    qv_update_result res;
+    j->rc = qv_points_update(j->db, "c", QV_UPDATE_UPSERT, j->body, strlen(j->body), &o, &res,
+                             &j->err);
+    return NULL;
+}
+
+/* A wait bounded only so that a writer that never appends during a sync
+ * fails the test instead of hanging it. */
+static void wait_sem(sem_t *s, const char *what)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    while (sem_timedwait(s, &until) != 0)
+        if (errno != EINTR)
+            fail_msg("%s did not happen", what);
+}
+
+/* Group k is in fdatasync when group k+1 is appended behind it (the two
+ * stages of the writer); then k's sync fails. Neither is acknowledged,
+ * readers see neither, neither comes back after a reopen; the collection
+ * refuses writes until then and keeps serving reads. */
+static void test_sync_fails_with_next_group_appended(void **state)
+{
+    char dir[] = "/tmp/qv-faults-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    qv_db *db;
+    qv_error err;
+    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
+    static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
+    assert_int_equal(qv_collection_create(db, "c", cfg, sizeof cfg - 1, &err), QV_OK);
+    upsert_job first = {.db = db, .body = "{\"points\":[{\"id\":1,\"vector\":[1,0],\"payload\":{\"a\":1}}]}"};
+    upsert_thread(&first);
+    assert_int_equal(first.rc, QV_OK);
+    char *seen = scroll(db);
+
+    sem_init(&H.entered, 0, 0);
+    sem_init(&H.appended, 0, 0);
+    sem_init(&H.release, 0, 0);
+    atomic_store(&H.armed, true);
+    upsert_job k = {.db = db, .body = "{\"points\":[{\"id\":2,\"vector\":[0,1]},{\"id\":1,\"vector\":[5,5]}]}"};
+    upsert_job k1 = {.db = db, .body = "{\"points\":[{\"id\":3,\"vector\":[1,1],\"payload\":{\"b\":2}}]}"};
+    pthread_t tk, tk1;
+    assert_int_equal(pthread_create(&tk, NULL, upsert_thread, &k), 0);
+    wait_sem(&H.entered, "the sync of group k");
+    assert_int_equal(pthread_create(&tk1, NULL, upsert_thread, &k1), 0);
+    wait_sem(&H.appended, "the append of group k+1 during the sync of group k");
+    /* While k's sync hangs, readers see neither group. */
+    char *now = scroll(db);
+    assert_string_equal(now, seen);
+    free(now);
+    sem_post(&H.release);
+    pthread_join(tk, NULL);
+    pthread_join(tk1, NULL);
+    assert_int_equal(k.rc, QV_IO);
+    assert_non_null(strstr(k.err.msg, "fdatasync"));
+    assert_int_equal(k1.rc, QV_IO);
+    assert_non_null(strstr(k1.err.msg, "write-ahead log of collection `c` failed earlier"));
+
+    now = scroll(db);  /* reads go on, and show neither */
+    assert_string_equal(now, seen);
+    free(now);
+    upsert_job later = {.db = db, .body = "{\"points\":[{\"id\":4,\"vector\":[2,2]}]}"};
+    upsert_thread(&later);
+    assert_int_equal(later.rc, QV_IO);
+    assert_non_null(strstr(later.err.msg, "writes are refused until the server restarts"));
+    qv_close(db);
+
+    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
+    now = scroll(db);
+    assert_string_equal(now, seen);  /* neither k nor k+1 came back */
+    free(now);
+    later.db = db;
+    upsert_thread(&later);
+    assert_int_equal(later.rc, QV_OK);
+    qv_close(db);
+    free(seen);
+    sem_destroy(&H.entered);
+    sem_destroy(&H.appended);
+    sem_destroy(&H.release);
+    qv_rm_rf(dir);
+}
+
 int main(void)
 {
     wal_io.pwritev = f_pwritev;
@@ -538,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_write_and_truncate_fault),
         cmocka_unit_test(test_reset_keeps_a_broken_log_broken),
         cmocka_unit_test(test_file_faults),
+        cmocka_unit_test(test_sync_fails_with_next_group_appended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
