@@ -30,6 +30,7 @@ struct wr_item {
     op_batch  batch;
     bool      logged;    /* written to the log (not yet synced), or failed to be */
     bool      log_failed; /* ... failed: rc and err say why */
+    bool      sync_failed; /* logged, but its sync failed: rc and err say why */
     bool      done;
     bool      abandoned; /* its request is gone (answered or timed out): the writer frees it */
     qv_status rc;
@@ -43,13 +44,13 @@ static void item_free(wr_item *it)
     free(it);
 }
 
-/* Apply one decoded batch, the record seq, under the write lock (its points
- * take seq as their version); a is scratch for store_apply (reset here, so
- * it must not hold the batch). */
+/* Apply one decoded batch, record seq, under the write lock (its points
+ * take seq as their version); a is scratch for
+ * store_apply (reset here, so it must not hold the batch). */
 static qv_status apply_batch(qv_collection *c, uint64_t seq, op_batch *batch, qv_arena *a, qv_error *err)
 {
     qv_arena_reset(a);
-    batch->seq = seq;
+    batch->seq = seq;  /* the points it writes take their operation's id as version */
     pthread_mutex_lock(&c->apply);
     pthread_rwlock_wrlock(&c->lock);
     qv_status rc = store_apply(&c->st, &c->schema, batch, a, err);
@@ -122,8 +123,9 @@ qv_collection *coll_new(const char *name)
     pthread_mutex_init(&c->apply, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
-    pthread_cond_init(&c->sync_work, NULL);
-    pthread_cond_init(&c->sync_idle, NULL);
+    for (int i = 0; i < WR_STAGES; i++)
+        pthread_cond_init(&c->stage[i].work, NULL);
+    pthread_cond_init(&c->idle, NULL);
     pthread_mutex_init(&c->logm, NULL);
     return c;
 }
@@ -277,9 +279,7 @@ static void log_group(qv_collection *c, wr_item *group)
 
 /*
  * Stage 2 (the sync thread): make a run of logged items durable with ONE
- * fdatasync, then apply them in order and fill in their results; items
- * that failed to be logged are only passed, in order, so that applied_seq
- * only grows. The rule: what readers see is what recovery rebuilds, so an
+ * fdatasync. The rule: what readers see is what recovery rebuilds, so an
  * item is applied only once it is durable. After a failed sync the log is
  * never written again until restart (wal_broken: the kernel may have
  * dropped its dirty pages, and a later sync that succeeds would prove
@@ -288,7 +288,7 @@ static void log_group(qv_collection *c, wr_item *group)
  * appended while the sync ran; they come in the next run, which fails at
  * once.
  */
-static void sync_run(qv_collection *c, wr_item *run, qv_arena *a)
+static void sync_run(qv_collection *c, wr_item *run)
 {
     qv_error err;
     qv_status rc = QV_OK;
@@ -298,26 +298,37 @@ static void sync_run(qv_collection *c, wr_item *run, qv_arena *a)
     bool fresh = first && !wal_broken(c->log);  /* else refused without a sync */
     if (first)
         rc = fresh ? wal_sync(c->log, &err) : log_broken(c, &err);
-    if (rc) {
-        pthread_mutex_lock(&c->logm);
-        uint64_t lo = first->seq > c->voided_to ? first->seq : c->voided_to + 1;
-        uint64_t hi = wal_mark(c->log).last_seq;  /* the writer cannot append meanwhile */
-        if (lo <= hi) {
-            void_range(c, lo, hi, "a failed sync");
-            c->voided_to = hi;
-        }
-        pthread_mutex_unlock(&c->logm);
-        QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
-                 fresh ? "; writes are refused until restart" : "");
+    if (rc == QV_OK)
+        return;
+    pthread_mutex_lock(&c->logm);
+    uint64_t lo = first->seq > c->voided_to ? first->seq : c->voided_to + 1;
+    uint64_t hi = wal_mark(c->log).last_seq;  /* the writer cannot append meanwhile */
+    if (lo <= hi) {
+        void_range(c, lo, hi, "a failed sync");
+        c->voided_to = hi;
     }
-    for (wr_item *it = run; it; it = it->next) {
-        uint64_t it_hi = it->seq + it->n_ops - 1;
-        if (it->log_failed) {
-            /* answered by log_group */
-        } else if (rc) {
+    pthread_mutex_unlock(&c->logm);
+    QV_ERROR("collection %s: write-ahead log failed: %s%s", c->name, err.msg,
+             fresh ? "; writes are refused until restart" : "");
+    for (wr_item *it = first; it; it = it->next)
+        if (!it->log_failed) {
+            it->sync_failed = true;
             it->rc = rc;
             it->err = err;
-        } else {
+        }
+}
+
+/*
+ * Stage 3 (the apply thread): apply a synced run in order and fill in the
+ * results; items that failed to be logged or synced are only passed, in
+ * order, so that applied_seq only grows. A record that fails to apply for
+ * a reason replay would not meet again is voided.
+ */
+static void apply_run(qv_collection *c, wr_item *run, qv_arena *a)
+{
+    for (wr_item *it = run; it; it = it->next) {
+        uint64_t it_hi = it->seq + it->n_ops - 1;
+        if (!it->log_failed && !it->sync_failed) {
             it->rc = apply_batch(c, it->seq, &it->batch, a, &it->err);
             if (it->rc && !fails_the_same_at_replay(it->rc)) {
                 pthread_mutex_lock(&c->logm);
@@ -341,62 +352,122 @@ static void complete_run(qv_collection *c, wr_item *run)
     pthread_cond_broadcast(&c->done);
 }
 
-static void *syncer_main(void *arg)
+/* Append a run to a stage's list (caller holds qm). */
+static void stage_push(wr_stage *st, wr_item *run)
 {
-    qv_collection *c = arg;
-    qv_arena a;
+    if (st->tail)
+        st->tail->next = run;
+    else
+        st->head = run;
+    for (st->tail = run; st->tail->next;)
+        st->tail = st->tail->next;
+    pthread_cond_signal(&st->work);
+}
+
+/* The sync and apply threads: each takes everything on its list as one
+ * run; the sync thread passes it on to the apply thread. */
+static void stage_loop(qv_collection *c, wr_stage *st)
+{
+    bool applies = st == &c->stage[WR_APPLY];
+    qv_arena a;  /* store_apply's scratch */
     qv_arena_init(&a, 1 << 20);
     pthread_mutex_lock(&c->qm);
     for (;;) {
         /* Idle for a while: give the scratch memory back. */
-        while (!c->sync_head && !c->sync_stop) {
+        while (!st->head && !st->stop) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
-            if (pthread_cond_timedwait(&c->sync_work, &c->qm, &until) == ETIMEDOUT &&
-                !c->sync_head && a.total > (1u << 20))
+            if (pthread_cond_timedwait(&st->work, &c->qm, &until) == ETIMEDOUT && !st->head &&
+                a.total > (1u << 20))
                 qv_arena_free(&a);
         }
-        if (!c->sync_head)
+        if (!st->head)
             break;
-        wr_item *run = c->sync_head;
-        c->sync_head = c->sync_tail = NULL;
-        c->sync_busy = true;
+        wr_item *run = st->head;
+        st->head = st->tail = NULL;
+        st->busy = true;
         pthread_mutex_unlock(&c->qm);
 
-        sync_run(c, run, &a);
+        if (applies)
+            apply_run(c, run, &a);
+        else
+            sync_run(c, run);
 
         pthread_mutex_lock(&c->qm);
-        complete_run(c, run);
-        c->sync_busy = false;
-        pthread_cond_broadcast(&c->sync_idle);
+        if (applies)
+            complete_run(c, run);
+        else
+            stage_push(&c->stage[WR_APPLY], run);
+        st->busy = false;
+        pthread_cond_broadcast(&c->idle);
     }
     pthread_mutex_unlock(&c->qm);
     qv_arena_free(&a);
+}
+
+static void *syncer_main(void *arg)
+{
+    qv_collection *c = arg;
+    stage_loop(c, &c->stage[WR_SYNC]);
     return NULL;
+}
+
+static void *applier_main(void *arg)
+{
+    qv_collection *c = arg;
+    stage_loop(c, &c->stage[WR_APPLY]);
+    return NULL;
+}
+
+/* Stop a stage once its list is empty and join it (caller holds qm;
+ * released meanwhile). */
+static void stage_stop(qv_collection *c, wr_stage *st)
+{
+    st->stop = true;
+    pthread_cond_signal(&st->work);
+    pthread_mutex_unlock(&c->qm);
+    pthread_join(st->thread, NULL);
+    pthread_mutex_lock(&c->qm);
+}
+
+/* Both stages after the writer are idle (caller holds qm). */
+static bool stages_idle(const qv_collection *c)
+{
+    for (int i = 0; i < WR_STAGES; i++)
+        if (c->stage[i].head || c->stage[i].busy)
+            return false;
+    return true;
 }
 
 /*
  * The writer: takes everything queued as one group and appends it, then
- * hands it to the sync thread and goes on with the next group while that
- * one is synced (two stages: the disk wait of group k overlaps the append
- * of k+1, and one sync covers every group appended by the time it starts).
- * It owns the sync thread: on stop it drains it and joins it, so that
- * coll_pause and coll_stop find everything applied. If that thread cannot
- * be started, the writer syncs each group itself.
+ * hands it to the sync thread and goes on with the next group. Three
+ * stages, each a thread: while group k is applied, group k+1 can be in
+ * fdatasync and group k+2 being appended, and one sync covers every group
+ * appended by the time it starts. The writer owns the two other threads:
+ * on stop it drains and joins them, so that coll_pause and coll_stop find
+ * everything applied. If they cannot be started, the writer syncs and
+ * applies each group itself.
  */
 static void *writer_main(void *arg)
 {
     qv_collection *c = arg;
-    qv_arena a;  /* for sync_run without a sync thread */
+    qv_arena a;  /* store_apply's scratch when the writer applies itself */
     qv_arena_init(&a, 1 << 20);
     uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
-    pthread_t syncer;
-    c->sync_stop = false;
-    bool staged = pthread_create(&syncer, NULL, syncer_main, c) == 0;
+    for (int i = 0; i < WR_STAGES; i++)
+        c->stage[i].stop = false;
+    bool staged = pthread_create(&c->stage[WR_APPLY].thread, NULL, applier_main, c) == 0;
+    if (staged && pthread_create(&c->stage[WR_SYNC].thread, NULL, syncer_main, c) != 0) {
+        pthread_mutex_lock(&c->qm);
+        stage_stop(c, &c->stage[WR_APPLY]);
+        pthread_mutex_unlock(&c->qm);
+        staged = false;
+    }
     if (!staged)
-        QV_WARN("collection %s: cannot start the sync thread (%s); the writer syncs", c->name,
-                strerror(errno));
+        QV_WARN("collection %s: cannot start the sync and apply threads (%s); the writer does "
+                "their work", c->name, strerror(errno));
     pthread_mutex_lock(&c->qm);
     for (;;) {
         while (!c->head && !c->stopping)
@@ -411,32 +482,27 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&c->qm);
         if (staged) {
-            if (c->sync_tail)
-                c->sync_tail->next = group;
-            else
-                c->sync_head = group;
-            for (c->sync_tail = group; c->sync_tail->next;)
-                c->sync_tail = c->sync_tail->next;
-            pthread_cond_signal(&c->sync_work);
+            stage_push(&c->stage[WR_SYNC], group);
         } else {
             pthread_mutex_unlock(&c->qm);
-            sync_run(c, group, &a);
+            sync_run(c, group);
+            apply_run(c, group, &a);
             pthread_mutex_lock(&c->qm);
             complete_run(c, group);
         }
         if (wal_size(c->log) > ckpt_at && !wal_broken(c->log)) {
-            while (c->sync_head || c->sync_busy)  /* the log and the store must agree */
-                pthread_cond_wait(&c->sync_idle, &c->qm);
+            while (!stages_idle(c))  /* the log and the store must agree */
+                pthread_cond_wait(&c->idle, &c->qm);
             pthread_mutex_unlock(&c->qm);
             ckpt_at = checkpoint(c) ? cap : wal_size(c->log) + cap;
             pthread_mutex_lock(&c->qm);
         }
     }
-    c->sync_stop = true;
-    pthread_cond_signal(&c->sync_work);
+    if (staged) {
+        stage_stop(c, &c->stage[WR_SYNC]);  /* drains into the apply stage */
+        stage_stop(c, &c->stage[WR_APPLY]);
+    }
     pthread_mutex_unlock(&c->qm);
-    if (staged)
-        pthread_join(syncer, NULL);
     qv_arena_free(&a);
     return NULL;
 }
@@ -613,8 +679,9 @@ void coll_destroy(qv_collection *c)
     pthread_mutex_destroy(&c->apply);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
-    pthread_cond_destroy(&c->sync_work);
-    pthread_cond_destroy(&c->sync_idle);
+    for (int i = 0; i < WR_STAGES; i++)
+        pthread_cond_destroy(&c->stage[i].work);
+    pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->logm);
     free(c->dir);
     free(c->name);

@@ -5,17 +5,18 @@
  * Write path: a request thread parses and validates the whole request
  * (ops.h), encodes it as one record, decodes that record into the batch
  * the writer will apply (the decode replay runs) and queues it
- * (coll_submit). Two stages follow, each a thread:
+ * (coll_submit). Three stages follow, each a thread:
  *   1. the writer takes everything queued as one group and appends it to
  *      the log (page cache; wait=false requests answer here), then hands it
  *      on and takes the next group;
- *   2. the sync thread takes every group appended so far, makes them
- *      durable with ONE fdatasync (group commit), then applies each record
- *      under the write lock, all or nothing (store_apply), and wakes the
- *      requests that wait.
- * So group k+1 is appended while group k is synced, yet nothing is applied
- * before it is durable: everything a reader can see is on disk, and a
- * crash loses only requests that were never acknowledged as completed.
+ *   2. the sync thread takes every group appended so far and makes them
+ *      durable with ONE fdatasync (group commit), then hands them on;
+ *   3. the apply thread applies each synced record under the write lock,
+ *      all or nothing (store_apply), and wakes the requests that wait.
+ * So group k+1 can be appended while group k is synced, and synced while
+ * k is applied, yet nothing is applied before it is durable: everything a
+ * reader can see is on disk, and a crash loses only requests that were
+ * never acknowledged as completed.
  * Faults: a group whose append fails answers every item with the error
  * (500) and is cut from the log and voided (wal_void), so recovery never
  * brings it back even if its bytes reach the disk later. A failed sync
@@ -93,6 +94,17 @@
 
 typedef struct wr_item wr_item;
 
+/* A stage of the write path after the writer: a thread and the runs of
+ * items waiting for it, in order (all under qm); busy while it works on a
+ * run it took. */
+enum { WR_SYNC, WR_APPLY, WR_STAGES };
+typedef struct wr_stage {
+    pthread_cond_t work;
+    wr_item       *head, *tail;
+    bool           busy, stop;
+    pthread_t      thread;
+} wr_stage;
+
 /* A payload index as defined by the user: kept in the config file, and
  * built into the store (st.idx[i] belongs to defs[i]). */
 typedef struct idx_def {
@@ -126,18 +138,15 @@ typedef struct qv_collection {
     uint64_t        next_seq; /* the next operation id */
     bool            stopping, stopped, running;
     pthread_t       writer;
-    /* The sync stage (qm): items appended, in order, waiting for the sync
-     * thread; sync_busy while it syncs and applies a run it took. */
-    pthread_cond_t  sync_work, sync_idle;
-    wr_item        *sync_head, *sync_tail;
-    bool            sync_busy, sync_stop;
+    wr_stage        stage[WR_STAGES];  /* the sync and apply threads (qm) */
+    pthread_cond_t  idle;     /* a stage finished a run */
 
     /* The log: the writer appends, the sync thread syncs (wal_sync may run
      * beside an append, wal.h); every other log call holds logm. */
     pthread_mutex_t logm;
     wal     *log;
     uint64_t voided_to;       /* logm: voided after a failed sync up to here */
-    uint64_t applied_seq;     /* last operation id applied (sync thread; writer once idle) */
+    uint64_t applied_seq;     /* last operation id applied (apply thread; writer once idle) */
 } qv_collection;
 
 /* A new collection object holding one reference (the caller's); NULL when
