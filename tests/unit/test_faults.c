@@ -152,18 +152,26 @@ typedef struct round_result {
     bool fired;
 } round_result;
 
-/* One round: fresh data directory, fault armed after the collection
- * exists, every write checked against what readers saw before it, then a
- * reopen checked against what readers saw last. */
-static round_result run_round(fault_kind kind, int countdown, int errnum, bool sticky)
+/* A fresh data directory (dir: a mkdtemp template) holding collection "c". */
+static qv_db *open_fresh(char *dir)
 {
-    char dir[] = "/tmp/qv-faults-XXXXXX";
     assert_non_null(mkdtemp(dir));
     qv_db *db;
     qv_error err;
     assert_int_equal(qv_open(dir, &db, &err), QV_OK);
     static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
     assert_int_equal(qv_collection_create(db, "c", cfg, sizeof cfg - 1, &err), QV_OK);
+    return db;
+}
+
+/* One round: fresh data directory, fault armed after the collection
+ * exists, every write checked against what readers saw before it, then a
+ * reopen checked against what readers saw last. */
+static round_result run_round(fault_kind kind, int countdown, int errnum, bool sticky)
+{
+    char dir[] = "/tmp/qv-faults-XXXXXX";
+    qv_db *db = open_fresh(dir);
+    qv_error err;
 
     F.armed = true;
     F.kind = kind;
@@ -593,12 +601,8 @@ static void wait_sem(sem_t *s, const char *what)
 static void test_sync_fails_with_next_group_appended(void **state)
 {
     char dir[] = "/tmp/qv-faults-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    qv_db *db;
+    qv_db *db = open_fresh(dir);
     qv_error err;
-    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
-    static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
-    assert_int_equal(qv_collection_create(db, "c", cfg, sizeof cfg - 1, &err), QV_OK);
     upsert_job first = {.db = db, .body = "{\"points\":[{\"id\":1,\"vector\":[1,0],\"payload\":{\"a\":1}}]}"};
     upsert_thread(&first);
     assert_int_equal(first.rc, QV_OK);
