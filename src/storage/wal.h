@@ -44,13 +44,14 @@
  * after a wal_reset whose rename could not be made durable, and after a
  * wal_void that could not be made durable. wal_reset never clears it.
  * Threading: one thread at a time, with one exception: wal_sync may run in
- * one thread while another appends (wal_append, wal_mark, wal_rewind,
- * wal_size). The sync then makes durable at least every record whose
- * wal_append returned before wal_sync was called; records appended
- * meanwhile may or may not be covered (sync them again). A failure the sync
- * reports breaks the log for the appending thread too: its next append
- * fails. Every other pair of calls needs the log to itself (the caller
- * locks: see collection.h).
+ * one thread while another calls wal_append, wal_mark, wal_rewind (to a
+ * mark at or after the end of what that sync must cover), wal_void,
+ * wal_size or wal_broken. The sync then makes durable at least every
+ * record whose wal_append returned before wal_sync was called; records
+ * appended meanwhile may or may not be covered (sync them again). A
+ * failure the sync reports breaks the log for the other thread too: its
+ * next append fails. Every other pair of calls needs the log to itself
+ * (the caller locks: see collection.h).
  */
 #ifndef QV_STORAGE_WAL_H
 #define QV_STORAGE_WAL_H

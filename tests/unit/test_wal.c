@@ -6,6 +6,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +321,52 @@ static void wal_replays_what_was_appended(void **state)
     assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, &last, &err), QV_OK);
     assert_int_equal(last, seq);
     wal_close(w);
+    written_free(&wr);
+}
+
+/* The one pair of calls that may run at once (wal.h): syncs in one thread
+ * while another appends. Every sync succeeds, and the log holds every
+ * record, in order, after a reopen. */
+typedef struct syncer {
+    wal        *w;
+    atomic_bool stop;
+    int         syncs, failed;
+} syncer;
+
+static void *sync_loop(void *arg)
+{
+    syncer *y = arg;
+    qv_error err;
+    while (!atomic_load(&y->stop)) {
+        y->failed += wal_sync(y->w, &err) != QV_OK;
+        y->syncs++;
+    }
+    return NULL;
+}
+
+static void wal_syncs_while_another_thread_appends(void **state)
+{
+    tmpdir *t = *state;
+    wal *w;
+    qv_error err;
+    written wr = {0};
+    seen s = {0};
+    assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, NULL, &err), QV_OK);
+    syncer y = {.w = w};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sync_loop, &y), 0);
+    for (uint64_t seq = 1; seq <= 60; seq++)
+        append_random(w, &wr, seq, (size_t)(rnd() % 50000));
+    atomic_store(&y.stop, true);
+    pthread_join(th, NULL);
+    assert_int_equal(y.failed, 0);
+    assert_true(y.syncs > 0);
+    assert_int_equal(wal_sync(w, &err), QV_OK);
+    wal_close(w);
+    assert_int_equal(wal_open(t->path, 1, collect, &s, &w, NULL, &err), QV_OK);
+    assert_replayed(&s, &wr, 60);
+    wal_close(w);
+    seen_free(&s);
     written_free(&wr);
 }
 
@@ -766,6 +814,7 @@ int main(void)
         cmocka_unit_test(crc_hw_matches_sw),
         cmocka_unit_test_setup_teardown(wal_new_file_has_the_documented_format, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_replays_what_was_appended, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(wal_syncs_while_another_thread_appends, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_cuts_a_torn_tail, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_stops_at_a_damaged_record, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_cuts_garbage_after_good_records, tmpdir_setup, tmpdir_teardown),
