@@ -10,6 +10,8 @@
  *     fails with EIO (a slow disk, then a writeback error); every pwritev
  *     made meanwhile creates DIR/appended after it wrote. So a test can
  *     put a write behind a sync that is still running, then fail that sync.
+ *   QV_SHIM_SYNC_DELAY_US=N: every fdatasync takes N microseconds longer (a
+ *     slow disk), to see how the write path overlaps its disk waits.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -70,6 +72,12 @@ int fdatasync(int fd)
     const char *hold = getenv("QV_SHIM_HOLD_SYNC");
     if (hold && exists(hold, "hold") && hold_then_fail(hold) != 0)
         return -1;
+    const char *delay = getenv("QV_SHIM_SYNC_DELAY_US");
+    if (delay) {
+        long us = atol(delay);
+        struct timespec d = {us / 1000000, us % 1000000 * 1000};
+        nanosleep(&d, NULL);
+    }
     if (!real)
         real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     return real ? real(fd) : -1;
