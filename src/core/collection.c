@@ -458,16 +458,16 @@ static void *writer_main(void *arg)
     uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
     for (int i = 0; i < WR_STAGES; i++)
         c->stage[i].stop = false;
-    bool staged = pthread_create(&c->stage[WR_APPLY].thread, NULL, applier_main, c) == 0;
-    if (staged && pthread_create(&c->stage[WR_SYNC].thread, NULL, syncer_main, c) != 0) {
+    int e = pthread_create(&c->stage[WR_APPLY].thread, NULL, applier_main, c);
+    if (e == 0 && (e = pthread_create(&c->stage[WR_SYNC].thread, NULL, syncer_main, c)) != 0) {
         pthread_mutex_lock(&c->qm);
         stage_stop(c, &c->stage[WR_APPLY]);
         pthread_mutex_unlock(&c->qm);
-        staged = false;
     }
+    bool staged = e == 0;
     if (!staged)
         QV_WARN("collection %s: cannot start the sync and apply threads (%s); the writer does "
-                "their work", c->name, strerror(errno));
+                "their work", c->name, strerror(e));
     pthread_mutex_lock(&c->qm);
     for (;;) {
         while (!c->head && !c->stopping)
