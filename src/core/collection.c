@@ -181,10 +181,10 @@ done:
     return rc;
 }
 
-/* ---- the writer and the sync thread ------------------------------------------------ */
+/* ---- the writer, the sync and the apply threads ----------------------------------- */
 
-/* Save a checkpoint and start the log over (the writer, with the sync stage
- * idle: every appended record applied). False if that failed (it is then
+/* Save a checkpoint and start the log over (the writer, with the other
+ * stages idle: every appended record applied). False if that failed (it is then
  * retried only after the log grows by another wal_capacity_mb, so a failing
  * disk is not asked to rewrite every point after each group). */
 static bool checkpoint(qv_collection *c)
@@ -440,22 +440,10 @@ static bool stages_idle(const qv_collection *c)
     return true;
 }
 
-/*
- * The writer: takes everything queued as one group and appends it, then
- * hands it to the sync thread and goes on with the next group. Three
- * stages, each a thread: while group k is applied, group k+1 can be in
- * fdatasync and group k+2 being appended, and one sync covers every group
- * appended by the time it starts. The writer owns the two other threads:
- * on stop it drains and joins them, so that coll_pause and coll_stop find
- * everything applied. If they cannot be started, the writer syncs and
- * applies each group itself.
- */
-static void *writer_main(void *arg)
+/* Start the sync and apply threads (the writer, at its first group); false
+ * if they cannot be started (then none runs). */
+static bool stages_start(qv_collection *c)
 {
-    qv_collection *c = arg;
-    qv_arena a;  /* store_apply's scratch when the writer applies itself */
-    qv_arena_init(&a, 1 << 20);
-    uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
     for (int i = 0; i < WR_STAGES; i++)
         c->stage[i].stop = false;
     int e = pthread_create(&c->stage[WR_APPLY].thread, NULL, applier_main, c);
@@ -464,10 +452,30 @@ static void *writer_main(void *arg)
         stage_stop(c, &c->stage[WR_APPLY]);
         pthread_mutex_unlock(&c->qm);
     }
-    bool staged = e == 0;
-    if (!staged)
+    if (e)
         QV_WARN("collection %s: cannot start the sync and apply threads (%s); the writer does "
                 "their work", c->name, strerror(e));
+    return e == 0;
+}
+
+/*
+ * The writer: takes everything queued as one group and appends it, then
+ * hands it to the sync thread and goes on with the next group. Three
+ * stages, each a thread: while group k is applied, group k+1 can be in
+ * fdatasync and group k+2 being appended, and one sync covers every group
+ * appended by the time it starts. The writer owns the two other threads,
+ * started with its first group (a collection that is only read costs one
+ * thread): on stop it drains and joins them, so that coll_pause and
+ * coll_stop find everything applied. If they cannot be started, the
+ * writer syncs and applies each group itself.
+ */
+static void *writer_main(void *arg)
+{
+    qv_collection *c = arg;
+    qv_arena a;  /* store_apply's scratch when the writer applies itself */
+    qv_arena_init(&a, 1 << 20);
+    uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
+    bool started = false, staged = false;
     pthread_mutex_lock(&c->qm);
     for (;;) {
         while (!c->head && !c->stopping)
@@ -478,6 +486,10 @@ static void *writer_main(void *arg)
         c->head = c->tail = NULL;
         pthread_mutex_unlock(&c->qm);
 
+        if (!started) {
+            staged = stages_start(c);
+            started = true;
+        }
         log_group(c, group);
 
         pthread_mutex_lock(&c->qm);
