@@ -60,21 +60,26 @@ static bool fire(fault_kind k)
 }
 
 /* A sync that hangs until released, then fails (the disk is slow, then
- * reports a writeback error), counting the appends made meanwhile: for a
- * group appended while the sync of the one before it runs. */
+ * reports a writeback error) or succeeds, counting the appends tried
+ * meanwhile (which may fail too): for a group appended while the sync of
+ * the one before it runs. */
 static struct {
-    atomic_bool armed;    /* the next fdatasync hangs, then fails */
+    atomic_bool armed;    /* the next fdatasync hangs */
     atomic_bool in_sync;
+    bool        sync_ok;  /* ... then succeeds (else fails with EIO) */
+    bool        fail_appends; /* appends while it hangs fail with EIO */
     sem_t       entered;  /* posted when the hanging sync starts */
-    sem_t       appended; /* posted for every append while it hangs */
-    sem_t       release;  /* the test lets it fail */
+    sem_t       appended; /* posted for every append tried while it hangs */
+    sem_t       release;  /* the test lets it end */
 } H;
 
 static ssize_t f_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     if (atomic_load(&H.in_sync)) {
-        ssize_t n = pwritev(fd, iov, cnt, off);
+        ssize_t n = H.fail_appends ? (errno = EIO, -1) : pwritev(fd, iov, cnt, off);
+        int e = errno;
         sem_post(&H.appended);
+        errno = e;
         return n;
     }
     if (F.armed && F.kind == F_SHORT_WRITE && fire(F_SHORT_WRITE)) {
@@ -100,6 +105,8 @@ static int f_fdatasync(int fd)
         sem_post(&H.entered);
         sem_wait(&H.release);
         atomic_store(&H.in_sync, false);
+        if (H.sync_ok)
+            return fdatasync(fd);
         errno = EIO;
         return -1;
     }
@@ -582,6 +589,24 @@ static void *upsert_thread(void *arg)
     return NULL;
 }
 
+/* Arm the hanging sync (H) for the next fdatasync. */
+static void hold_next_sync(bool sync_ok, bool fail_appends)
+{
+    sem_init(&H.entered, 0, 0);
+    sem_init(&H.appended, 0, 0);
+    sem_init(&H.release, 0, 0);
+    H.sync_ok = sync_ok;
+    H.fail_appends = fail_appends;
+    atomic_store(&H.armed, true);
+}
+
+static void hold_done(void)
+{
+    sem_destroy(&H.entered);
+    sem_destroy(&H.appended);
+    sem_destroy(&H.release);
+}
+
 /* A wait bounded only so that a writer that never appends during a sync
  * fails the test instead of hanging it. */
 static void wait_sem(sem_t *s, const char *what)
@@ -592,6 +617,16 @@ static void wait_sem(sem_t *s, const char *what)
     while (sem_timedwait(s, &until) != 0)
         if (errno != EINTR)
             fail_msg("%s did not happen", what);
+}
+
+/* Write k in its own thread until its sync hangs (hold_next_sync), then
+ * write k+1 in another until its append was tried behind that sync. */
+static void start_behind_held_sync(upsert_job *k, pthread_t *tk, upsert_job *k1, pthread_t *tk1)
+{
+    assert_int_equal(pthread_create(tk, NULL, upsert_thread, k), 0);
+    wait_sem(&H.entered, "the sync of group k");
+    assert_int_equal(pthread_create(tk1, NULL, upsert_thread, k1), 0);
+    wait_sem(&H.appended, "the append of group k+1 during the sync of group k");
 }
 
 /* Group k is in fdatasync when group k+1 is appended behind it (the two
@@ -608,17 +643,11 @@ static void test_sync_fails_with_next_group_appended(void **state)
     assert_int_equal(first.rc, QV_OK);
     char *seen = scroll(db);
 
-    sem_init(&H.entered, 0, 0);
-    sem_init(&H.appended, 0, 0);
-    sem_init(&H.release, 0, 0);
-    atomic_store(&H.armed, true);
+    hold_next_sync(false, false);
     upsert_job k = {.db = db, .body = "{\"points\":[{\"id\":2,\"vector\":[0,1]},{\"id\":1,\"vector\":[5,5]}]}"};
     upsert_job k1 = {.db = db, .body = "{\"points\":[{\"id\":3,\"vector\":[1,1],\"payload\":{\"b\":2}}]}"};
     pthread_t tk, tk1;
-    assert_int_equal(pthread_create(&tk, NULL, upsert_thread, &k), 0);
-    wait_sem(&H.entered, "the sync of group k");
-    assert_int_equal(pthread_create(&tk1, NULL, upsert_thread, &k1), 0);
-    wait_sem(&H.appended, "the append of group k+1 during the sync of group k");
+    start_behind_held_sync(&k, &tk, &k1, &tk1);
     /* While k's sync hangs, readers see neither group. */
     char *now = scroll(db);
     assert_string_equal(now, seen);
@@ -649,9 +678,47 @@ static void test_sync_fails_with_next_group_appended(void **state)
     assert_int_equal(later.rc, QV_OK);
     qv_close(db);
     free(seen);
-    sem_destroy(&H.entered);
-    sem_destroy(&H.appended);
-    sem_destroy(&H.release);
+    hold_done();
+    qv_rm_rf(dir);
+}
+
+/* Group k+1 fails to be appended while group k is in fdatasync, which then
+ * succeeds: k is acknowledged and stays, k+1 fails and never shows, not
+ * even after a reopen; the log stays usable (a failed append is cut). */
+static void test_append_fails_while_previous_group_syncs(void **state)
+{
+    char dir[] = "/tmp/qv-faults-XXXXXX";
+    qv_db *db = open_fresh(dir);
+    qv_error err;
+    hold_next_sync(true, true);
+    upsert_job k = {.db = db, .body = "{\"points\":[{\"id\":1,\"vector\":[1,0],\"payload\":{\"a\":1}}]}"};
+    upsert_job k1 = {.db = db, .body = "{\"points\":[{\"id\":2,\"vector\":[0,1]},{\"id\":1,\"vector\":[5,5]}]}"};
+    pthread_t tk, tk1;
+    start_behind_held_sync(&k, &tk, &k1, &tk1);
+    sem_post(&H.release);
+    /* k+1 is answered in order, after k: results come from one stage. */
+    pthread_join(tk, NULL);
+    pthread_join(tk1, NULL);
+    assert_int_equal(k.rc, QV_OK);
+    assert_int_equal(k1.rc, QV_IO);
+    assert_non_null(strstr(k1.err.msg, "write at offset"));
+    char *seen = scroll(db);
+    assert_non_null(strstr(seen, "\"a\":1"));
+    assert_null(strstr(seen, "\"id\":2"));
+    upsert_job later = {.db = db, .body = "{\"points\":[{\"id\":3,\"vector\":[2,2]}]}"};
+    upsert_thread(&later);
+    assert_int_equal(later.rc, QV_OK);
+    free(seen);
+    seen = scroll(db);
+    qv_close(db);
+
+    assert_int_equal(qv_open(dir, &db, &err), QV_OK);
+    char *now = scroll(db);
+    assert_string_equal(now, seen);
+    free(now);
+    free(seen);
+    qv_close(db);
+    hold_done();
     qv_rm_rf(dir);
 }
 
@@ -667,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_reset_keeps_a_broken_log_broken),
         cmocka_unit_test(test_file_faults),
         cmocka_unit_test(test_sync_fails_with_next_group_appended),
+        cmocka_unit_test(test_append_fails_while_previous_group_syncs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
