@@ -1,6 +1,6 @@
 /*
  * collection.h — one collection at run time: its points (store.h), its
- * write-ahead log (wal.h) and its writer thread.
+ * write-ahead log (wal.h) and its writer, sync and apply threads.
  *
  * Write path: a request thread parses and validates the whole request
  * (ops.h), encodes it as one record, decodes that record into the batch
@@ -26,9 +26,10 @@
  * refuses writes until restart while reads go on. A logged record whose
  * apply fails for a reason replay would not meet again (out of memory,
  * I/O) is voided too; voiding allocates nothing (its room is reserved,
- * wal.h), so that holds when memory stays short. Only a void list that cannot be written (a
- * second disk fault) leaves such a record to replay: that is logged, and
- * the log is then broken.
+ * wal.h), so that holds when memory stays short. Only a void list that
+ * cannot be written (a second disk fault) leaves such a record to replay:
+ * that is logged, and the log is then broken. Results come out of the
+ * apply thread in log order, failed items too.
  * So what readers saw is what recovery rebuilds. A wait=false write is
  * answered once appended: if the group's sync then fails it is voided,
  * as a crash of the machine before the sync would have lost it.
