@@ -209,7 +209,7 @@ int main(int argc, char **argv)
     snprintf(gpath, sizeof gpath, "%s/%s", dir, gname);
     if (reuse) {
         double l0 = now();
-        if (hnsw_load(gpath, &g, &err) == QV_OK) {
+        if (hnsw_load(gpath, UINT32_MAX - 1, &g, &err) == QV_OK) {
             printf("quiver: graph loaded from %s in %.3f s (no build)\n", gpath, now() - l0);
             goto built;
         }

@@ -422,8 +422,10 @@ qv_status cat_load(qv_db *db, qv_error *err)
 
 void cat_free(qv_db *db)
 {
-    for (size_t i = 0; i < db->n_colls; i++)
+    for (size_t i = 0; i < db->n_colls; i++) {
+        coll_close(db->colls[i]);
         cat_release(db->colls[i]);
+    }
     free(db->colls);
     aliases_free(db->aliases, db->n_aliases);
     db->colls = NULL;

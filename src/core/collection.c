@@ -143,15 +143,19 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     qv_arena_init(&r.arena, 1 << 16);
     snprintf(path, sizeof path, "%s/" SNAP_FILE, dir);
     rc = store_load(&c->st, &c->schema, path, &r.snap_seq, err);
+    bool had_snap = rc == QV_OK;
     if (rc == QV_NOT_FOUND)
         rc = QV_OK;
     if (rc)
         goto done;
-    c->applied_seq = r.snap_seq;
-    /* After the checkpoint (its points start pending), before the replay
-     * (whose commits mark theirs). */
+    c->applied_seq = c->ckpt_seq = r.snap_seq;
+    /* After the checkpoint (its points start pending, or as its saved
+     * graphs say), before the replay (whose commits mark theirs). */
     if ((rc = vx_init(&c->vx, c, err)) || (rc = sx_init(&c->sx, &c->st, c->name, err)))
         goto done;
+    if (had_snap)
+        vx_load(&c->vx, dir, r.snap_seq);
+    vx_prune(dir, r.snap_seq, had_snap ? VX_PRUNE_OTHERS : VX_PRUNE_ALL);
     snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
     uint64_t last;
     rc = wal_open(path, r.snap_seq + 1, replay_one, &r, &c->log, &last, err);
@@ -183,20 +187,27 @@ done:
 
 /* ---- the writer, the sync and the apply threads ----------------------------------- */
 
-/* Save a checkpoint and start the log over (the writer, with the other
- * stages idle: every appended record applied). False if that failed (it is then
- * retried only after the log grows by another wal_capacity_mb, so a failing
- * disk is not asked to rewrite every point after each group). */
+/* Save a checkpoint, with the graphs (vindex.h: first, so that a crash
+ * before points.snap lands leaves the old checkpoint and its files), and
+ * start the log over (the writer, with the other stages idle: every
+ * appended record applied). False if that failed (it is then retried only
+ * after the log grows by another wal_capacity_mb, so a failing disk is not
+ * asked to rewrite every point after each group). */
 static bool checkpoint(qv_collection *c)
 {
     qv_error err;
     if (wal_broken(c->log))
         return false;  /* applied_seq may cover voided records the log still holds */
+    uint64_t seq = c->applied_seq;
     pthread_rwlock_rdlock(&c->lock);
-    qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, c->applied_seq, &err);
+    vx_save(&c->vx, c->dir, seq);
+    qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, seq, &err);
     pthread_rwlock_unlock(&c->lock);
-    if (rc == QV_OK)
-        rc = wal_reset(c->log, c->applied_seq + 1, &err);
+    if (rc == QV_OK) {
+        c->ckpt_seq = seq;
+        vx_prune(c->dir, seq, VX_PRUNE_OTHERS);
+        rc = wal_reset(c->log, seq + 1, &err);
+    }
     if (rc)
         QV_ERROR("collection %s: checkpoint failed: %s; next attempt once the log grows by "
                  "another %llu MB", c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
@@ -638,9 +649,14 @@ void coll_resume(qv_collection *c)
 
 qv_status coll_checkpoint(qv_collection *c, uint64_t seq, uint64_t log_first, qv_error *err)
 {
+    /* The graphs are of the old columns (vx_reset follows): none may load
+     * with this checkpoint. Its directory sync makes the removal durable. */
+    vx_prune(c->dir, seq, VX_PRUNE_ALL);
     pthread_rwlock_rdlock(&c->lock);  /* readers go on; nothing writes while paused */
     qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, seq, err);
     pthread_rwlock_unlock(&c->lock);
+    if (rc == QV_OK)
+        c->ckpt_seq = seq;
     if (rc == QV_OK && log_first)
         rc = wal_reset(c->log, log_first, err);
     return rc;
@@ -654,7 +670,7 @@ uint64_t coll_take_op_id(qv_collection *c)
     return id;
 }
 
-void coll_stop(qv_collection *c)
+static void stop(qv_collection *c, bool save)
 {
     if (c->vx.c)
         vx_stop(&c->vx);
@@ -667,9 +683,15 @@ void coll_stop(qv_collection *c)
         pthread_join(c->writer, NULL);
         c->stopped = true;
     }
+    /* A restart then loads the graphs as they are and replays nothing. */
+    if (save && was_running && c->log && (c->applied_seq != c->ckpt_seq || vx_dirty(&c->vx)))
+        checkpoint(c);
     wal_close(c->log);
     c->log = NULL;
 }
+
+void coll_stop(qv_collection *c) { stop(c, false); }
+void coll_close(qv_collection *c) { stop(c, true); }
 
 void coll_destroy(qv_collection *c)
 {

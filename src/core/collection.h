@@ -148,6 +148,7 @@ typedef struct qv_collection {
     wal     *log;
     uint64_t voided_to;       /* logm: voided after a failed sync up to here */
     uint64_t applied_seq;     /* last operation id applied (apply thread; writer once idle) */
+    uint64_t ckpt_seq;        /* ... as of the checkpoint on disk (writer thread, or paused) */
 } qv_collection;
 
 /* A new collection object holding one reference (the caller's); NULL when
@@ -180,6 +181,10 @@ uint64_t  coll_take_op_id(qv_collection *c);
 
 /* Apply what is queued, stop the writer, close the log. Idempotent. */
 void coll_stop(qv_collection *c);
+/* The same, for a collection that stays: first a checkpoint (with the
+ * graphs) if anything changed since the last one, so that a restart has
+ * no log to replay and no graph to build. */
+void coll_close(qv_collection *c);
 
 /* Free everything (after coll_stop). */
 void coll_destroy(qv_collection *c);

@@ -23,7 +23,7 @@
 
 #define SNAP_MAGIC "QVSNAP\0\0"
 #define SNAP_END   "QVND"
-#define SNAP_VERSION 3  /* 3: point versions; 1 and 2 are still read */
+#define SNAP_VERSION 3  /* 3: slots and point versions; 1 and 2 are still read */
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
 
@@ -88,11 +88,16 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         free(b.buf);
         return qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(e));
     }
+    /* Slots as they are, so that a saved HNSW graph (whose nodes are
+     * slots) fits the store this file loads into; a store with too many
+     * free slots for that is written compacted (store_keeps_slots). */
+    bool keep = store_keeps_slots(s);
+    uint32_t rank = 0;
     bio_put(&b, SNAP_MAGIC, 8);
     bio_u32(&b, SNAP_VERSION);
     bio_u32(&b, s->n_dense);
     bio_u32(&b, s->n_sparse);
-    bio_u32(&b, 0);
+    bio_u32(&b, keep ? s->n_slots : (uint32_t)s->n_points);
     bio_u64(&b, seq);
     bio_u64(&b, s->n_points);
     /* Columns by name, so that a load can map them onto another vector
@@ -112,6 +117,7 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         if (!store_live(s, slot))
             continue;
         const qv_point_id *id = &s->ids[slot];
+        bio_u32(&b, keep ? slot : rank++);
         bio_u8(&b, id->uuid);
         bio_u64(&b, id->hi);
         bio_u64(&b, id->lo);
@@ -219,6 +225,41 @@ static bool bio_skip(bio *b, size_t n)
     return true;
 }
 
+/* Grow an empty-so-far store until slot is the next new one: the slots
+ * passed by stay free (free_the_rest lists them). */
+static qv_status reach_slot(store *s, uint32_t slot, qv_error *err)
+{
+    while (s->n_slots < slot) {
+        qv_status rc = st_ensure_slot(s, err);
+        if (rc || (rc = st_ensure_chunk(s, s->n_slots, err)))
+            return rc;
+        s->n_slots++;
+    }
+    return QV_OK;
+}
+
+/* After the last point: the slots up to the file's count, and the free
+ * list of every slot that holds no point (lowest first out). */
+static qv_status free_the_rest(store *s, uint32_t n_slots, qv_error *err)
+{
+    qv_status rc = reach_slot(s, n_slots, err);
+    if (rc)
+        return rc;
+    uint32_t n_free = n_slots - (uint32_t)s->n_points;
+    if (n_free + 1 > s->cap_free) {
+        uint32_t *p = realloc(s->free_slots, ((size_t)n_free + 1) * sizeof *p);
+        if (!p)
+            return qv_fail(err, QV_NOMEM, "out of memory");
+        s->free_slots = p;
+        s->cap_free = n_free + 1;
+    }
+    s->n_free = 0;
+    for (uint32_t slot = n_slots; slot-- > 0;)
+        if (!store_live(s, slot))
+            s->free_slots[s->n_free++] = slot;
+    return QV_OK;
+}
+
 /* Read the column list of a version 2 header and map each file column onto
  * the store's column of that name (-1: not in the store). */
 static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t n_sparse,
@@ -294,15 +335,26 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         goto done;
     }
     char magic[8];
-    uint32_t version, n_dense, n_sparse, reserved;
+    uint32_t version, n_dense, n_sparse, file_slots;
     uint64_t n_points;
     if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get_u32(&b, &version) ||
         version < 1 || version > SNAP_VERSION || !bio_get_u32(&b, &n_dense) ||
-        !bio_get_u32(&b, &n_sparse) || !bio_get_u32(&b, &reserved) || !bio_get_u64(&b, seq) ||
+        !bio_get_u32(&b, &n_sparse) || !bio_get_u32(&b, &file_slots) || !bio_get_u64(&b, seq) ||
         !bio_get_u64(&b, &n_points) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
         n_sparse > CFG_MAX_NAMED_VECTORS ||
         (version == 1 && (n_dense != s->n_dense || n_sparse != s->n_sparse))) {
         rc = qv_fail(err, QV_CORRUPT, "%s: bad header or vectors differ from the config", path);
+        goto done;
+    }
+    /* Every count that sizes memory is held to the file's size first: a
+     * point takes at least 21 bytes (12 more with its slot and version), plus a byte per
+     * dense and 4 per sparse column; the slots at most store_slot_bound. */
+    bool slots = version >= 3;
+    uint64_t min_point = 21 + (slots ? 12 : 0) + n_dense + 4ull * n_sparse;
+    if (n_points > b.left / min_point ||
+        (slots && (file_slots < n_points || file_slots > store_slot_bound(n_points)))) {
+        rc = qv_fail(err, QV_CORRUPT, "%s: %llu points or %u slots cannot fit in the file", path,
+                     (unsigned long long)n_points, file_slots);
         goto done;
     }
     dims = calloc(n_dense + 1, sizeof *dims);
@@ -342,6 +394,13 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         uint32_t len;
         qv_arena_reset(&a);
         t.ver = 0;  /* versions 1 and 2 keep none */
+        uint32_t at;
+        if (slots) {  /* increasing: the free slots before it are passed by */
+            if (!bio_get_u32(&b, &at) || at < s->n_slots || at >= file_slots)
+                goto truncated;
+            if ((rc = reach_slot(s, at, err)))
+                break;
+        }
         if (!bio_get(&b, &id.uuid, 1) || !bio_get_u64(&b, &id.hi) || !bio_get_u64(&b, &id.lo) ||
             !pid_valid(&id) || (version >= 3 && !bio_get_u64(&b, &t.ver)) || !bio_get_u32(&b, &len) ||
             len > (1u << 30))
@@ -428,6 +487,8 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         if (!bio_get_u32(&b, &crc) || crc != want || !bio_get(&b, end, 4) || memcmp(end, SNAP_END, 4) != 0)
             rc = qv_fail(err, QV_CORRUPT, "%s: checksum mismatch", path);
     }
+    if (rc == QV_OK && slots)
+        rc = free_the_rest(s, file_slots, err);
 done:
     free(t.log);
     free(dims);

@@ -33,13 +33,16 @@
  *   8      4    version (3; versions 1 and 2 are still read)
  *   12     4    n_dense: dense vector columns
  *   16     4    n_sparse: sparse vector columns
- *   20     4    reserved, 0
+ *   20     4    n_slots: the store's slots, free ones included (n_points
+ *               <= n_slots <= store_slot_bound(n_points)); versions 1, 2: 0
  *   24     8    sequence number of the last operation applied
  *   32     8    n_points
  *   40     ...  per dense column: u32 dim, u32 name length, name bytes;
  *               then per sparse column: u32 name length, name bytes
  *               (version 1: 4*n_dense dims only, columns in config order)
  *   then n_points records:
+ *          4    slot (version 3): increasing, < n_slots; the slots no
+ *               record names are free
  *          17   id: u8 uuid, u64 hi, u64 lo
  *          8    version: the operation that last wrote the point (not in
  *               versions 1 and 2, whose points load with version 0)
@@ -199,6 +202,14 @@ bool store_matches(const store *s, const cfg_collection *cfg, const flt_filter *
  */
 qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch, qv_arena *scratch,
                       qv_error *err);
+
+/* Checkpoints keep each point's slot (so a saved HNSW graph, whose nodes
+ * are slots, fits the store loaded from them) while the store has at most
+ * this many slots for its points; a load allocates every slot up to it.
+ * A store with more free slots is written compacted (slots renumbered),
+ * and its graphs are not saved. */
+static inline uint64_t store_slot_bound(uint64_t n_points) { return 2 * n_points + 65536; }
+static inline bool store_keeps_slots(const store *s) { return s->n_slots <= store_slot_bound(s->n_points); }
 
 /* Write the checkpoint file path atomically (temp, fsync, rename, fsync dir). */
 qv_status store_save(const store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);

@@ -1,12 +1,21 @@
 /* vindex.c — HNSW indexes kept in step by a background indexer (vindex.h). */
+#define _GNU_SOURCE
 #include "core/vindex.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/collection.h"
 #include "util/bitset.h"
+#include "util/crc32c.h"
+#include "util/endian.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 static void col_free(vx_col *col)
@@ -115,18 +124,27 @@ static void l_commit(void *ctx, const store *s, const st_change *ch, size_t n)
 
 /* ---- the indexer -------------------------------------------------------------------- */
 
+/* The graph parameters of column v; false when it never gets a graph. */
+static bool col_params(const qv_collection *c, uint32_t v, hnsw_params *p)
+{
+    const cfg_collection *cfg = &c->schema;
+    const cfg_vector *cv = &cfg->vectors[v];
+    p->m = (uint32_t)(cv->hnsw.set & 1 ? cv->hnsw.m : cfg->hnsw.m);
+    p->ef_construct = (uint32_t)(cv->hnsw.set & 2 ? cv->hnsw.ef_construct : cfg->hnsw.ef_construct);
+    p->metric = (dist_metric)cv->distance;
+    p->dim = cv->size;
+    p->seed = 0x51a7e5eedull;
+    /* indexing_threshold 0 = never index; m = 0: no graph */
+    return cfg->optimizers.indexing_threshold != 0 && p->m >= 2 && p->m <= HNSW_MAX_M;
+}
+
 /* Whether column v holds enough vectors to be worth a graph. */
 static bool wants_graph(const qv_collection *c, uint32_t v, hnsw_params *p)
 {
     const cfg_collection *cfg = &c->schema;
     const cfg_vector *cv = &cfg->vectors[v];
     uint64_t kb = cfg->optimizers.indexing_threshold;
-    p->m = (uint32_t)(cv->hnsw.set & 1 ? cv->hnsw.m : cfg->hnsw.m);
-    p->ef_construct = (uint32_t)(cv->hnsw.set & 2 ? cv->hnsw.ef_construct : cfg->hnsw.ef_construct);
-    p->metric = (dist_metric)cv->distance;
-    p->dim = cv->size;
-    p->seed = 0x51a7e5eedull;
-    if (kb == 0 || p->m < 2 || p->m > HNSW_MAX_M)  /* 0 = never index; m = 0: no graph */
+    if (!col_params(c, v, p))
         return false;
     const store *s = &c->st;
     uint64_t have = 0;
@@ -217,6 +235,7 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
     }
     if (r.n == 0)
         return false;
+    x->dirty = true;
     pthread_rwlock_rdlock(&col->glock);
     pthread_t helper;
     bool helped = x->cpus > 1 && r.n >= 32 && pthread_create(&helper, NULL, round_work, &r) == 0;
@@ -251,8 +270,10 @@ static void *indexer_main(void *arg)
         do {  /* rounds, releasing the lock between them so writers get in */
             more = false;
             pthread_rwlock_rdlock(&c->lock);
+            pthread_mutex_lock(&x->round);
             for (uint32_t v = 0; buf && v < x->n_cols; v++)
                 more |= col_round(x, v, buf);
+            pthread_mutex_unlock(&x->round);
             pthread_rwlock_unlock(&c->lock);
             pthread_mutex_lock(&x->m);
             stop = x->stop;
@@ -272,6 +293,7 @@ qv_status vx_init(vx_index *x, qv_collection *c, qv_error *err)
     memset(x, 0, sizeof *x);
     x->c = c;
     pthread_mutex_init(&x->m, NULL);
+    pthread_mutex_init(&x->round, NULL);
     pthread_cond_init(&x->cv, NULL);
     if (!cols_make(x))
         return qv_fail(err, QV_NOMEM, "out of memory");
@@ -306,6 +328,7 @@ void vx_free(vx_index *x)
     vx_stop(x);
     cols_free(x);
     pthread_mutex_destroy(&x->m);
+    pthread_mutex_destroy(&x->round);
     pthread_cond_destroy(&x->cv);
 }
 
@@ -340,4 +363,258 @@ bool vx_busy(const vx_index *x)
             return true;
     }
     return false;
+}
+
+/* ---- graph files (vindex.h, docs/FORMAT.md) ----------------------------------------- */
+
+#define GF_MAGIC   "QVGRAPH\n"
+#define GF_VERSION 1u
+#define GF_HEAD    36u  /* the fixed fields before the column's name */
+
+static void gf_name(char *out, size_t n, uint64_t seq, uint32_t v)
+{
+    snprintf(out, n, "hnsw-%" PRIu64 "-%u.graph", seq, v);
+}
+
+/* The checkpoint a graph file (or what a write of one left: .tmp, .prev)
+ * belongs to; false for any other name. */
+static bool gf_seq(const char *name, uint64_t *seq)
+{
+    unsigned long long q;
+    unsigned v;
+    int end = 0;
+    if (strncmp(name, "hnsw-", 5) != 0 || sscanf(name, "hnsw-%llu-%u.graph%n", &q, &v, &end) != 2 || !end)
+        return false;
+    const char *rest = name + end;
+    if (*rest && strcmp(rest, ".tmp") != 0 && strcmp(rest, ".prev") != 0)
+        return false;
+    *seq = q;
+    return true;
+}
+
+void vx_prune(const char *dir, uint64_t seq, int which)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d))) {
+        uint64_t q;
+        if (!gf_seq(e->d_name, &q) || (which == VX_PRUNE_OTHERS && q == seq) ||
+            (which == VX_PRUNE_SEQ && q != seq))
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path && unlink(path) != 0)
+            QV_WARN("cannot remove %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+}
+
+/* Write column v's graph, its pending bits and the vectors of its nodes
+ * that the checkpoint does not hold (deleted points the graph still routes
+ * through), as of now: the indexer is held between rounds while they are
+ * copied, and the caller holds the collection's read lock, so they agree
+ * with the store. The file is written after the indexer goes on. */
+static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
+{
+    const store *s = &x->c->st;
+    const vec_dense *d = &s->dense[v];
+    vx_col *col = &x->cols[v];
+    qv_error err = {0};
+    qv_status rc = QV_OK;
+    uint8_t *head = NULL, *img = NULL;
+    size_t img_len = 0, hlen = 0;
+    pthread_mutex_lock(&x->round);
+    if (!col->g || col->failed) {
+        pthread_mutex_unlock(&x->round);
+        return;
+    }
+    uint32_t n_slots = s->n_slots, n_stale = 0, cap = hnsw_capacity(col->g);
+    for (uint32_t slot = 0; slot < n_slots && slot < cap; slot++)
+        n_stale += hnsw_contains(col->g, slot) && !(store_live(s, slot) && vec_dense_has(d, slot));
+    size_t words = qv_bits_words(n_slots), nl = strlen(d->name), rec = 4 + (size_t)d->dim * 4;
+    hlen = GF_HEAD + nl + words * 8 + n_stale * rec;
+    if (!(head = malloc(hlen + 4)))
+        rc = qv_fail(&err, QV_NOMEM, "out of memory");
+    else
+        rc = hnsw_save_buf(col->g, &img, &img_len, &err);
+    if (rc == QV_OK) {
+        uint8_t *p = head;
+        memcpy(p, GF_MAGIC, 8);
+        qv_put_le32(p + 8, GF_VERSION);
+        qv_put_le32(p + 12, d->dim);
+        qv_put_le64(p + 16, seq);
+        qv_put_le32(p + 24, n_slots);
+        qv_put_le32(p + 28, n_stale);
+        qv_put_le32(p + 32, (uint32_t)nl);
+        memcpy(p + GF_HEAD, d->name, nl);
+        p += GF_HEAD + nl;
+        for (size_t i = 0; i < words; i++, p += 8) {
+            uint64_t bits = atomic_load(&col->pending[i]);
+            if (i == words - 1 && n_slots % 64)
+                bits &= (1ull << (n_slots % 64)) - 1;
+            qv_put_le64(p, bits);
+        }
+        for (uint32_t slot = 0; slot < n_slots && slot < cap; slot++) {
+            if (!hnsw_contains(col->g, slot) || (store_live(s, slot) && vec_dense_has(d, slot)))
+                continue;
+            qv_put_le32(p, slot);
+            memcpy(p + 4, vec_dense_get(d, slot), rec - 4);
+            p += rec;
+        }
+        qv_put_le32(p, qv_crc32c(0, head, hlen));
+    }
+    pthread_mutex_unlock(&x->round);
+    char name[64];
+    gf_name(name, sizeof name, seq, v);
+    qv_file_part parts[2] = {{head, hlen + 4}, {img, img_len}};
+    if (rc == QV_OK && qv_write_file_atomic_parts(dir, name, parts, 2) != 0)
+        rc = qv_fail(&err, QV_IO, "%s", strerror(errno));
+    if (rc) {
+        pthread_mutex_lock(&x->round);
+        x->dirty = true;  /* worth trying again at the next checkpoint */
+        pthread_mutex_unlock(&x->round);
+        QV_WARN("collection %s: cannot save the graph of vector \"%s\" (%s): a restart builds it again",
+                x->c->name, d->name, err.msg);
+    }
+    free(head);
+    free(img);
+}
+
+void vx_save(vx_index *x, const char *dir, uint64_t seq)
+{
+    /* A checkpoint of the same operation id written before (with other
+     * slots, or a column without a graph now) must not lend it its files. */
+    vx_prune(dir, seq, VX_PRUNE_SEQ);
+    pthread_mutex_lock(&x->round);
+    x->dirty = false;
+    pthread_mutex_unlock(&x->round);
+    if (!store_keeps_slots(&x->c->st))
+        return;  /* compacted: the slots of the graphs mean nothing after a load */
+    for (uint32_t v = 0; v < x->n_cols; v++)
+        col_save(x, v, dir, seq);
+}
+
+/* Check a graph file of column v against the store loaded from the
+ * checkpoint of seq, and take it. Anything that does not fit fails (the
+ * caller warns and the graph is built again): every size is checked
+ * against the file and the store before it is used. */
+static qv_status col_take(vx_index *x, uint32_t v, uint64_t seq, const uint8_t *b, size_t len,
+                          qv_error *err)
+{
+    store *s = &x->c->st;
+    vec_dense *d = &s->dense[v];
+    vx_col *col = &x->cols[v];
+    hnsw *g = NULL;
+    uint64_t *stale = NULL;
+    qv_status rc;
+    hnsw_params p;
+    if (!col_params(x->c, v, &p))
+        return qv_fail(err, QV_VALIDATION, "the collection is not indexed");
+    if (len < GF_HEAD + 4 || memcmp(b, GF_MAGIC, 8) != 0 || qv_get_le32(b + 8) != GF_VERSION)
+        return qv_fail(err, QV_CORRUPT, "not a graph file of this version");
+    uint32_t dim = qv_get_le32(b + 12), n_slots = qv_get_le32(b + 24), n_stale = qv_get_le32(b + 28);
+    uint32_t nl = qv_get_le32(b + 32);
+    if (qv_get_le64(b + 16) != seq)
+        return qv_fail(err, QV_CORRUPT, "of another checkpoint");
+    if (dim != d->dim || nl != strlen(d->name) || nl > len - GF_HEAD || memcmp(b + GF_HEAD, d->name, nl))
+        return qv_fail(err, QV_CORRUPT, "of another vector");
+    if (n_slots != s->n_slots || n_stale > n_slots)
+        return qv_fail(err, QV_CORRUPT, "%u slots, the store has %u", n_slots, s->n_slots);
+    uint64_t words = qv_bits_words(n_slots), rec = 4 + (uint64_t)dim * 4;
+    uint64_t hlen = GF_HEAD + (uint64_t)nl + words * 8 + n_stale * rec;
+    if (hlen + 4 > len || qv_crc32c(0, b, (size_t)hlen) != qv_get_le32(b + hlen))
+        return qv_fail(err, QV_CORRUPT, "truncated or checksum mismatch");
+    if ((rc = hnsw_load_buf(b + hlen + 4, len - (size_t)hlen - 4, s->cap_slots, &g, err)))
+        return rc;
+    const hnsw_params *gp = hnsw_get_params(g);
+    if (gp->m != p.m || gp->ef_construct != (p.ef_construct < p.m ? p.m : p.ef_construct) ||
+        gp->metric != p.metric || gp->dim != p.dim || gp->seed != p.seed) {
+        rc = qv_fail(err, QV_CORRUPT, "built with other hnsw_config parameters");
+        goto fail;
+    }
+    const uint8_t *pend = b + GF_HEAD + nl, *recs = pend + words * 8;
+    if (!(stale = calloc(words ? words : 1, 8))) {
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n_stale; i++) {
+        uint32_t slot = qv_get_le32(recs + i * rec);
+        if (slot >= n_slots || !hnsw_contains(g, slot) || (store_live(s, slot) && vec_dense_has(d, slot)) ||
+            qv_bit_get(stale, slot)) {
+            rc = qv_fail(err, QV_CORRUPT, "a saved vector for slot %u, which has its own", slot);
+            goto fail;
+        }
+        qv_bit_set(stale, slot);
+    }
+    /* Every node reads a vector; every slot not pending is as the graph knows it. */
+    for (uint32_t slot = 0; slot < hnsw_capacity(g); slot++) {
+        bool in = hnsw_contains(g, slot);
+        if (slot >= n_slots) {
+            if (in) {
+                rc = qv_fail(err, QV_CORRUPT, "a node at slot %u, beyond the store", slot);
+                goto fail;
+            }
+            continue;
+        }
+        bool want = store_live(s, slot) && vec_dense_has(d, slot);
+        bool pending = qv_get_le64(pend + (slot >> 6) * 8) >> (slot & 63) & 1;
+        if ((in && !want && !qv_bit_get(stale, slot)) ||
+            (!pending && want != (in && !hnsw_tombstone(g, slot)))) {
+            rc = qv_fail(err, QV_CORRUPT, "slot %u does not match the checkpoint", slot);
+            goto fail;
+        }
+    }
+    /* Taken: nothing can fail from here. */
+    for (uint32_t i = 0; i < n_stale; i++) {
+        const uint8_t *r = recs + i * rec;
+        memcpy((float *)vec_dense_get(d, qv_get_le32(r)), r + 4, (size_t)dim * 4);
+    }
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < col->words; i++) {
+        uint64_t bits = i < words ? qv_get_le64(pend + (size_t)i * 8) : 0;
+        if (i == words - 1 && n_slots % 64)
+            bits &= (1ull << (n_slots % 64)) - 1;
+        atomic_store(&col->pending[i], bits);
+        n += (uint64_t)__builtin_popcountll(bits);
+    }
+    atomic_store(&col->n_pending, n);
+    hnsw_free(col->g);
+    col->g = g;
+    free(stale);
+    return QV_OK;
+fail:
+    hnsw_free(g);
+    free(stale);
+    return rc;
+}
+
+void vx_load(vx_index *x, const char *dir, uint64_t seq)
+{
+    const store *s = &x->c->st;
+    for (uint32_t v = 0; v < x->n_cols; v++) {
+        char name[64], path[PATH_MAX];
+        gf_name(name, sizeof name, seq, v);
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+            continue;
+        char *b;
+        size_t len;
+        qv_error err = {0};
+        qv_status rc = QV_OK;
+        if (qv_read_file(path, SIZE_MAX / 2, &b, &len) != 0) {
+            if (errno == ENOENT)
+                continue;
+            rc = qv_fail(&err, QV_IO, "%s", strerror(errno));
+        } else {
+            rc = col_take(x, v, seq, (const uint8_t *)b, len, &err);
+            free(b);
+        }
+        if (rc)
+            QV_WARN("collection %s: graph file %s not used (%s); the graph of vector \"%s\" is built "
+                    "again from the vectors", x->c->name, name, err.msg, s->dense[v].name);
+        else
+            QV_INFO("collection %s: graph of vector \"%s\" loaded: %u nodes, %llu pending", x->c->name,
+                    s->dense[v].name, hnsw_count(x->cols[v].g),
+                    (unsigned long long)atomic_load(&x->cols[v].n_pending));
+    }
 }

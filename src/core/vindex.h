@@ -53,6 +53,9 @@ typedef struct vx_index {
     pthread_mutex_t  m;
     pthread_cond_t   cv;
     bool             work, stop, running;
+    pthread_mutex_t  round;       /* held by the indexer for each round; vx_save takes it
+                                     to see graphs and pending bits hold still */
+    bool             dirty;       /* a graph changed since the last vx_save (round) */
     long             cpus;        /* online at start: a round uses one helper thread when > 1 */
 } vx_index;
 
@@ -66,6 +69,37 @@ void      vx_free(vx_index *x);
 /* The columns changed (vector DDL): drop every graph and start over.
  * Caller holds the write lock. */
 void vx_reset(vx_index *x);
+
+/*
+ * Graph files: with each checkpoint (collection.c), every column's graph is
+ * saved as `hnsw-<seq>-<v>.graph` (seq: the checkpoint's operation id, v:
+ * the column's index), together with the column's pending bits and the
+ * vectors of the graph's nodes that the checkpoint does not hold (deleted
+ * points, which still route): format in docs/FORMAT.md. The checkpoint
+ * keeps slots (store_keeps_slots), so after loading it the graph's nodes
+ * are the store's slots again; pending = the saved bits, and the log's
+ * replay marks what it touches, as for any commit.
+ *
+ * vx_save (checkpoint writer; caller holds the collection's read lock, so
+ * the store stays as the checkpoint sees it): waits for the indexer's round
+ * to end, copies each graph (hnsw_save_buf), its pending bits and those
+ * vectors, and writes the file while the indexer goes on. A failure to
+ * save is logged; the checkpoint goes on (the graph is built at restart).
+ * vx_load (open, after vx_init, before the replay): a file that does not
+ * fit the store, the column or the hnsw_config (damage, another seq, name,
+ * dim, slot count, capacity above the store's, parameters, a node without
+ * a vector, a slot not pending that the graph does not know) is ignored
+ * with a warning, and that column's graph is built again.
+ * vx_prune: remove graph files of dir (and leftovers of their writes):
+ * VX_PRUNE_ALL, those of checkpoint seq (VX_PRUNE_SEQ) or of any other
+ * (VX_PRUNE_OTHERS, once the checkpoint of seq has landed).
+ */
+enum { VX_PRUNE_ALL, VX_PRUNE_SEQ, VX_PRUNE_OTHERS };
+void vx_save(vx_index *x, const char *dir, uint64_t seq);
+void vx_load(vx_index *x, const char *dir, uint64_t seq);
+void vx_prune(const char *dir, uint64_t seq, int which);
+/* Whether a graph changed since the last vx_save. */
+static inline bool vx_dirty(const vx_index *x) { return x->dirty; }
 
 /* Slots in graphs (tombstones aside) and whether work is pending, for
  * collection info. Caller holds the read lock. */

@@ -40,7 +40,8 @@ int qv_fsync_dir(const char *dir)
     return rc;
 }
 
-static int write_atomic(const char *dir, const char *name, const void *data, size_t len, bool undo)
+static int write_atomic(const char *dir, const char *name, const qv_file_part *parts, size_t n_parts,
+                        bool undo)
 {
     char path[PATH_MAX], tmp[PATH_MAX], prev[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
@@ -52,7 +53,10 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    for (size_t i = 0; i < n_parts; i++)
+        if (write_all(fd, parts[i].data, parts[i].len) != 0)
+            goto fail;
+    if (fsync(fd) != 0)
         goto fail;
     if (close(fd) != 0) {
         fd = -1;
@@ -98,12 +102,19 @@ fail:;
 
 int qv_write_file_atomic(const char *dir, const char *name, const void *data, size_t len)
 {
-    return write_atomic(dir, name, data, len, true);
+    qv_file_part part = {data, len};
+    return write_atomic(dir, name, &part, 1, true);
+}
+
+int qv_write_file_atomic_parts(const char *dir, const char *name, const qv_file_part *parts, size_t n)
+{
+    return write_atomic(dir, name, parts, n, true);
 }
 
 int qv_write_file_atomic_keep(const char *dir, const char *name, const void *data, size_t len)
 {
-    return write_atomic(dir, name, data, len, false);
+    qv_file_part part = {data, len};
+    return write_atomic(dir, name, &part, 1, false);
 }
 
 int qv_read_file(const char *path, size_t max, char **data, size_t *len)

@@ -20,6 +20,12 @@
  * failure while taking it back (its own rename or fsync) leaves the
  * outcome to the disk. Costs a link and an unlink besides the two fsyncs. */
 int qv_write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
+/* The same with the bytes of n parts one after another (no copy). */
+typedef struct qv_file_part {
+    const void *data;
+    size_t      len;
+} qv_file_part;
+int qv_write_file_atomic_parts(const char *dir, const char *name, const qv_file_part *parts, size_t n);
 /* The same, except that a failed directory fsync leaves the new file in
  * place: for a file that had better win whenever it reaches the disk (the
  * log's void list, whose caller stops trusting the log on failure). */

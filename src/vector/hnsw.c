@@ -349,6 +349,7 @@ uint32_t hnsw_capacity(const hnsw *g) { return g->cap; }
 const hnsw_params *hnsw_get_params(const hnsw *g) { return &g->p; }
 
 bool hnsw_contains(const hnsw *g, uint32_t s) { return s < g->cap && (ld(blk0(g, s)) & H_IN); }
+bool hnsw_tombstone(const hnsw *g, uint32_t s) { return s < g->cap && (ld(blk0(g, s)) & H_DEAD); }
 
 size_t hnsw_memory(const hnsw *g)
 {
@@ -879,7 +880,7 @@ qv_status hnsw_save(const hnsw *g, const char *dir, const char *name, qv_error *
 
 #define CORRUPT(...) do { rc = qv_fail(err, QV_CORRUPT, "hnsw graph file: " __VA_ARGS__); goto fail; } while (0)
 
-qv_status hnsw_load_buf(const uint8_t *b, size_t len, hnsw **out, qv_error *err)
+qv_status hnsw_load_buf(const uint8_t *b, size_t len, uint32_t max_capacity, hnsw **out, qv_error *err)
 {
     *out = NULL;
     hnsw *g = NULL;
@@ -900,6 +901,8 @@ qv_status hnsw_load_buf(const uint8_t *b, size_t len, hnsw **out, qv_error *err)
         return qv_fail(err, QV_CORRUPT, "hnsw graph file: bad parameters");
     if (nodes > cap || (size_t)nodes * 8 > len || cap == NONE)
         return qv_fail(err, QV_CORRUPT, "hnsw graph file: bad node count");
+    if (cap > max_capacity)  /* before allocating for it */
+        return qv_fail(err, QV_CORRUPT, "hnsw graph file: capacity %u beyond %u", cap, max_capacity);
     rc = hnsw_new(&p, cap, &g, err);
     if (rc)
         return rc;
@@ -974,14 +977,14 @@ fail:
     return rc;
 }
 
-qv_status hnsw_load(const char *path, hnsw **out, qv_error *err)
+qv_status hnsw_load(const char *path, uint32_t max_capacity, hnsw **out, qv_error *err)
 {
     char *b;
     size_t len;
     *out = NULL;
     if (qv_read_file(path, SIZE_MAX / 2, &b, &len) != 0)
         return qv_fail(err, QV_IO, "hnsw: cannot read %s: %s", path, strerror(errno));
-    qv_status rc = hnsw_load_buf((const uint8_t *)b, len, out, err);
+    qv_status rc = hnsw_load_buf((const uint8_t *)b, len, max_capacity, out, err);
     free(b);
     return rc;
 }

@@ -147,7 +147,8 @@ qv_status hnsw_search(hnsw *g, const vec_dense *col, const float *query, uint32_
 uint32_t hnsw_count(const hnsw *g);     /* slots in the graph, tombstones included */
 uint32_t hnsw_deleted(const hnsw *g);   /* tombstones */
 uint32_t hnsw_capacity(const hnsw *g);
-bool     hnsw_contains(const hnsw *g, uint32_t slot);
+bool     hnsw_contains(const hnsw *g, uint32_t slot);   /* in the graph, tombstone or not */
+bool     hnsw_tombstone(const hnsw *g, uint32_t slot);
 const hnsw_params *hnsw_get_params(const hnsw *g);
 /* Bytes of graph memory: the per-slot arrays for the capacity plus every
  * upper-level block (vectors and the search scratch pool aside). */
@@ -157,9 +158,11 @@ size_t   hnsw_memory(const hnsw *g);
 qv_status hnsw_save(const hnsw *g, const char *dir, const char *name, qv_error *err);
 /* The same bytes in a malloc'd buffer (for tests and for callers with their own files). */
 qv_status hnsw_save_buf(const hnsw *g, uint8_t **data, size_t *len, qv_error *err);
-/* Read a graph saved by hnsw_save: QV_CORRUPT for any damage, QV_IO when the
- * file cannot be read. */
-qv_status hnsw_load(const char *path, hnsw **out, qv_error *err);
-qv_status hnsw_load_buf(const uint8_t *data, size_t len, hnsw **out, qv_error *err);
+/* Read a graph saved by hnsw_save: QV_CORRUPT for any damage or a capacity
+ * above max_capacity (checked before allocating: the caller's bound, e.g.
+ * the slots of its column), QV_IO when the file cannot be read. */
+qv_status hnsw_load(const char *path, uint32_t max_capacity, hnsw **out, qv_error *err);
+qv_status hnsw_load_buf(const uint8_t *data, size_t len, uint32_t max_capacity, hnsw **out,
+                        qv_error *err);
 
 #endif

@@ -133,7 +133,7 @@ for (const [name, damage] of [
     const ids = [...Array(10).keys(), 100];
     const before = await A.snapshot(c, ids);
     assert.equal(before.count, 10);
-    assert.equal(await s1.stop(), 0, s1.stderr());
+    await s1.kill9(); // a clean stop writes a checkpoint and leaves an empty log
 
     damage(walPath(storage, c));
     const s2 = await startServer({ storage });

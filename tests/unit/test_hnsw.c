@@ -235,7 +235,7 @@ static void save_load_round_trip(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/g.hnsw", dir);
     hnsw *h;
-    assert_int_equal(hnsw_load(path, &h, &err), QV_OK);
+    assert_int_equal(hnsw_load(path, UINT32_MAX - 1, &h, &err), QV_OK);
     assert_int_equal(hnsw_count(h), hnsw_count(shared_g));
     assert_int_equal(hnsw_memory(h), hnsw_memory(shared_g));
     for (int i = 0; i < NQ; i++) {
@@ -258,14 +258,21 @@ static void save_load_round_trip(void **state)
     /* Damage: every kind is refused with QV_CORRUPT. */
     hnsw *bad = NULL;
     b1[l1 / 2] ^= 0x10;
-    assert_int_equal(hnsw_load_buf(b1, l1, &bad, &err), QV_CORRUPT);
+    assert_int_equal(hnsw_load_buf(b1, l1, UINT32_MAX - 1, &bad, &err), QV_CORRUPT);
     assert_null(bad);
     printf("damaged: %s\n", err.msg);
     b1[l1 / 2] ^= 0x10;
-    assert_int_equal(hnsw_load_buf(b1, l1 - 9, &bad, &err), QV_CORRUPT);
-    assert_int_equal(hnsw_load_buf(b1, 20, &bad, &err), QV_CORRUPT);
+    assert_int_equal(hnsw_load_buf(b1, l1 - 9, UINT32_MAX - 1, &bad, &err), QV_CORRUPT);
+    assert_int_equal(hnsw_load_buf(b1, 20, UINT32_MAX - 1, &bad, &err), QV_CORRUPT);
+    /* A capacity above the caller's bound is refused before allocating. */
+    assert_int_equal(hnsw_load_buf(b1, l1, hnsw_capacity(shared_g) - 1, &bad, &err), QV_CORRUPT);
+    assert_non_null(strstr(err.msg, "capacity"));
+    assert_null(bad);
+    hnsw *exact = NULL;
+    assert_int_equal(hnsw_load_buf(b1, l1, hnsw_capacity(shared_g), &exact, &err), QV_OK);
+    hnsw_free(exact);
     b1[0] = 'X';
-    assert_int_equal(hnsw_load_buf(b1, l1, &bad, &err), QV_CORRUPT);
+    assert_int_equal(hnsw_load_buf(b1, l1, UINT32_MAX - 1, &bad, &err), QV_CORRUPT);
     free(b1);
     /* A damaged file on disk too. */
     FILE *fp = fopen(path, "r+b");
@@ -273,7 +280,7 @@ static void save_load_round_trip(void **state)
     fseek(fp, 100, SEEK_SET);
     fputc(0xAB, fp);
     fclose(fp);
-    assert_int_equal(hnsw_load(path, &bad, &err), QV_CORRUPT);
+    assert_int_equal(hnsw_load(path, UINT32_MAX - 1, &bad, &err), QV_CORRUPT);
     assert_null(bad);
     qv_rm_rf(dir);
 }
@@ -488,7 +495,7 @@ static void small_and_edge_cases(void **state)
     uint8_t *b;
     size_t l;
     assert_int_equal(hnsw_save_buf(e, &b, &l, &err), QV_OK);
-    assert_int_equal(hnsw_load_buf(b, l, &e2, &err), QV_OK);
+    assert_int_equal(hnsw_load_buf(b, l, UINT32_MAX - 1, &e2, &err), QV_OK);
     assert_int_equal(hnsw_count(e2), 0);
     free(b);
     hnsw_free(e);

@@ -385,6 +385,26 @@ static void checkpoint_round_trip(void **state)
     assert_string_equal(p1, p2);
     free(p1);
     free(p2);
+    /* Every point in its slot again (a saved graph names slots), the holes
+     * free and reused first. */
+    assert_int_equal(g.st.n_slots, f.st.n_slots);
+    for (uint32_t slot = 0; slot < f.st.n_slots; slot++) {
+        assert_int_equal(store_live(&g.st, slot), store_live(&f.st, slot));
+        if (store_live(&f.st, slot))
+            assert_int_equal(store_find(&g.st, &f.st.ids[slot]), slot);
+    }
+    assert_int_equal(g.st.n_free, 3);
+    for (int i = 0; i < 3; i++) {
+        qv_arena_reset(&g.a);
+        snprintf(body, sizeof body, "{\"points\":[{\"id\":%d,\"vector\":{\"a\":[1,2]}}]}", 90000 + i);
+        assert_int_equal(run(&g, QV_UPDATE_UPSERT, body, &err), QV_OK);
+        qv_point_id id = {.lo = (uint64_t)(90000 + i)};
+        int64_t at = store_find(&g.st, &id);
+        assert_true(at >= 5 && at <= 7);
+    }
+    assert_int_equal(g.st.n_slots, f.st.n_slots);
+    fx_free(&g);
+    fx_init(&g, NAMED);
     /* A damaged file is refused. */
     FILE *fp = fopen(path, "r+b");
     assert_non_null(fp);
@@ -698,6 +718,51 @@ static void checkpoint_columns_by_name(void **state)
     fx_free(&f);
 }
 
+/* A store with more free slots than store_slot_bound allows is written
+ * compacted: its points load into the first slots. */
+static void checkpoint_compacts_sparse_store(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    qv_buf b = QV_BUF_INIT;
+    for (int i = 0; i < 70000; i += 1000) {
+        b.len = 0;
+        qv_buf_append(&b, "{\"points\":[", 11);
+        for (int j = i; j < i + 1000; j++) {
+            char one[96];
+            int n = snprintf(one, sizeof one, "%s{\"id\":%d,\"vector\":[%d,1]}", j > i ? "," : "", j, j);
+            qv_buf_append(&b, one, (size_t)n);
+        }
+        qv_buf_append(&b, "]}", 3);  /* with the NUL */
+        qv_arena_reset(&f.a);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, (const char *)b.data, &err), QV_OK);
+    }
+    qv_buf_free(&b);
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"filter\":{\"must\":[{\"has_id\":[5,69998]}]}}", &err), QV_OK);
+    assert_true(store_keeps_slots(&f.st));
+    assert_int_equal(run(&f, QV_UPDATE_DELETE, "{\"filter\":{\"must_not\":[{\"has_id\":[3,40000,69999]}]}}", &err),
+                     QV_OK);
+    assert_int_equal(f.st.n_points, 3);
+    assert_false(store_keeps_slots(&f.st));
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 1, &err), QV_OK);
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    fx_init(&g, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    uint64_t seq;
+    assert_int_equal(store_load(&g.st, &g.cfg, path, &seq, &err), QV_OK);
+    assert_int_equal(g.st.n_slots, 3);
+    assert_int_equal(g.st.n_free, 0);
+    char *p1 = picture(&f.st), *p2 = picture(&g.st);
+    assert_string_equal(p1, p2);
+    free(p1);
+    free(p2);
+    fx_free(&g);
+    fx_free(&f);
+    qv_rm_rf(dir);
+}
+
 /* A checkpoint in the first format (dimensions only, no names) still loads. */
 /* A checkpoint of one point (id 42, payload {}, dense v [3, 4], no sparse
  * s) in an older format: version 1 (dimensions only) or 2 (dimensions and
@@ -956,6 +1021,7 @@ int main(void)
         cmocka_unit_test(columns_added_and_removed),
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_old_versions_load),
+        cmocka_unit_test(checkpoint_compacts_sparse_store),
         cmocka_unit_test(listeners_hear_each_commit),
         cmocka_unit_test(planner_agrees_with_scan),
     };

@@ -1,0 +1,182 @@
+// HNSW graphs saved with the checkpoints: a restart loads them instead of
+// building them again (same results, same indexed_vectors_count, green at
+// once); a damaged or truncated graph file is ignored with a warning and the
+// graph built again; kill -9 while indexing loses nothing; deletes are
+// repaired in the background and recall holds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { startServer, tempDir, req, expectOk } from './helpers.mjs';
+import { rng } from './read_lib.mjs';
+
+const DIM = 16;
+const N = 6000;
+const r = rng(2026);
+const centres = Array.from({ length: 30 }, () => Array.from({ length: DIM }, () => r() * 2 - 1));
+const POINTS = Array.from({ length: N }, (_, i) => ({
+  id: i + 1,
+  vector: centres[i % 30].map((x) => x + (r() - 0.5) * 0.8),
+  payload: { i },
+}));
+const QUERIES = Array.from({ length: 30 }, (_, i) => POINTS[(i * 397) % N].vector.map((x) => x + (r() - 0.5) * 0.2));
+const CONFIG = {
+  vectors: { size: DIM, distance: 'Cosine' },
+  hnsw_config: { m: 16, ef_construct: 64, full_scan_threshold: 10 },
+  optimizers_config: { indexing_threshold: 10 },
+};
+
+const ok = async (srv, method, path, body) => expectOk(await req(method, srv.url + path, body));
+
+// Wait for an observable condition (the collection's status), bounded.
+async function green(srv, name) {
+  for (let i = 0; i < 5000; i++) {
+    const info = await ok(srv, 'GET', `/collections/${name}`);
+    if (info.status === 'green') return info;
+    await new Promise((res) => setImmediate(res));
+  }
+  throw new Error('index never finished');
+}
+
+async function upload(srv, name, points = POINTS) {
+  await ok(srv, 'PUT', `/collections/${name}`, CONFIG);
+  for (let i = 0; i < points.length; i += 1000)
+    await ok(srv, 'PUT', `/collections/${name}/points?wait=true`, { points: points.slice(i, i + 1000) });
+}
+
+const searchAll = (srv, name, params = {}) =>
+  Promise.all(QUERIES.map((vector) => ok(srv, 'POST', `/collections/${name}/points/search`, { vector, limit: 10, params })));
+
+async function recall(srv, name) {
+  const approx = await searchAll(srv, name);
+  const exact = await searchAll(srv, name, { exact: true });
+  let sum = 0;
+  for (let i = 0; i < QUERIES.length; i++) {
+    const got = new Set(approx[i].map((h) => h.id));
+    sum += exact[i].filter((h) => got.has(h.id)).length / exact[i].length;
+  }
+  return sum / QUERIES.length;
+}
+
+const graphFiles = (storage, name) =>
+  readdirSync(`${storage}/collections/${name}`).filter((f) => /^hnsw-\d+-\d+\.graph$/.test(f));
+
+test('a restart loads the saved graph: same results, same count, green at once', async () => {
+  const storage = tempDir();
+  let srv = await startServer({ storage });
+  await upload(srv, 'g');
+  const info = await green(srv, 'g');
+  assert.equal(info.indexed_vectors_count, N);
+  const before = await searchAll(srv, 'g');
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  assert.equal(graphFiles(storage, 'g').length, 1, 'one graph file written at shutdown');
+
+  srv = await startServer({ storage });
+  // The first request after the restart: no waiting for the indexer.
+  const after = await ok(srv, 'GET', '/collections/g');
+  assert.equal(after.status, 'green');
+  assert.equal(after.indexed_vectors_count, N);
+  assert.match(srv.stderr(), /graph of vector "" loaded: 6000 nodes, 0 pending/);
+  assert.deepEqual(await searchAll(srv, 'g'), before, 'graph search answers as before the restart');
+  assert.ok(await recall(srv, 'g') >= 0.95);
+
+  // Writes after the restart mark their slots; the next restart sees them.
+  await ok(srv, 'POST', '/collections/g/points/delete?wait=true', { points: [1, 2, 3] });
+  await ok(srv, 'PUT', '/collections/g/points?wait=true', { points: [{ id: 900001, vector: POINTS[0].vector }] });
+  await green(srv, 'g');
+  const again = await searchAll(srv, 'g');
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  const files = graphFiles(storage, 'g');
+  assert.equal(files.length, 1, `old graph files removed: ${files}`);
+  srv = await startServer({ storage });
+  assert.equal((await ok(srv, 'GET', '/collections/g')).indexed_vectors_count, N - 3 + 1);
+  assert.deepEqual(await searchAll(srv, 'g'), again);
+  const top = await ok(srv, 'POST', '/collections/g/points/search', { vector: POINTS[0].vector, limit: 3 });
+  assert.equal(top[0].id, 900001);
+  assert.ok(!top.some((h) => h.id <= 3));
+  assert.equal(await srv.stop(), 0, srv.stderr());
+});
+
+for (const [what, damage] of [
+  ['a flipped byte', (path) => {
+    const b = readFileSync(path);
+    b[Math.floor(b.length / 2)] ^= 0x40;
+    writeFileSync(path, b);
+  }],
+  ['a truncated file', (path) => truncateSync(path, Math.floor(statSync(path).size * 0.7))],
+  ['a header of another checkpoint', (path) => {
+    const b = readFileSync(path);
+    b[16] ^= 1; // the checkpoint's operation id
+    writeFileSync(path, b);
+  }],
+]) {
+  test(`${what} in the graph file: warning, the graph is built again, results right`, async () => {
+    const storage = tempDir();
+    let srv = await startServer({ storage });
+    await upload(srv, 'd');
+    await green(srv, 'd');
+    const exact = await searchAll(srv, 'd', { exact: true });
+    assert.equal(await srv.stop(), 0, srv.stderr());
+    const [file] = graphFiles(storage, 'd');
+    damage(`${storage}/collections/d/${file}`);
+
+    srv = await startServer({ storage });
+    assert.match(srv.stderr(), /WARN.*graph file hnsw-\d+-0\.graph not used \(.+\); the graph of vector "" is built again/);
+    assert.deepEqual(await searchAll(srv, 'd', { exact: true }), exact);
+    const info = await green(srv, 'd');
+    assert.equal(info.indexed_vectors_count, N);
+    assert.ok(await recall(srv, 'd') >= 0.95);
+    // The rebuilt graph is saved again at the next shutdown, and loads.
+    assert.equal(await srv.stop(), 0, srv.stderr());
+    srv = await startServer({ storage });
+    assert.match(srv.stderr(), /graph of vector "" loaded: 6000 nodes/);
+    assert.equal(await srv.stop(), 0, srv.stderr());
+  });
+}
+
+test('a changed hnsw_config or a vector change never loads a stale graph', async () => {
+  const storage = tempDir();
+  let srv = await startServer({ storage });
+  await upload(srv, 'c');
+  await green(srv, 'c');
+  await ok(srv, 'PATCH', '/collections/c', { hnsw_config: { m: 8 } });
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  srv = await startServer({ storage });
+  assert.match(srv.stderr(), /graph file hnsw-\d+-0\.graph not used \(built with other hnsw_config parameters\)/);
+  await green(srv, 'c');
+  assert.ok(await recall(srv, 'c') >= 0.95);
+  // A vector added: the checkpoint of the change leaves no graph file behind.
+  await ok(srv, 'PUT', '/collections/c/vectors/extra', { dense: { size: 4, distance: 'Dot' } });
+  assert.deepEqual(graphFiles(storage, 'c'), []);
+  await green(srv, 'c');
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  srv = await startServer({ storage });
+  assert.match(srv.stderr(), /graph of vector "" loaded: 6000 nodes/);
+  assert.ok(await recall(srv, 'c') >= 0.95);
+  assert.equal(await srv.stop(), 0, srv.stderr());
+});
+
+test('kill -9 while indexing, then restart: everything findable', async () => {
+  const storage = tempDir();
+  let srv = await startServer({ storage });
+  // A checkpoint every MB of log, so that one lands while the graph is being
+  // built (its pending slots are saved with it) and the rest is replayed.
+  await ok(srv, 'PUT', '/collections/k', { ...CONFIG, wal_config: { wal_capacity_mb: 1 } });
+  // Three passes (the last two move every point a little): ~2 MB of log.
+  const moved = (pass) => POINTS.map((p) => ({ ...p, vector: p.vector.map((x, j) => (j === pass ? x + 0.01 : x)) }));
+  for (const points of [POINTS, moved(1), moved(2)])
+    for (let i = 0; i < N; i += 500)
+      await ok(srv, 'PUT', '/collections/k/points?wait=true', { points: points.slice(i, i + 500) });
+  await srv.kill9();
+  const final = moved(2);
+  srv = await startServer({ storage });
+  const info = await ok(srv, 'GET', '/collections/k');
+  assert.equal(info.points_count, N);
+  // Every point is its own nearest neighbour, indexed or not yet.
+  for (const i of [0, 1, 777, 2999, 4242, N - 1]) {
+    const hits = await ok(srv, 'POST', '/collections/k/points/search', { vector: final[i].vector, limit: 1 });
+    assert.equal(hits[0].id, i + 1);
+  }
+  assert.equal((await green(srv, 'k')).indexed_vectors_count, N);
+  assert.ok(await recall(srv, 'k') >= 0.95);
+  assert.equal(await srv.stop(), 0, srv.stderr());
+});
