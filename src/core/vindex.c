@@ -20,6 +20,7 @@
 
 static void col_free(vx_col *col)
 {
+    free(col->doomed);
     hnsw_free(col->g);
     free((void *)col->pending);
     pthread_rwlock_destroy(&col->glock);
@@ -188,16 +189,116 @@ static void *round_work(void *arg)
     return NULL;
 }
 
+/* Whether g has enough tombstones to be worth a repair (vindex.h). */
+static bool repair_wanted(const qv_collection *c, const vx_col *col)
+{
+    const cfg_optimizers *o = &c->schema.optimizers;
+    if (!col->g || col->no_repair)
+        return false;
+    uint32_t dead = hnsw_deleted(col->g), n = hnsw_count(col->g);
+    return dead > 0 && dead >= o->vacuum_min_vector_number && (double)dead > o->deleted_threshold * n;
+}
+
+typedef struct repair_job {
+    hnsw            *g;
+    const vec_dense *d;
+    const uint64_t  *doomed;
+    uint32_t         n_doomed, to;
+    atomic_uint      next;
+    atomic_bool      nomem;
+} repair_job;
+
+static void *repair_work(void *arg)
+{
+    repair_job *j = arg;
+    qv_error err;
+    for (;;) {
+        uint32_t from = atomic_fetch_add(&j->next, 64);
+        if (from >= j->to || atomic_load(&j->nomem))
+            break;
+        uint32_t to = from + 64 < j->to ? from + 64 : j->to;
+        if (hnsw_repair(j->g, j->d, j->doomed, j->n_doomed, from, to, &err)) {
+            atomic_store(&j->nomem, true);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void repair_stop(vx_col *col)
+{
+    free(col->doomed);
+    col->doomed = NULL;
+    atomic_store(&col->repairing, false);
+}
+
+/* One round of tombstone repair of column v (nothing pending): start one
+ * when wanted, relink the next VX_REPAIR_ROUND slots, or, past the last,
+ * drop the tombstones. Caller holds the read lock. True when work is left. */
+static bool repair_round(vx_index *x, uint32_t v)
+{
+    qv_collection *c = x->c;
+    vx_col *col = &x->cols[v];
+    hnsw *g = col->g;
+    if (!col->doomed) {
+        if (!repair_wanted(c, col))
+            return false;
+        uint32_t cap = hnsw_capacity(g);
+        if (!(col->doomed = calloc(qv_bits_words(cap) + 1, sizeof *col->doomed))) {
+            col->no_repair = true;
+            return false;
+        }
+        for (uint32_t slot = 0; slot < cap; slot++)
+            if (hnsw_tombstone(g, slot))
+                qv_bit_set(col->doomed, slot);
+        col->doomed_slots = cap;
+        col->cursor = 0;
+        atomic_store(&col->repairing, true);
+    }
+    x->dirty = true;
+    if (col->cursor < col->doomed_slots) {
+        repair_job j = {.g = g, .d = &c->st.dense[v], .doomed = col->doomed, .n_doomed = col->doomed_slots,
+                        .to = col->cursor + VX_REPAIR_ROUND < col->doomed_slots ? col->cursor + VX_REPAIR_ROUND
+                                                                                 : col->doomed_slots};
+        atomic_init(&j.next, col->cursor);
+        pthread_rwlock_rdlock(&col->glock);
+        pthread_t helper;
+        bool helped = x->cpus > 1 && pthread_create(&helper, NULL, repair_work, &j) == 0;
+        repair_work(&j);
+        if (helped)
+            pthread_join(helper, NULL);
+        pthread_rwlock_unlock(&col->glock);
+        if (atomic_load(&j.nomem)) {
+            QV_WARN("collection %s: out of memory repairing the graph of vector \"%s\" (its tombstones stay)",
+                    c->name, c->st.dense[v].name);
+            col->no_repair = true;
+            repair_stop(col);
+            return false;
+        }
+        col->cursor = j.to;
+        return true;
+    }
+    pthread_rwlock_wrlock(&col->glock);
+    uint32_t dropped = hnsw_drop(g, col->doomed, col->doomed_slots);
+    pthread_rwlock_unlock(&col->glock);
+    repair_stop(col);
+    QV_INFO("collection %s: graph of vector \"%s\" repaired: %u tombstones dropped, %u nodes left (%u tombstones)",
+            c->name, c->st.dense[v].name, dropped, hnsw_count(g), hnsw_deleted(g));
+    return true;  /* another repair may be wanted already */
+}
+
 /* One round over column v: create the graph when it is wanted, grow it,
- * link up to VX_ROUND pending slots. Caller holds the read lock. True when
- * work is left. */
+ * link up to VX_ROUND pending slots; with nothing pending, repair its
+ * tombstones. Caller holds the read lock. True when work is left. */
 static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
 {
     qv_collection *c = x->c;
     const store *s = &c->st;
     vx_col *col = &x->cols[v];
-    if (col->failed || atomic_load(&col->n_pending) == 0)
+    if (col->failed)
         return false;
+    if (atomic_load(&col->n_pending) == 0)
+        return col->g && repair_round(x, v);
     qv_error err;
     if (!col->g) {
         hnsw_params p;
@@ -249,7 +350,7 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
         col->failed = true;
         return false;
     }
-    return atomic_load(&col->n_pending) > 0;
+    return atomic_load(&col->n_pending) > 0 || repair_wanted(c, col);
 }
 
 static void *indexer_main(void *arg)
@@ -359,7 +460,11 @@ bool vx_busy(const vx_index *x)
     for (uint32_t v = 0; v < x->n_cols; v++) {
         vx_col *col = &x->cols[v];
         hnsw_params p;
-        if (!col->failed && atomic_load(&col->n_pending) > 0 && (col->g || wants_graph(x->c, v, &p)))
+        if (col->failed)
+            continue;
+        if (atomic_load(&col->n_pending) > 0 && (col->g || wants_graph(x->c, v, &p)))
+            return true;
+        if (atomic_load(&col->repairing) || repair_wanted(x->c, col))
             return true;
     }
     return false;

@@ -20,6 +20,18 @@
  * (hnsw_reserve) under its column's exclusive glock, which searches hold
  * shared. A vector DDL resets everything under the write lock
  * (vx_reset), and the indexer starts over from the points.
+ *
+ * Tombstones: a deleted point stays in its graph as a tombstone that
+ * routes searches but is never returned. When a graph holds at least
+ * optimizers_config.vacuum_min_vector_number tombstones and they are more
+ * than deleted_threshold of its nodes (Qdrant's vacuum settings, defaults
+ * 1000 and 0.2), and nothing is pending, the indexer repairs it in the
+ * background: it takes the set of tombstones, relinks every node that
+ * links to one (hnsw_repair, VX_REPAIR_ROUND slots per round under the
+ * read lock, on every core, pending inserts first), then drops them from
+ * the graph under the column's exclusive glock (hnsw_drop: searches wait
+ * for one pass over the links). Status is yellow meanwhile, as Qdrant's
+ * while it optimizes. Search results never depend on it.
  */
 #ifndef QV_CORE_VINDEX_H
 #define QV_CORE_VINDEX_H
@@ -33,14 +45,21 @@
 #include "vector/hnsw.h"
 
 #define VX_ROUND 64   /* slots the indexer links per hold of the read lock */
+#define VX_REPAIR_ROUND 1024  /* slots whose links a repair round checks */
 
 typedef struct vx_col {
     hnsw            *g;           /* NULL: no graph (exact search) */
     _Atomic uint64_t *pending;    /* bit per slot, words for cap_slots */
     uint32_t          words;
     atomic_uint_fast64_t n_pending;
-    pthread_rwlock_t  glock;      /* shared: search / insert; exclusive: reserve */
+    pthread_rwlock_t  glock;      /* shared: search / insert / repair; exclusive: reserve, drop */
     bool              failed;     /* building ran out of memory: exact until a reset */
+    /* Tombstone repair (indexer thread): the tombstones being repaired, for
+     * slots < doomed_slots, and the next slot whose links to check. */
+    uint64_t         *doomed;
+    uint32_t          doomed_slots, cursor;
+    atomic_bool       repairing;  /* doomed is set (read by vx_busy) */
+    bool              no_repair;  /* a repair ran out of memory: tombstones stay */
 } vx_col;
 
 struct qv_collection;

@@ -765,6 +765,142 @@ void hnsw_delete(hnsw *g, uint32_t slot)
     node_unlock(g, slot);
 }
 
+/* ---- repair of tombstones ---- */
+
+static inline bool doomed_at(const uint64_t *doomed, uint32_t n, uint32_t s)
+{
+    return s < n && (doomed[s >> 6] >> (s & 63) & 1);
+}
+
+/* Relink node s at every level where it links to a doomed slot: its links
+ * are chosen again, by the heuristic, among its other links and the links
+ * of the doomed ones (two hops), the closest ef_construct of them. When
+ * none are left (every neighbour doomed, and theirs), s is linked again by
+ * a search from the entry, as an update does. */
+static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_t s, const uint64_t *doomed,
+                             uint32_t n_doomed, qv_error *err)
+{
+    const float *v = vec(col, s);
+    for (int lev = 0; lev <= g->level[s]; lev++) {
+        uint32_t *w = links(g, s, lev);
+        uint32_t n = link_count(g, w, lev), mx = max_links(g, lev);
+        bool any = false;
+        for (uint32_t i = 0; i < n && !any; i++)
+            any = doomed_at(doomed, n_doomed, ld(&w[1 + i]));
+        if (!any)
+            continue;
+        new_epoch(sc);
+        visit(sc, s);
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = ld(&w[1 + i]);
+            if (!doomed_at(doomed, n_doomed, x)) {
+                if (!visit(sc, x)) {
+                    if (!grow_pairs(&sc->tmp, &sc->tmp_cap, k + 1))
+                        goto nomem;
+                    sc->tmp[k++] = (pair){g->fn(v, vec(col, x), g->p.dim), x};
+                }
+                continue;
+            }
+            const uint32_t *w2 = links(g, x, lev);
+            uint32_t n2 = link_count(g, w2, lev);
+            if (!grow_pairs(&sc->tmp, &sc->tmp_cap, k + n2))
+                goto nomem;
+            for (uint32_t j = 0; j < n2; j++) {
+                uint32_t y = ld(&w2[1 + j]);
+                if (!doomed_at(doomed, n_doomed, y) && !visit(sc, y))
+                    sc->tmp[k++] = (pair){g->fn(v, vec(col, y), g->p.dim), y};
+            }
+        }
+        if (k == 0) {
+            uint64_t ep = __atomic_load_n(&g->ep, __ATOMIC_ACQUIRE);
+            return link_node(g, col, sc, s, g->level[s], (uint32_t)ep, (int)(ep >> 32), err);
+        }
+        qsort(sc->tmp, k, sizeof *sc->tmp, pair_cmp);
+        if (k > g->p.ef_construct)
+            k = g->p.ef_construct;
+        if (!grow_pairs(&sc->sel, &sc->sel_cap, mx))
+            goto nomem;
+        uint32_t kept = select_heuristic(g, col, sc->tmp, k, mx, sc->sel);
+        node_lock(g, s);
+        w = links(g, s, lev);
+        for (uint32_t i = 0; i < kept; i++)
+            st(&w[1 + i], sc->sel[i].id);
+        set_count(w, lev, kept);
+        node_unlock(g, s);
+    }
+    return QV_OK;
+nomem:
+    return qv_fail(err, QV_NOMEM, "hnsw: out of memory repairing slot %u", s);
+}
+
+qv_status hnsw_repair(hnsw *g, const vec_dense *col, const uint64_t *doomed, uint32_t n_doomed, uint32_t from,
+                      uint32_t to, qv_error *err)
+{
+    if (to > g->cap)
+        to = g->cap;
+    scratch *sc = scratch_get(g);
+    if (!sc)
+        return qv_fail(err, QV_NOMEM, "hnsw: out of memory");
+    qv_status rc = QV_OK;
+    for (uint32_t s = from; s < to && rc == QV_OK; s++)
+        if ((ld(blk0(g, s)) & H_IN) && !doomed_at(doomed, n_doomed, s))
+            rc = repair_node(g, col, sc, s, doomed, n_doomed, err);
+    scratch_put(g, sc);
+    return rc;
+}
+
+uint32_t hnsw_drop(hnsw *g, const uint64_t *doomed, uint32_t n_doomed)
+{
+    if (n_doomed > g->cap)
+        n_doomed = g->cap;
+    /* Dropped: doomed and still a tombstone (a slot reused since is not). */
+#define DROP(x) (doomed_at(doomed, n_doomed, (x)) && (blk0(g, (x))[0] & (H_IN | H_DEAD)) == (H_IN | H_DEAD))
+    for (uint32_t s = 0; s < g->cap; s++) {
+        if (!(blk0(g, s)[0] & H_IN) || DROP(s))
+            continue;
+        for (int lev = 0; lev <= g->level[s]; lev++) {
+            uint32_t *w = links(g, s, lev);
+            uint32_t n = link_count(g, w, lev), k = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (!DROP(w[1 + i]))
+                    w[1 + k++] = w[1 + i];
+            if (k != n)
+                set_count(w, lev, k);
+        }
+    }
+    uint32_t dropped = 0;
+    uint32_t entry = (uint32_t)g->ep;
+    bool lost_entry = false;
+    for (uint32_t s = 0; s < n_doomed; s++) {
+        if (!DROP(s))
+            continue;
+        if (g->level[s]) {
+            free(g->upper[s]);
+            g->upper[s] = NULL;
+            g->upper_bytes -= (size_t)g->level[s] * g->stride_up * sizeof(uint32_t);
+            g->level[s] = 0;
+        }
+        memset(blk0(g, s), 0, (size_t)g->stride0 * sizeof(uint32_t));
+        lost_entry |= s == entry;
+        g->count--;
+        g->dead--;
+        dropped++;
+    }
+#undef DROP
+    if (lost_entry) {  /* the highest node left (the first of them) enters */
+        uint64_t ep = NONE;
+        int top = -1;
+        for (uint32_t s = 0; s < g->cap; s++)
+            if ((blk0(g, s)[0] & H_IN) && g->level[s] > top) {
+                top = g->level[s];
+                ep = s | (uint64_t)top << 32;
+            }
+        g->ep = ep;
+    }
+    return dropped;
+}
+
 /* ---- search ---- */
 
 qv_status hnsw_search(hnsw *g, const vec_dense *col, const float *query, uint32_t k, uint32_t ef,

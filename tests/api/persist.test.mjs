@@ -180,3 +180,43 @@ test('kill -9 while indexing, then restart: everything findable', async () => {
   assert.ok(await recall(srv, 'k') >= 0.95);
   assert.equal(await srv.stop(), 0, srv.stderr());
 });
+
+test('half the points deleted: tombstones repaired in the background, recall holds, slots reused', async () => {
+  const storage = tempDir();
+  let srv = await startServer({ storage });
+  await upload(srv, 't');
+  await green(srv, 't');
+  const gone = POINTS.filter((_, i) => i % 2 === 1).map((p) => p.id);
+  for (let i = 0; i < gone.length; i += 1000)
+    await ok(srv, 'POST', '/collections/t/points/delete?wait=true', { points: gone.slice(i, i + 1000) });
+  // Green once the repair (Qdrant's vacuum settings: 3000 tombstones, over
+  // 1000 and 20% of the graph) has run; the log says what it dropped.
+  const info = await green(srv, 't');
+  assert.equal(info.points_count, N / 2);
+  assert.equal(info.indexed_vectors_count, N / 2);
+  // (the first repair may start before the last delete: the drops add up)
+  const repairs = [...srv.stderr().matchAll(/graph of vector "" repaired: (\d+) tombstones dropped, (\d+) nodes left \((\d+) tombstones\)/g)];
+  assert.ok(repairs.length >= 1, srv.stderr());
+  assert.equal(repairs.reduce((n, m) => n + Number(m[1]), 0), 3000);
+  assert.deepEqual(repairs.at(-1).slice(2), ['3000', '0']);
+  for (const id of [2, 4, 5998, 6000]) {
+    const hits = await ok(srv, 'POST', '/collections/t/points/search', { vector: POINTS[id - 1].vector, limit: 10 });
+    assert.ok(!hits.some((h) => h.id % 2 === 0), 'no deleted point returned');
+  }
+  assert.ok(await recall(srv, 't') >= 0.95);
+  // The freed slots take new points, which the graph finds.
+  const fresh = POINTS.filter((_, i) => i % 2 === 1).slice(0, 2000).map((p) => ({ ...p, id: p.id + 100000 }));
+  for (let i = 0; i < fresh.length; i += 1000)
+    await ok(srv, 'PUT', '/collections/t/points?wait=true', { points: fresh.slice(i, i + 1000) });
+  assert.equal((await green(srv, 't')).indexed_vectors_count, N / 2 + 2000);
+  const top = await ok(srv, 'POST', '/collections/t/points/search', { vector: fresh[7].vector, limit: 1 });
+  assert.equal(top[0].id, fresh[7].id);
+  assert.ok(await recall(srv, 't') >= 0.95);
+  // The repaired graph is what the next restart loads.
+  const before = await searchAll(srv, 't');
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  srv = await startServer({ storage });
+  assert.match(srv.stderr(), /graph of vector "" loaded: 5000 nodes, 0 pending/);
+  assert.deepEqual(await searchAll(srv, 't'), before);
+  assert.equal(await srv.stop(), 0, srv.stderr());
+});

@@ -334,6 +334,124 @@ static void deleted_never_returned(void **state)
     data_free(&d);
 }
 
+/* Mean level-0 link count of the nodes of a graph, read from its image. */
+static double mean_links0(const hnsw *g)
+{
+    uint8_t *b;
+    size_t len;
+    qv_error err;
+    assert_int_equal(hnsw_save_buf(g, &b, &len, &err), QV_OK);
+    uint32_t nodes = (uint32_t)b[40] | (uint32_t)b[41] << 8 | (uint32_t)b[42] << 16 | (uint32_t)b[43] << 24;
+    const uint8_t *p = b + 52;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < nodes; i++) {
+        uint32_t level = p[4];
+        p += 6;
+        for (uint32_t lev = 0; lev <= level; lev++) {
+            uint32_t n = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+            if (lev == 0)
+                sum += n;
+            p += 2 + 4 * (size_t)n;
+        }
+    }
+    free(b);
+    return nodes ? (double)sum / nodes : 0;
+}
+
+/* Tombstones repaired: half the points deleted (the entry among them),
+ * their neighbours relinked in two calls (as the indexer does it, in
+ * ranges), the tombstones dropped; recall holds, nothing dead is left,
+ * and the dropped slots can be inserted afresh. */
+static void repair_drops_tombstones(void **state)
+{
+    data d;
+    data_make(&d, NS, 21, false);
+    hnsw *g = build(&d, DIST_EUCLID, 8, 64);
+    uint8_t *dead = calloc(NS, 1);
+    uint64_t *doomed = calloc(NS / 64 + 1, sizeof *doomed);
+    rng_state = 4;
+    for (uint32_t s = 0; s < NS; s++)
+        if (rnd() % 2) {
+            dead[s] = 1;
+            hnsw_delete(g, s);
+        }
+    hnsw_hit out[K];
+    uint32_t n;
+    qv_error err;
+    /* The entry: the node a search on an empty query starts from is any;
+     * find the top one by level through a save instead. */
+    uint8_t *img;
+    size_t len;
+    assert_int_equal(hnsw_save_buf(g, &img, &len, &err), QV_OK);
+    uint32_t entry = (uint32_t)img[44] | (uint32_t)img[45] << 8 | (uint32_t)img[46] << 16 | (uint32_t)img[47] << 24;
+    free(img);
+    if (!dead[entry]) {
+        dead[entry] = 1;
+        hnsw_delete(g, entry);
+    }
+    uint32_t nd = 0;
+    for (uint32_t s = 0; s < NS; s++)
+        if (dead[s]) {
+            doomed[s >> 6] |= 1ull << (s & 63);
+            nd++;
+        }
+    assert_int_equal(hnsw_deleted(g), nd);
+    double before = recall(g, &d, DIST_EUCLID, 16, NULL, live_ok, dead), links_before = mean_links0(g);
+    assert_int_equal(hnsw_repair(g, &d.col, doomed, NS, 0, NS / 3, &err), QV_OK);
+    assert_int_equal(hnsw_repair(g, &d.col, doomed, NS, NS / 3, NS, &err), QV_OK);
+    /* Between the two steps a doomed slot is reused: it stays. */
+    uint32_t back = 0;
+    while (!dead[back] || back == entry)
+        back++;
+    memcpy(vmut(&d, back), d.q[1], sizeof d.q[1]);
+    assert_int_equal(hnsw_update(g, &d.col, back, &err), QV_OK);
+    dead[back] = 0;
+    assert_int_equal(hnsw_drop(g, doomed, NS), nd - 1);
+    assert_int_equal(hnsw_deleted(g), 0);
+    assert_int_equal(hnsw_count(g), NS - nd + 1);
+    assert_false(hnsw_contains(g, entry));
+    assert_true(hnsw_contains(g, back));
+    double after = recall(g, &d, DIST_EUCLID, 16, NULL, live_ok, dead), links_after = mean_links0(g);
+    printf("half deleted: recall@10 at ef 16 %.3f with tombstones, %.3f repaired and dropped; "
+           "level-0 links per node %.1f, then %.1f\n", before, after, links_before, links_after);
+    assert_true(after >= 0.95);
+    assert_true(links_after >= 0.7 * links_before);  /* dropping alone halves them */
+    assert_int_equal(hnsw_search(g, &d.col, d.q[1], K, 64, NULL, out, &n, &err), QV_OK);
+    assert_int_equal(out[0].slot, back);
+    /* A saved repaired graph loads (every link names a node). */
+    hnsw *h;
+    assert_int_equal(hnsw_save_buf(g, &img, &len, &err), QV_OK);
+    assert_int_equal(hnsw_load_buf(img, len, NS, &h, &err), QV_OK);
+    free(img);
+    hnsw_free(h);
+    /* The dropped slots take new points. */
+    for (uint32_t s = 0; s < NS; s++)
+        if (dead[s]) {
+            gen_point(vmut(&d, s), false);
+            assert_int_equal(hnsw_insert(g, &d.col, s, &err), QV_OK);
+        }
+    assert_int_equal(hnsw_count(g), NS);
+    double all = recall(g, &d, DIST_EUCLID, 64, NULL, NULL, NULL);
+    printf("dropped slots filled again: recall@10 %.3f\n", all);
+    assert_true(all >= 0.95);
+    /* Everything deleted and dropped: an empty graph, which takes a node. */
+    memset(doomed, 0xff, (NS / 64 + 1) * sizeof *doomed);
+    for (uint32_t s = 0; s < NS; s++)
+        hnsw_delete(g, s);
+    assert_int_equal(hnsw_repair(g, &d.col, doomed, NS, 0, NS, &err), QV_OK);
+    assert_int_equal(hnsw_drop(g, doomed, NS), NS);
+    assert_int_equal(hnsw_count(g), 0);
+    assert_int_equal(hnsw_search(g, &d.col, d.q[0], K, 64, NULL, out, &n, &err), QV_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(hnsw_insert(g, &d.col, 7, &err), QV_OK);
+    assert_int_equal(hnsw_search(g, &d.col, d.q[0], K, 64, NULL, out, &n, &err), QV_OK);
+    assert_int_equal(n, 1);
+    free(doomed);
+    free(dead);
+    hnsw_free(g);
+    data_free(&d);
+}
+
 static void updated_found_at_new_place(void **state)
 {
     data d;
@@ -513,6 +631,7 @@ int main(void)
         cmocka_unit_test(recall_euclid),
         cmocka_unit_test(recall_manhattan),
         cmocka_unit_test(deleted_never_returned),
+        cmocka_unit_test(repair_drops_tombstones),
         cmocka_unit_test(updated_found_at_new_place),
         cmocka_unit_test(parallel_insert),
     };
