@@ -27,8 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 10000  /* for the "listening on" line */
-#define STOP_TIMEOUT_MS  10000  /* after SIGTERM, before SIGKILL */
+int bc_start_timeout_ms = 10000;  /* for the "listening on" line */
+int bc_stop_timeout_ms  = 10000;  /* after SIGTERM, before SIGKILL */
+#define START_TIMEOUT_MS bc_start_timeout_ms
+#define STOP_TIMEOUT_MS  bc_stop_timeout_ms
 #define IO_TIMEOUT_S     120    /* one request; a batch with fsync takes ms */
 
 double bc_now(void)
@@ -175,15 +177,23 @@ static int await_listening(bc_server *s)
 
 int bc_server_start(bc_server *s, const char *bin)
 {
-    memset(s, 0, sizeof *s);
-    s->err_fd = -1;
     const char *tmp = getenv("TMPDIR");
-    snprintf(s->dir, sizeof s->dir, "%s/quiver-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(s->dir)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", s->dir, strerror(errno));
-        s->dir[0] = '\0';
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/quiver-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+        memset(s, 0, sizeof *s);
+        s->err_fd = -1;
         return -1;
     }
+    return bc_server_start_in(s, bin, dir);
+}
+
+int bc_server_start_in(bc_server *s, const char *bin, const char *dir)
+{
+    memset(s, 0, sizeof *s);
+    s->err_fd = -1;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
         return -1;
@@ -227,6 +237,15 @@ static int reap(pid_t pid)
 
 int bc_server_stop(bc_server *s)
 {
+    int rc = bc_server_halt(s);
+    if (s->dir[0])
+        nftw(s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->dir[0] = '\0';
+    return rc;
+}
+
+int bc_server_halt(bc_server *s)
+{
     int rc = 0;
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
@@ -248,9 +267,6 @@ int bc_server_stop(bc_server *s)
             close(s->err_fd);
     s->draining = false;
     s->err_fd = -1;
-    if (s->dir[0])
-        nftw(s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    s->dir[0] = '\0';
     return rc;
 }
 

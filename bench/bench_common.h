@@ -59,6 +59,13 @@ int bc_server_start(bc_server *s, const char *bin);
 /* SIGTERM, wait, then remove the storage dir. 0 if it exited with status 0
  * (or never ran), else -1 after saying how it ended. */
 int bc_server_stop(bc_server *s);
+/* For restarts: bc_server_halt stops it as bc_server_stop does but keeps
+ * s->dir; bc_server_start_in starts it on an existing storage dir. */
+int bc_server_halt(bc_server *s);
+int bc_server_start_in(bc_server *s, const char *bin, const char *dir);
+/* Limits of a start (to the "listening on" line) and of a stop (SIGTERM
+ * to exit, then SIGKILL), default 10 s each; a big restart needs more. */
+extern int bc_start_timeout_ms, bc_stop_timeout_ms;
 /* "tmpfs: fsync is free" or "disk". */
 const char *bc_fs_kind(const char *dir);
 /* VmRSS and VmHWM of pid in bytes; -1 if /proc cannot tell. */

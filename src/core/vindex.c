@@ -694,9 +694,10 @@ fail:
     return rc;
 }
 
-void vx_load(vx_index *x, const char *dir, uint64_t seq)
+uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq)
 {
     const store *s = &x->c->st;
+    uint64_t bytes = 0;
     for (uint32_t v = 0; v < x->n_cols; v++) {
         char name[64], path[PATH_MAX];
         gf_name(name, sizeof name, seq, v);
@@ -711,6 +712,7 @@ void vx_load(vx_index *x, const char *dir, uint64_t seq)
                 continue;
             rc = qv_fail(&err, QV_IO, "%s", strerror(errno));
         } else {
+            bytes += len;
             rc = col_take(x, v, seq, (const uint8_t *)b, len, &err);
             free(b);
         }
@@ -722,4 +724,5 @@ void vx_load(vx_index *x, const char *dir, uint64_t seq)
                     s->dense[v].name, hnsw_count(x->cols[v].g),
                     (unsigned long long)atomic_load(&x->cols[v].n_pending));
     }
+    return bytes;
 }

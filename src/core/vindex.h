@@ -115,7 +115,7 @@ void vx_reset(vx_index *x);
  */
 enum { VX_PRUNE_ALL, VX_PRUNE_SEQ, VX_PRUNE_OTHERS };
 void vx_save(vx_index *x, const char *dir, uint64_t seq);
-void vx_load(vx_index *x, const char *dir, uint64_t seq);
+uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq);  /* bytes of graph files read */
 void vx_prune(const char *dir, uint64_t seq, int which);
 /* Whether a graph changed since the last vx_save. */
 static inline bool vx_dirty(const vx_index *x) { return x->dirty; }
