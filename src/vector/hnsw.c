@@ -772,6 +772,13 @@ static inline bool doomed_at(const uint64_t *doomed, uint32_t n, uint32_t s)
     return s < n && (doomed[s >> 6] >> (s & 63) & 1);
 }
 
+/* Doomed and still a tombstone: a doomed slot updated since (reused) keeps
+ * its links. */
+static inline bool gone(const hnsw *g, const uint64_t *doomed, uint32_t n, uint32_t s)
+{
+    return doomed_at(doomed, n, s) && (ld(blk0(g, s)) & H_DEAD);
+}
+
 /* Relink node s at every level where it links to a doomed slot: its links
  * are chosen again, by the heuristic, among its other links and the links
  * of the doomed ones (two hops), the closest ef_construct of them. When
@@ -786,7 +793,7 @@ static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_
         uint32_t n = link_count(g, w, lev), mx = max_links(g, lev);
         bool any = false;
         for (uint32_t i = 0; i < n && !any; i++)
-            any = doomed_at(doomed, n_doomed, ld(&w[1 + i]));
+            any = gone(g, doomed, n_doomed, ld(&w[1 + i]));
         if (!any)
             continue;
         new_epoch(sc);
@@ -794,7 +801,7 @@ static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_
         uint32_t k = 0;
         for (uint32_t i = 0; i < n; i++) {
             uint32_t x = ld(&w[1 + i]);
-            if (!doomed_at(doomed, n_doomed, x)) {
+            if (!gone(g, doomed, n_doomed, x)) {
                 if (!visit(sc, x)) {
                     if (!grow_pairs(&sc->tmp, &sc->tmp_cap, k + 1))
                         goto nomem;
@@ -808,7 +815,7 @@ static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_
                 goto nomem;
             for (uint32_t j = 0; j < n2; j++) {
                 uint32_t y = ld(&w2[1 + j]);
-                if (!doomed_at(doomed, n_doomed, y) && !visit(sc, y))
+                if (!gone(g, doomed, n_doomed, y) && !visit(sc, y))
                     sc->tmp[k++] = (pair){g->fn(v, vec(col, y), g->p.dim), y};
             }
         }
@@ -822,6 +829,16 @@ static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_
         if (!grow_pairs(&sc->sel, &sc->sel_cap, mx))
             goto nomem;
         uint32_t kept = select_heuristic(g, col, sc->tmp, k, mx, sc->sel);
+        /* The heuristic keeps fewer among many close candidates than the
+         * node had: fill up to that with the closest left out, so the
+         * repair does not thin the graph. */
+        for (uint32_t i = 0; i < k && kept < n; i++) {
+            uint32_t j = 0;
+            while (j < kept && sc->sel[j].id != sc->tmp[i].id)
+                j++;
+            if (j == kept)
+                sc->sel[kept++] = sc->tmp[i];
+        }
         node_lock(g, s);
         w = links(g, s, lev);
         for (uint32_t i = 0; i < kept; i++)
@@ -844,7 +861,7 @@ qv_status hnsw_repair(hnsw *g, const vec_dense *col, const uint64_t *doomed, uin
         return qv_fail(err, QV_NOMEM, "hnsw: out of memory");
     qv_status rc = QV_OK;
     for (uint32_t s = from; s < to && rc == QV_OK; s++)
-        if ((ld(blk0(g, s)) & H_IN) && !doomed_at(doomed, n_doomed, s))
+        if ((ld(blk0(g, s)) & H_IN) && !gone(g, doomed, n_doomed, s))
             rc = repair_node(g, col, sc, s, doomed, n_doomed, err);
     scratch_put(g, sc);
     return rc;
@@ -878,16 +895,18 @@ uint32_t hnsw_drop(hnsw *g, const uint64_t *doomed, uint32_t n_doomed)
         if (g->level[s]) {
             free(g->upper[s]);
             g->upper[s] = NULL;
-            g->upper_bytes -= (size_t)g->level[s] * g->stride_up * sizeof(uint32_t);
+            __atomic_fetch_sub(&g->upper_bytes, (size_t)g->level[s] * g->stride_up * sizeof(uint32_t),
+                               __ATOMIC_RELAXED);
             g->level[s] = 0;
         }
         memset(blk0(g, s), 0, (size_t)g->stride0 * sizeof(uint32_t));
         lost_entry |= s == entry;
-        g->count--;
-        g->dead--;
         dropped++;
     }
 #undef DROP
+    /* Read without the graph's lock by those who only report them. */
+    __atomic_fetch_sub(&g->count, dropped, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&g->dead, dropped, __ATOMIC_RELAXED);
     if (lost_entry) {  /* the highest node left (the first of them) enters */
         uint64_t ep = NONE;
         int top = -1;
@@ -896,7 +915,7 @@ uint32_t hnsw_drop(hnsw *g, const uint64_t *doomed, uint32_t n_doomed)
                 top = g->level[s];
                 ep = s | (uint64_t)top << 32;
             }
-        g->ep = ep;
+        __atomic_store_n(&g->ep, ep, __ATOMIC_RELEASE);
     }
     return dropped;
 }
@@ -1042,6 +1061,13 @@ qv_status hnsw_load_buf(const uint8_t *b, size_t len, uint32_t max_capacity, hns
     rc = hnsw_new(&p, cap, &g, err);
     if (rc)
         return rc;
+    /* Which slots are nodes, for the link check below: a bit each, which
+     * stays in cache where the level-0 headers (4 + 8m bytes apart) do not. */
+    uint64_t *in = calloc((size_t)cap / 64 + 1, sizeof *in);
+    if (!in) {
+        rc = qv_fail(err, QV_NOMEM, "hnsw: out of memory loading");
+        goto fail;
+    }
     const uint8_t *q = b + FILE_HEAD, *end = b + len - 4;
     int64_t prev = -1;
     for (uint32_t i = 0; i < nodes; i++) {
@@ -1064,6 +1090,7 @@ qv_status hnsw_load_buf(const uint8_t *b, size_t len, uint32_t max_capacity, hns
             g->upper_bytes += bytes;
         }
         g->level[s] = (uint8_t)level;
+        in[s >> 6] |= 1ull << (s & 63);
         uint32_t h = H_IN;
         if (flags & 1) {
             h |= H_DEAD;
@@ -1090,18 +1117,20 @@ qv_status hnsw_load_buf(const uint8_t *b, size_t len, uint32_t max_capacity, hns
         CORRUPT("%zu bytes after the last node", (size_t)(end - q));
     /* Every link names a node that has the level it is linked at. */
     for (uint32_t s = 0; s < cap; s++) {
-        if (!(g->l0[(size_t)s * g->stride0] & H_IN))
+        if (!(in[s >> 6] >> (s & 63) & 1))
             continue;
         for (int lev = 0; lev <= g->level[s]; lev++) {
             const uint32_t *w = links(g, s, lev);
             uint32_t n = w[0] & H_COUNT;
             for (uint32_t j = 0; j < n; j++) {
                 uint32_t t = w[1 + j];
-                if (!(g->l0[(size_t)t * g->stride0] & H_IN) || g->level[t] < lev)
+                if (!(in[t >> 6] >> (t & 63) & 1) || g->level[t] < lev)
                     CORRUPT("slot %u links to slot %u, not a node of level %d", s, t, lev);
             }
         }
     }
+    free(in);
+    in = NULL;
     if (nodes == 0 ? entry != NONE
                    : (entry >= cap || !(g->l0[(size_t)entry * g->stride0] & H_IN) || g->level[entry] != maxl))
         CORRUPT("bad entry point");
@@ -1109,6 +1138,7 @@ qv_status hnsw_load_buf(const uint8_t *b, size_t len, uint32_t max_capacity, hns
     *out = g;
     return QV_OK;
 fail:
+    free(in);
     hnsw_free(g);
     return rc;
 }

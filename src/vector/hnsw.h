@@ -44,7 +44,9 @@
  *   bug.
  * - hnsw_search calls may run concurrently with each other and with the
  *   writers above (scratch memory comes from a pool under a mutex).
- * - hnsw_reserve, hnsw_save, hnsw_drop and hnsw_free need the graph to themselves:
+ * - hnsw_save and hnsw_save_buf read the graph: searches may run meanwhile,
+ *   writers (insert, update, delete, repair) may not.
+ * - hnsw_reserve, hnsw_drop and hnsw_free need the graph to themselves:
  *   reserve moves the level-0 array, so no insert or search may run during
  *   it (the owner grows the graph before handing new slots to builders).
  * - The column: its vectors for every slot in the graph must stay valid
@@ -140,17 +142,18 @@ void hnsw_delete(hnsw *g, uint32_t slot);
 /*
  * Repair of tombstones, in two steps over a set `doomed` of them (a bitset
  * for slots < n_doomed, taken by the caller, e.g. every tombstone at one
- * moment):
+ * moment; one updated since, no longer a tombstone, counts as live in both):
  * hnsw_repair relinks each node of slots [from, to) that links to a doomed
  * slot: at each such level its links are chosen again by the heuristic
  * among its other links and the doomed neighbours' links (two hops; the
- * closest ef_construct of them), or, when none are left, by a search from
+ * closest ef_construct of them), topped up with the closest others to the
+ * number of links it had, or, when none are left, by a search from
  * the entry as hnsw_update does. Costs about one distance per candidate and
  * the heuristic's; runs like an insert (concurrently with searches and
  * with other hnsw_repair calls on other slots, not with inserts or
  * updates).
  * hnsw_drop then removes from the graph every doomed slot that is still a
- * tombstone (a slot updated since stays): links to it are cut, its memory
+ * tombstone: links to it are cut, its memory
  * freed, and a new entry chosen if it was the entry; the slot can then be
  * inserted afresh. Needs the graph to itself (searches read the upper
  * levels it frees). Returns how many were dropped. Searches never depend on
