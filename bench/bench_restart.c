@@ -68,11 +68,12 @@ static void write_payload(jw *w, uint64_t id)
     jw_obj_end(w);
 }
 
-/* GET /collections/bench: its status is green, and indexed_vectors_count. */
-static int info(bc_conn *c, bool *green, uint64_t *indexed)
+/* GET /collections/bench: its status is green, and indexed_vectors_count.
+ * On a connection of its own: a long wait may outlast keep-alive. */
+static int info(unsigned port, bool *green, uint64_t *indexed)
 {
     qv_buf r = QV_BUF_INIT;
-    int rc = bc_request_ok(c, "GET", "/collections/bench", NULL, &r);
+    int rc = bc_request_once(port, "GET", "/collections/bench", NULL, &r);
     if (rc == 0) {
         *green = strstr((const char *)r.data, "\"status\":\"green\"") != NULL;
         const char *p = strstr((const char *)r.data, "\"indexed_vectors_count\":");
@@ -83,8 +84,11 @@ static int info(bc_conn *c, bool *green, uint64_t *indexed)
 }
 
 /* The ids the graph answers for the queries, one line of text each. */
-static int search_all(bc_conn *c, size_t n_points, qv_buf *out)
+static int search_all(unsigned port, size_t n_points, qv_buf *out)
 {
+    bc_conn conn, *c = &conn;
+    bc_conn_init(c, port);
+    int rc = 0;
     out->len = 0;
     for (int q = 0; q < QUERIES; q++) {
         qv_buf body = QV_BUF_INIT, r = QV_BUF_INIT;
@@ -97,7 +101,7 @@ static int search_all(bc_conn *c, size_t n_points, qv_buf *out)
         jw_uint(&w, 10);
         jw_obj_end(&w);
         qv_buf_putc(&body, '\0');
-        int rc = bc_request_ok(c, "POST", "/collections/bench/points/search", (const char *)body.data, &r);
+        rc = bc_request_ok(c, "POST", "/collections/bench/points/search", (const char *)body.data, &r);
         for (const char *p = rc ? NULL : (const char *)r.data; p && (p = strstr(p, "\"id\":")); p += 5) {
             qv_buf_printf(out, "%llu ", strtoull(p + 5, NULL, 10));
         }
@@ -105,9 +109,10 @@ static int search_all(bc_conn *c, size_t n_points, qv_buf *out)
         qv_buf_free(&body);
         qv_buf_free(&r);
         if (rc)
-            return rc;
+            break;
     }
-    return 0;
+    bc_conn_free(c);
+    return rc;
 }
 
 /* Bytes of the files in the collection's directory, by kind. */
@@ -143,19 +148,16 @@ int main(int argc, char **argv)
     /* A clean stop of a million points writes ~700 MB; loading reads it. */
     bc_start_timeout_ms = bc_stop_timeout_ms = 600000;
     bc_server srv;
-    bc_conn c;
     bc_body_set bodies = {0};
     qv_buf before = QV_BUF_INIT, after = QV_BUF_INIT;
     int rc = -1;
     char storage[PATH_MAX];
-    bc_conn_init(&c, 0);
     if (bc_server_start(&srv, a.bin))
         goto out;
     snprintf(storage, sizeof storage, "%s", srv.dir);
     printf("restart: %zu points x %d dims, storage on %s\n", a.points, DIM, bc_fs_kind(storage));
-    bc_conn_init(&c, srv.port);
     qv_buf r = QV_BUF_INIT;
-    if (bc_request_ok(&c, "PUT", "/collections/bench",
+    if (bc_request_once(srv.port, "PUT", "/collections/bench",
                       "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"},"
                       "\"hnsw_config\":{\"m\":16,\"ef_construct\":100}}", &r))
         goto out;
@@ -173,7 +175,7 @@ int main(int argc, char **argv)
     bool green = false;
     uint64_t indexed = 0;
     while (!green) {
-        if (info(&c, &green, &indexed))
+        if (info(srv.port, &green, &indexed))
             goto out;
         if (!green)
             usleep(200000);
@@ -183,9 +185,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "indexed_vectors_count %" PRIu64 ", expected %zu\n", indexed, a.points);
         goto out;
     }
-    if (search_all(&c, a.points, &before))
+    if (search_all(srv.port, a.points, &before))
         goto out;
-    bc_conn_free(&c);
 
     t0 = bc_now();
     if (bc_server_halt(&srv))
@@ -199,18 +200,17 @@ int main(int argc, char **argv)
     if (bc_server_start_in(&srv, a.bin, storage))
         goto out;
     double listening = bc_now() - t0;
-    bc_conn_init(&c, srv.port);
     uint64_t first_indexed = 0;
     bool first = true;
     green = false;
     while (!green) {
-        if (info(&c, &green, &indexed))
+        if (info(srv.port, &green, &indexed))
             goto out;
         if (first)
             first_indexed = indexed;
         first = false;
     }
-    if (search_all(&c, a.points, &after))
+    if (search_all(srv.port, a.points, &after))
         goto out;
     double ready = bc_now() - t0;
     printf("restart: listening after %.2f s; green and searching after %.2f s (the first 100 searches "
@@ -226,7 +226,6 @@ int main(int argc, char **argv)
     rc = same && first_indexed == a.points ? 0 : -1;
 out:
     bc_free_bodies(&bodies);
-    bc_conn_free(&c);
     qv_buf_free(&before);
     qv_buf_free(&after);
     if (bc_server_stop(&srv))

@@ -154,6 +154,17 @@ static bool wants_graph(const qv_collection *c, uint32_t v, hnsw_params *p)
     return have * cv->size * 4 >= kb * 1024;
 }
 
+/* Run work(arg) here and, when worth it and there is another core, on one
+ * helper thread too (work shares its items out itself). */
+static void on_all_cores(const vx_index *x, void *(*work)(void *), void *arg, bool worth)
+{
+    pthread_t helper;
+    bool helped = worth && x->cpus > 1 && pthread_create(&helper, NULL, work, arg) == 0;
+    work(arg);
+    if (helped)
+        pthread_join(helper, NULL);
+}
+
 typedef struct round {
     vx_col         *col;
     const vec_dense *d;
@@ -262,11 +273,7 @@ static bool repair_round(vx_index *x, uint32_t v)
                                                                                  : col->doomed_slots};
         atomic_init(&j.next, col->cursor);
         pthread_rwlock_rdlock(&col->glock);
-        pthread_t helper;
-        bool helped = x->cpus > 1 && pthread_create(&helper, NULL, repair_work, &j) == 0;
-        repair_work(&j);
-        if (helped)
-            pthread_join(helper, NULL);
+        on_all_cores(x, repair_work, &j, true);
         pthread_rwlock_unlock(&col->glock);
         if (atomic_load(&j.nomem)) {
             QV_WARN("collection %s: out of memory repairing the graph of vector \"%s\" (its tombstones stay)",
@@ -338,11 +345,7 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
         return false;
     x->dirty = true;
     pthread_rwlock_rdlock(&col->glock);
-    pthread_t helper;
-    bool helped = x->cpus > 1 && r.n >= 32 && pthread_create(&helper, NULL, round_work, &r) == 0;
-    round_work(&r);
-    if (helped)
-        pthread_join(helper, NULL);
+    on_all_cores(x, round_work, &r, r.n >= 32);
     pthread_rwlock_unlock(&col->glock);
     if (atomic_load(&r.nomem)) {
         QV_WARN("collection %s: out of memory while indexing vector \"%s\" (search stays exact)", c->name,
