@@ -697,6 +697,22 @@ fail:
     return rc;
 }
 
+/* The most bytes a graph file of column v can hold for this store: its
+ * header, the pending bits, a saved vector per slot and the graph with
+ * every slot a node of the top level with full link lists. A larger file
+ * is not even read. */
+static size_t gf_max_size(const vx_index *x, uint32_t v)
+{
+    const store *s = &x->c->st;
+    hnsw_params p;
+    if (!col_params(x->c, v, &p))
+        p.m = HNSW_MAX_M;  /* not used anyway: col_take says why */
+    uint64_t node = 6 + (uint64_t)(HNSW_MAX_LEVEL + 1) * 2 + 4 * (2ull * p.m + (uint64_t)HNSW_MAX_LEVEL * p.m);
+    uint64_t max = GF_HEAD + strlen(s->dense[v].name) + qv_bits_words(s->n_slots) * 8 +
+                   (uint64_t)s->n_slots * (4 + 4ull * s->dense[v].dim) + 4 + 56 + (uint64_t)s->cap_slots * node;
+    return max < SIZE_MAX / 2 ? (size_t)max : SIZE_MAX / 2;
+}
+
 uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq)
 {
     const store *s = &x->c->st;
@@ -710,7 +726,7 @@ uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq)
         size_t len;
         qv_error err = {0};
         qv_status rc = QV_OK;
-        if (qv_read_file(path, SIZE_MAX / 2, &b, &len) != 0) {
+        if (qv_read_file(path, gf_max_size(x, v), &b, &len) != 0) {
             if (errno == ENOENT)
                 continue;
             rc = qv_fail(&err, QV_IO, "%s", strerror(errno));

@@ -396,6 +396,8 @@ static void repair_drops_tombstones(void **state)
             nd++;
         }
     assert_int_equal(hnsw_deleted(g), nd);
+    for (uint32_t s = 0; s < NS; s++)
+        assert_int_equal(hnsw_tombstone(g, s), dead[s]);
     double before = recall(g, &d, DIST_EUCLID, 16, NULL, live_ok, dead), links_before = mean_links0(g);
     assert_int_equal(hnsw_repair(g, &d.col, doomed, NS, 0, NS / 3, &err), QV_OK);
     assert_int_equal(hnsw_repair(g, &d.col, doomed, NS, NS / 3, NS, &err), QV_OK);
@@ -410,7 +412,9 @@ static void repair_drops_tombstones(void **state)
     assert_int_equal(hnsw_deleted(g), 0);
     assert_int_equal(hnsw_count(g), NS - nd + 1);
     assert_false(hnsw_contains(g, entry));
+    assert_false(hnsw_tombstone(g, entry));
     assert_true(hnsw_contains(g, back));
+    assert_false(hnsw_tombstone(g, back));
     double after = recall(g, &d, DIST_EUCLID, 16, NULL, live_ok, dead), links_after = mean_links0(g);
     printf("half deleted: recall@10 at ef 16 %.3f with tombstones, %.3f repaired and dropped; "
            "level-0 links per node %.1f, then %.1f\n", before, after, links_before, links_after);
