@@ -7,10 +7,12 @@
  *
  *   bench_hnsw [--set clustered] [--seed 42] [--n N] [--dim D] [--queries Q]
  *              [--M 16] [--efc 200] [--threads 2] [--efs 16,32,64,128,256]
- *              [--cache DIR] [--ref PATH] [--ref-only] [--reuse] [--min-seconds 0.5]
+ *              [--cache DIR] [--ref PATH] [--ref-only] [--reuse] [--repair] [--min-seconds 0.5]
  *
  * --reuse loads the graph an earlier --reuse run saved next to the data
- * (and times the load), else builds and saves it.
+ * (and times the load), else builds and saves it. --repair ends with half
+ * the points deleted: recall with the tombstones, the repair's time
+ * (hnsw_repair on --threads threads, hnsw_drop), recall after it.
  *
  * Not in CI; figures are printed, never asserted. */
 #include <pthread.h>
@@ -125,6 +127,71 @@ static void run(const char *label, hnsw *g, const vec_dense *col, const sd_set *
            hits / ((double)s->nq * K), (double)(rounds * s->nq) / el, (double)(rounds * s->nq) / cpu);
 }
 
+typedef struct repairer {
+    hnsw            *g;
+    const vec_dense *col;
+    const uint64_t  *doomed;
+    uint32_t         n;
+    atomic_uint     *next;
+} repairer;
+
+static void *repair_job(void *arg)
+{
+    repairer *r = arg;
+    qv_error err;
+    for (uint32_t from; (from = atomic_fetch_add(r->next, 1024)) < r->n;)
+        if (hnsw_repair(r->g, r->col, r->doomed, r->n, from, from + 1024, &err) != QV_OK) {
+            fprintf(stderr, "bench_hnsw: repair: %s\n", err.msg);
+            exit(1);
+        }
+    return NULL;
+}
+
+/* --repair: delete half the points, search with the tombstones, repair
+ * (hnsw_repair on `threads` threads, then hnsw_drop), search again. */
+static void bench_repair(hnsw *g, const vec_dense *col, const sd_set *s, const uint32_t *efs, uint32_t n_efs,
+                         int threads, uint64_t *live, uint32_t *truth, double min_seconds)
+{
+    size_t words = (s->n + 63) / 64;
+    uint64_t *doomed = calloc(words, 8);
+    memset(live, 0, words * 8);
+    uint64_t r = 777;
+    for (uint32_t i = 0; i < s->n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if (r >> 63) {
+            doomed[i >> 6] |= 1ull << (i & 63);
+            hnsw_delete(g, i);
+        } else {
+            live[i >> 6] |= 1ull << (i & 63);
+        }
+    }
+    for (uint32_t q = 0; q < s->nq; q++)
+        brute_allowed(s, s->queries + (size_t)q * s->dim, live, truth + (size_t)q * K);
+    uint32_t dead = hnsw_deleted(g);
+    for (uint32_t e = 0; e < n_efs; e++)
+        run("half tombstones", g, col, s, efs[e], NULL, truth, min_seconds);
+    atomic_uint next = 0;
+    repairer rp = {g, col, doomed, s->n, &next};
+    pthread_t t[64];
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    double t0 = now();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, repair_job, &rp);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    double relink = now() - t0;
+    uint32_t dropped = hnsw_drop(g, doomed, s->n);
+    double total = now() - t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    printf("quiver: repair of %u tombstones: relink %.2f s on %d threads, drop %.3f s, %.2f CPU s; %u dropped, "
+           "%u nodes left\n", dead, relink, threads, total - relink,
+           (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) * 1e-9, dropped, hnsw_count(g));
+    for (uint32_t e = 0; e < n_efs; e++)
+        run("half repaired", g, col, s, efs[e], NULL, truth, min_seconds);
+    free(doomed);
+}
+
 int main(int argc, char **argv)
 {
     sd_opts o = {.set = "clustered", .seed = 42};
@@ -132,11 +199,16 @@ int main(int argc, char **argv)
     int threads = 2;
     const char *ref = NULL;
     double min_seconds = 0.5;
-    int reuse = 0, ref_only = 0;
+    int reuse = 0, ref_only = 0, repair = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--reuse")) {  /* load the graph saved by an earlier run, else build and save it */
             reuse = 1;
+            i--;
+            continue;
+        }
+        if (!strcmp(a, "--repair")) {  /* at the end: delete half, repair, search again */
+            repair = 1;
             i--;
             continue;
         }
@@ -268,6 +340,8 @@ built:;
         for (uint32_t e = 0; e < n_efs; e++)
             run(label, g, &col, &s, efs[e], &f, truth, min_seconds);
     }
+    if (repair)
+        bench_repair(g, &col, &s, efs, n_efs, threads, bits, truth, min_seconds);
     free(bits);
     free(truth);
     hnsw_free(g);

@@ -18,8 +18,10 @@
  * extra core for big rounds). Pending bits are atomic words: searches read
  * them under the read lock while the indexer clears them. A graph grows
  * (hnsw_reserve) under its column's exclusive glock, which searches hold
- * shared. A vector DDL resets everything under the write lock
- * (vx_reset), and the indexer starts over from the points.
+ * shared. Each round holds `round`, which vx_save takes to copy graphs
+ * and pending bits between two rounds. A vector DDL resets everything
+ * under the write lock (vx_reset), and the indexer starts over from the
+ * points.
  *
  * Tombstones: a deleted point stays in its graph as a tombstone that
  * routes searches but is never returned. When a graph holds at least

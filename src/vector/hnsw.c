@@ -845,6 +845,16 @@ static qv_status repair_node(hnsw *g, const vec_dense *col, scratch *sc, uint32_
             st(&w[1 + i], sc->sel[i].id);
         set_count(w, lev, kept);
         node_unlock(g, s);
+        /* And back, as an insert links its neighbours to it: the nodes
+         * that a tombstone led to need ways in as much as s needs ways
+         * out (50,000 clustered, m 16, half deleted, ef 16: recall 0.90
+         * without, 0.945 with; a tombstone-free graph routes as well as
+         * the tombstones did at half the work per query). */
+        pair chosen[2 * HNSW_MAX_M];
+        memcpy(chosen, sc->sel, (size_t)kept * sizeof *chosen);
+        for (uint32_t i = 0; i < kept; i++)
+            if (!connect(g, col, sc, chosen[i].id, s, chosen[i].d, lev))
+                goto nomem;
     }
     return QV_OK;
 nomem:

@@ -147,7 +147,8 @@ void hnsw_delete(hnsw *g, uint32_t slot);
  * slot: at each such level its links are chosen again by the heuristic
  * among its other links and the doomed neighbours' links (two hops; the
  * closest ef_construct of them), topped up with the closest others to the
- * number of links it had, or, when none are left, by a search from
+ * number of links it had, and each chosen neighbour links back to it (as
+ * after an insert); or, when none are left, by a search from
  * the entry as hnsw_update does. Costs about one distance per candidate and
  * the heuristic's; runs like an insert (concurrently with searches and
  * with other hnsw_repair calls on other slots, not with inserts or
