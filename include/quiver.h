@@ -24,6 +24,12 @@
  *
  * Memory: strings and buffers the engine returns are malloc'd and belong to
  * the caller, who frees them with qv_free.
+ *
+ * Search: the qv_points_* read calls take Qdrant's request JSON and give
+ * its result JSON, as the REST API does. A program that has its query as
+ * floats calls qv_search instead: the same engine path, the query and the
+ * hits typed (filters stay JSON text, parsed once per call), no JSON
+ * written or read for them.
  */
 #ifndef QUIVER_H
 #define QUIVER_H
@@ -371,6 +377,49 @@ qv_status qv_points_search_matrix_pairs(qv_db *db, const char *name, const char 
                                         char **json, size_t *out_len, qv_error *err);
 qv_status qv_points_search_matrix_offsets(qv_db *db, const char *name, const char *request_json, size_t len,
                                           char **json, size_t *out_len, qv_error *err);
+/* ---- nearest neighbours, typed (no JSON for the query or the hits) ----------- */
+
+/* One typed search: what qv_points_search does for {vector, filter, params:
+ * {hnsw_ef, exact}, limit, offset, score_threshold} with no payload or
+ * vector in the hits. Zero-initialize and set what you need. */
+typedef struct qv_search_request {
+    const char  *vector;        /* dense vector name; NULL or "" = the unnamed vector */
+    const float *query;         /* dim floats; read only (Cosine normalizes a copy) */
+    uint32_t     dim;           /* must be the vector's size */
+    uint32_t     limit;         /* hits wanted, 1..1048576 */
+    uint32_t     offset;        /* best hits skipped first */
+    uint32_t     hnsw_ef;       /* search width; 0 = the vector's ef_construct */
+    bool         exact;         /* score every matching point, no graph */
+    bool         has_threshold; /* score_threshold applies (strict, as in qv_points_search) */
+    float        score_threshold;
+    const char  *filter_json;   /* a Filter in Qdrant's JSON shape, or NULL */
+    size_t       filter_len;
+} qv_search_request;
+
+/* A hit: the point's id and Qdrant's score (Euclid/Manhattan: the
+ * distance; Cosine/Dot: the similarity). */
+typedef struct qv_hit {
+    float    score;
+    bool     is_uuid;
+    uint64_t id;        /* the integer id (is_uuid false) */
+    uint8_t  uuid[16];  /* the UUID's bytes in text order (is_uuid true) */
+} qv_hit;
+
+/*
+ * Nearest neighbours of req->query in collection (or alias) name, best
+ * first, ties by point id, into out[0..*n_out), *n_out <= req->limit (out
+ * has room for limit hits; the engine allocates nothing the caller frees).
+ * The same engine path as qv_points_search, with the same answers and
+ * errors: QV_NOT_FOUND for a missing collection, QV_BAD_INPUT "Not existing
+ * vector name error: X" or "Vector dimension error: expected dim: D, got N"
+ * (a sparse vector's name too: it takes no dense query), QV_VALIDATION for
+ * a limit of 0 or over the maximum, and the filter's errors as in
+ * qv_points_search (QV_BAD_FORMAT, QV_VALIDATION). The filter is parsed
+ * once per call. Costs no JSON beyond the filter's text, and no result
+ * buffer.
+ */
+qv_status qv_search(qv_db *db, const char *name, const qv_search_request *req, qv_hit *out, size_t *n_out,
+                    qv_error *err);
 
 #ifdef __cplusplus
 }

@@ -2109,6 +2109,25 @@ typedef struct sr_kind {
     uint64_t    group_size;  /* its default (0: required) */
 } sr_kind;
 
+/* A search's hold on its collection: acquired, and the schema lock, which
+ * queries are parsed against. The points' read lock is taken after it
+ * (hold_end releases both). */
+static qv_status hold_begin(qv_db *db, const char *name, qv_collection **c, qv_error *err)
+{
+    qv_status rc = cat_acquire(db, name, c, err);
+    if (!rc)
+        pthread_rwlock_rdlock(&(*c)->vlock);
+    return rc;
+}
+
+static void hold_end(qv_collection *c, bool locked)
+{
+    if (locked)
+        pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_unlock(&c->vlock);
+    cat_release(c);
+}
+
 /* One request: batch = {"searches": [...]}; query = results wrapped as
  * {"points": [...]}. The read lock is held from parsing (examples given by
  * id read stored vectors) to the last result, so all of it sees one state. */
@@ -2117,10 +2136,9 @@ static qv_status search_request(qv_db *db, const char *name, const sr_kind *kind
 {
     bool batch = kind->batch, query = kind->query, groups = kind->groups;
     qv_collection *c;
-    qv_status rc = cat_acquire(db, name, &c, err);
+    qv_status rc = hold_begin(db, name, &c, err);
     if (rc)
         return rc;
-    pthread_rwlock_rdlock(&c->vlock);  /* queries are parsed against schema */
     qv_arena a;
     qv_arena_init(&a, 1 << 14);
     jr_value *root;
@@ -2197,11 +2215,8 @@ done:
             pthread_rwlock_unlock(&h->c->lock);
         cat_release(h->c);
     }
-    if (locked)
-        pthread_rwlock_unlock(&c->lock);
     qv_arena_free(&a);
-    pthread_rwlock_unlock(&c->vlock);
-    cat_release(c);
+    hold_end(c, locked);
     return rc;
 }
 
@@ -2424,4 +2439,87 @@ qv_status qv_points_search_matrix_offsets(qv_db *db, const char *name, const cha
                                           char **json, size_t *out_len, qv_error *err)
 {
     return matrix(db, name, true, request_json, len, json, out_len, err);
+}
+
+/* ---- the typed call --------------------------------------------------------------- */
+
+/* The query of a typed request, checked as parse_search checks the JSON
+ * one (same messages); the filter parsed from its text. */
+static qv_status typed_query(sr_ctx *x, const qv_search_request *req, sr_query *q)
+{
+    qv_error *err = x->err;
+    const char *name = req->vector ? req->vector : "";
+    *q = (sr_query){.mode = SQ_NEAREST};
+    qv_status rc = use_column(&x->c->schema, name, q, err);
+    if (rc)
+        return rc;
+    if (q->sparse)
+        return qv_fail(err, QV_BAD_INPUT,
+                       "Conversion between sparse and regular vectors failed: `%s` is a sparse vector", name);
+    if (req->dim != q->dim)
+        return qv_fail(err, QV_BAD_INPUT, "Vector dimension error: expected dim: %u, got %u", q->dim, req->dim);
+    if (!req->query)
+        return qv_fail(err, QV_BAD_INPUT, "vector: missing");
+    if (req->limit < 1)
+        return qv_fail(err, QV_VALIDATION, "limit: value 0 invalid, must be 1 or larger");
+    if (req->limit > SEARCH_MAX_LIMIT || req->offset > SEARCH_MAX_LIMIT)
+        return qv_fail(err, QV_VALIDATION, "limit + offset: at most %u", SEARCH_MAX_LIMIT);
+    if (!(q->target.v = qv_arena_alloc(x->a, (size_t)q->dim * sizeof *q->target.v)))
+        return oom(err);
+    memcpy(q->target.v, req->query, (size_t)q->dim * sizeof *q->target.v);
+    normalize_all(q);
+    q->limit = req->limit;
+    q->offset = req->offset;
+    q->hnsw_ef = req->hnsw_ef;
+    q->exact = req->exact;
+    q->has_threshold = req->has_threshold;
+    q->threshold = req->score_threshold;
+    if (req->filter_json) {
+        jr_value *f;
+        if ((rc = qv_parse_request(x->a, req->filter_json, req->filter_len, &f, err)) ||
+            (!jr_is_null(f) && (rc = flt_parse(x->a, f, "filter", &q->filter, err))))
+            return rc;
+    }
+    return QV_OK;
+}
+
+qv_status qv_search(qv_db *db, const char *name, const qv_search_request *req, qv_hit *out, size_t *n_out,
+                    qv_error *err)
+{
+    *n_out = 0;
+    qv_collection *c;
+    qv_status rc = hold_begin(db, name, &c, err);
+    if (rc)
+        return rc;
+    qv_arena a;
+    qv_arena_init(&a, 1 << 12);
+    sr_ctx x = {.c = c, .a = &a, .err = err};
+    sr_query q;
+    bool locked = false;
+    if ((rc = typed_query(&x, req, &q)))
+        goto done;
+    pthread_rwlock_rdlock(&c->lock);
+    locked = true;
+    sr_list l;
+    if ((rc = collect(c, &q, &a, (size_t)(q.limit + q.offset), &l, err)))
+        goto done;
+    for (size_t i = (size_t)q.offset; i < l.n; i++) {
+        const qv_point_id *id = &c->st.ids[l.h[i].slot];
+        qv_hit *h = &out[(*n_out)++];
+        h->score = score_of(&q, l.h[i].order);
+        h->is_uuid = id->uuid;
+        h->id = id->uuid ? 0 : id->lo;
+        memset(h->uuid, 0, sizeof h->uuid);
+        if (id->uuid)
+            for (int b = 0; b < 8; b++) {
+                h->uuid[b] = (uint8_t)(id->hi >> (56 - 8 * b));
+                h->uuid[8 + b] = (uint8_t)(id->lo >> (56 - 8 * b));
+            }
+    }
+    free(l.h);
+    free(l.ov);
+done:
+    qv_arena_free(&a);
+    hold_end(c, locked);
+    return rc;
 }

@@ -1,0 +1,311 @@
+/*
+ * test_search.c — the typed search call (qv_search in quiver.h) against
+ * the JSON one (qv_points_search) on the same collections: the same hits
+ * and scores, exact and through the HNSW graph, filtered, with offset and
+ * score_threshold, integer and UUID ids; the query buffer left as it was;
+ * and each refusal with Qdrant's words.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quiver.h"
+#include "util/fsutil.h"
+
+#define DIM 8
+
+typedef struct fixture {
+    char   dir[64];
+    qv_db *db;
+} fixture;
+
+static uint64_t rng_state = 12345;
+static float frand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng_state >> 11) * 0x1.0p-53 * 2 - 1);
+}
+
+static void vec_json(char *p, size_t cap, const float *v)
+{
+    size_t n = (size_t)snprintf(p, cap, "[");
+    for (int d = 0; d < DIM; d++)
+        n += (size_t)snprintf(p + n, cap - n, "%s%.9g", d ? "," : "", v[d]);
+    snprintf(p + n, cap - n, "]");
+}
+
+/* n points with ids 1..n (or UUIDs), payload {"g": id % 10}, in batches. */
+static void fill(qv_db *db, const char *name, const char *vname, uint32_t n, bool uuids)
+{
+    qv_error err;
+    char *body = malloc(1 << 20);
+    assert_non_null(body);
+    for (uint32_t first = 0; first < n; first += 500) {
+        size_t len = (size_t)sprintf(body, "{\"points\":[");
+        for (uint32_t i = first; i < n && i < first + 500; i++) {
+            float v[DIM];
+            for (int d = 0; d < DIM; d++)
+                v[d] = frand();
+            char vj[256], id[64];
+            char vv[300];
+            vec_json(vj, sizeof vj, v);
+            if (vname)
+                snprintf(vv, sizeof vv, "{\"%s\":%s}", vname, vj);
+            else
+                snprintf(vv, sizeof vv, "%s", vj);
+            if (uuids)
+                snprintf(id, sizeof id, "\"%08x-0000-4000-8000-%012x\"", i * 2654435761u, i + 1);
+            else
+                snprintf(id, sizeof id, "%u", i + 1);
+            len += (size_t)sprintf(body + len, "%s{\"id\":%s,\"vector\":%s,\"payload\":{\"g\":%u}}",
+                                   i > first ? "," : "", id, vv, (i + 1) % 10);
+        }
+        len += (size_t)sprintf(body + len, "]}");
+        qv_write_opts o = {.wait = true};
+        qv_update_result res;
+        if (qv_points_update(db, name, QV_UPDATE_UPSERT, body, len, &o, &res, &err) != QV_OK)
+            fail_msg("upsert: %s", err.msg);
+    }
+    free(body);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/qv_search_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    qv_error err;
+    assert_int_equal(qv_open(f->dir, &f->db, &err), QV_OK);
+    static const char euclid[] = "{\"vectors\":{\"size\":8,\"distance\":\"Euclid\"},"
+                                 "\"sparse_vectors\":{\"sp\":{}}}";
+    static const char cosine[] = "{\"vectors\":{\"v\":{\"size\":8,\"distance\":\"Cosine\"}}}";
+    /* Indexed from 1 KB of vectors: 32 points of 8 floats. */
+    static const char graph[] = "{\"vectors\":{\"size\":8,\"distance\":\"Dot\"},"
+                                "\"hnsw_config\":{\"m\":8,\"ef_construct\":32,\"full_scan_threshold\":10},"
+                                "\"optimizers_config\":{\"indexing_threshold\":1}}";
+    assert_int_equal(qv_collection_create(f->db, "e", euclid, sizeof euclid - 1, &err), QV_OK);
+    assert_int_equal(qv_collection_create(f->db, "c", cosine, sizeof cosine - 1, &err), QV_OK);
+    assert_int_equal(qv_collection_create(f->db, "g", graph, sizeof graph - 1, &err), QV_OK);
+    fill(f->db, "e", NULL, 300, false);
+    fill(f->db, "c", "v", 200, true);
+    fill(f->db, "g", NULL, 3000, false);
+    /* Wait for the observable end of indexing, bounded. */
+    bool green = false;
+    for (int i = 0; i < 2000000 && !green; i++) {
+        qv_collection_info info;
+        assert_int_equal(qv_collection_info_get(f->db, "g", &info, &err), QV_OK);
+        green = strcmp(info.status, "green") == 0 && info.indexed_vectors_count == 3000;
+        qv_free(info.config_json);
+        qv_free(info.payload_schema_json);
+        sched_yield();
+    }
+    assert_true(green);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    qv_close(f->db);
+    qv_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The JSON search for the same request: its ids (as text) and scores. */
+typedef struct json_hits {
+    size_t n;
+    char   id[64][48];
+    float  score[64];
+} json_hits;
+
+static void json_search(qv_db *db, const char *name, const char *vname, const float *q, uint32_t limit,
+                        uint32_t offset, const char *extra, json_hits *out)
+{
+    char vj[256], body[2048];
+    vec_json(vj, sizeof vj, q);
+    if (vname)
+        snprintf(body, sizeof body, "{\"vector\":{\"name\":\"%s\",\"vector\":%s},\"limit\":%u,\"offset\":%u%s}",
+                 vname, vj, limit, offset, extra ? extra : "");
+    else
+        snprintf(body, sizeof body, "{\"vector\":%s,\"limit\":%u,\"offset\":%u%s}", vj, limit, offset,
+                 extra ? extra : "");
+    char *json;
+    size_t len;
+    qv_error err;
+    assert_int_equal(qv_points_search(db, name, body, strlen(body), &json, &len, &err), QV_OK);
+    json_error_t je;
+    json_t *arr = json_loadb(json, len, 0, &je);
+    assert_non_null(arr);
+    out->n = json_array_size(arr);
+    assert_true(out->n <= 64);
+    for (size_t i = 0; i < out->n; i++) {
+        json_t *h = json_array_get(arr, i), *id = json_object_get(h, "id");
+        if (json_is_string(id))
+            snprintf(out->id[i], sizeof out->id[i], "%s", json_string_value(id));
+        else
+            snprintf(out->id[i], sizeof out->id[i], "%llu", (unsigned long long)json_integer_value(id));
+        out->score[i] = (float)json_number_value(json_object_get(h, "score"));
+    }
+    json_decref(arr);
+    qv_free(json);
+}
+
+static void hit_text(const qv_hit *h, char *dst, size_t cap)
+{
+    if (!h->is_uuid) {
+        snprintf(dst, cap, "%llu", (unsigned long long)h->id);
+        return;
+    }
+    size_t n = 0;
+    for (int b = 0; b < 16; b++)
+        n += (size_t)snprintf(dst + n, cap - n, "%s%02x", b == 4 || b == 6 || b == 8 || b == 10 ? "-" : "",
+                              h->uuid[b]);
+}
+
+/* qv_search gives what qv_points_search gives, hit for hit. */
+static void same(qv_db *db, const char *name, const char *vname, qv_search_request *r, const char *extra)
+{
+    json_hits want;
+    json_search(db, name, vname, r->query, r->limit, r->offset, extra, &want);
+    qv_hit got[64];
+    size_t n;
+    qv_error err;
+    r->vector = vname;
+    assert_int_equal(qv_search(db, name, r, got, &n, &err), QV_OK);
+    assert_int_equal(n, want.n);
+    for (size_t i = 0; i < n; i++) {
+        char id[48];
+        hit_text(&got[i], id, sizeof id);
+        assert_string_equal(id, want.id[i]);
+        assert_true(got[i].score == want.score[i]);
+    }
+}
+
+static void random_query(float *q)
+{
+    for (int d = 0; d < DIM; d++)
+        q[d] = frand();
+}
+
+static void test_exact_as_json(void **state)
+{
+    fixture *f = *state;
+    float q[DIM];
+    for (int i = 0; i < 20; i++) {
+        random_query(q);
+        qv_search_request r = {.query = q, .dim = DIM, .limit = 10};
+        same(f->db, "e", NULL, &r, NULL);
+        r = (qv_search_request){.query = q, .dim = DIM, .limit = 7, .offset = 5};
+        same(f->db, "e", NULL, &r, NULL);
+        /* Euclid's threshold is an upper bound on the distance. */
+        r = (qv_search_request){.query = q, .dim = DIM, .limit = 50, .has_threshold = true, .score_threshold = 1.6f};
+        same(f->db, "e", NULL, &r, ",\"score_threshold\":1.6");
+    }
+}
+
+static void test_filter_as_json(void **state)
+{
+    fixture *f = *state;
+    static const char flt[] = "{\"must\":[{\"key\":\"g\",\"match\":{\"any\":[3,7]}}]}";
+    float q[DIM];
+    for (int i = 0; i < 10; i++) {
+        random_query(q);
+        qv_search_request r = {.query = q, .dim = DIM, .limit = 10, .filter_json = flt, .filter_len = sizeof flt - 1};
+        same(f->db, "e", NULL, &r, ",\"filter\":{\"must\":[{\"key\":\"g\",\"match\":{\"any\":[3,7]}}]}");
+        same(f->db, "g", NULL, &r, ",\"filter\":{\"must\":[{\"key\":\"g\",\"match\":{\"any\":[3,7]}}]}");
+    }
+    /* A null filter is no filter. */
+    random_query(q);
+    qv_search_request r = {.query = q, .dim = DIM, .limit = 10, .filter_json = "null", .filter_len = 4};
+    same(f->db, "e", NULL, &r, NULL);
+}
+
+static void test_cosine_uuids(void **state)
+{
+    fixture *f = *state;
+    float q[DIM], copy[DIM];
+    for (int i = 0; i < 10; i++) {
+        random_query(q);
+        memcpy(copy, q, sizeof q);
+        qv_search_request r = {.query = q, .dim = DIM, .limit = 10};
+        same(f->db, "c", "v", &r, NULL);
+        assert_memory_equal(q, copy, sizeof q);  /* normalized in a copy */
+    }
+}
+
+static void test_graph_as_json(void **state)
+{
+    fixture *f = *state;
+    float q[DIM];
+    for (int i = 0; i < 30; i++) {
+        random_query(q);
+        qv_search_request r = {.query = q, .dim = DIM, .limit = 10, .hnsw_ef = 16};
+        same(f->db, "g", NULL, &r, ",\"params\":{\"hnsw_ef\":16}");
+        r = (qv_search_request){.query = q, .dim = DIM, .limit = 10, .exact = true};
+        same(f->db, "g", NULL, &r, ",\"params\":{\"exact\":true}");
+    }
+}
+
+static void expect_fail(qv_db *db, const char *name, const qv_search_request *r, qv_status code, const char *msg)
+{
+    qv_hit out[16];
+    size_t n = 99;
+    qv_error err;
+    assert_int_equal(qv_search(db, name, r, out, &n, &err), code);
+    assert_int_equal(err.code, code);
+    assert_int_equal(n, 0);
+    if (msg && !strstr(err.msg, msg))
+        fail_msg("message `%s` lacks `%s`", err.msg, msg);
+}
+
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    float q[DIM] = {0};
+    qv_search_request r = {.query = q, .dim = DIM, .limit = 10};
+    expect_fail(f->db, "missing", &r, QV_NOT_FOUND, "Collection `missing` doesn't exist!");
+    r.vector = "nope";
+    expect_fail(f->db, "e", &r, QV_BAD_INPUT, "Not existing vector name error: nope");
+    r.vector = "sp";
+    expect_fail(f->db, "e", &r, QV_BAD_INPUT, "`sp` is a sparse vector");
+    r = (qv_search_request){.query = q, .dim = 3, .limit = 10};
+    expect_fail(f->db, "e", &r, QV_BAD_INPUT, "Vector dimension error: expected dim: 8, got 3");
+    r = (qv_search_request){.query = q, .dim = DIM, .limit = 0};
+    expect_fail(f->db, "e", &r, QV_VALIDATION, "limit: value 0 invalid");
+    r = (qv_search_request){.query = q, .dim = DIM, .limit = (1u << 20) + 1};
+    expect_fail(f->db, "e", &r, QV_VALIDATION, "at most");
+    r = (qv_search_request){.query = NULL, .dim = DIM, .limit = 10};
+    expect_fail(f->db, "e", &r, QV_BAD_INPUT, NULL);
+    r = (qv_search_request){.query = q, .dim = DIM, .limit = 10, .filter_json = "{\"must\":", .filter_len = 8};
+    expect_fail(f->db, "e", &r, QV_BAD_FORMAT, NULL);
+    r = (qv_search_request){.query = q, .dim = DIM, .limit = 10, .filter_json = "{\"must\":5}", .filter_len = 10};
+    expect_fail(f->db, "e", &r, QV_BAD_FORMAT, NULL);
+    /* The filter's length is honoured: the text past it is not read. */
+    r = (qv_search_request){.query = q, .dim = DIM, .limit = 10, .filter_json = "{}garbage", .filter_len = 2};
+    qv_hit out[10];
+    size_t n;
+    qv_error err;
+    assert_int_equal(qv_search(f->db, "e", &r, out, &n, &err), QV_OK);
+    assert_int_equal(n, 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_as_json),
+        cmocka_unit_test(test_filter_as_json),
+        cmocka_unit_test(test_cosine_uuids),
+        cmocka_unit_test(test_graph_as_json),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
