@@ -136,6 +136,47 @@ static int engine_search(searcher *x, const float *q, uint32_t ef, uint32_t *got
     return 0;
 }
 
+/* The same through the JSON call, as the server makes it: the request
+ * written, qv_points_search, the ids read back from its answer. */
+static int engine_search_json(searcher *x, const float *q, uint32_t ef, uint32_t *got, uint32_t *n)
+{
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_key(&w, "vector");
+    jw_arr_begin(&w);
+    for (uint32_t d = 0; d < S.dim; d++)
+        jw_f32(&w, q[d]);
+    jw_arr_end(&w);
+    jw_key(&w, "limit");
+    jw_uint(&w, K);
+    jw_key(&w, "params");
+    jw_obj_begin(&w);
+    jw_key(&w, "hnsw_ef");
+    jw_uint(&w, ef);
+    jw_obj_end(&w);
+    if (x->filter) {
+        jw_key(&w, "filter");
+        jw_raw(&w, x->filter, strlen(x->filter));
+    }
+    jw_obj_end(&w);
+    char *json;
+    size_t len;
+    qv_error err;
+    qv_status rc = qv_points_search(x->db, "b", b.data, b.len, &json, &len, &err);
+    qv_buf_free(&b);
+    if (rc != QV_OK) {
+        fprintf(stderr, "bench_hnsw: qv_points_search: %s\n", err.msg);
+        return -1;
+    }
+    *n = 0;
+    for (const char *p = json; *n < K && (p = strstr(p, "\"id\":")); p += 5)
+        got[(*n)++] = (uint32_t)strtoul(p + 5, NULL, 10);
+    qv_free(json);
+    return 0;
+}
+
 /* Recall@K and queries/s of one configuration. truth: nq*K (filtered) or
  * NULL for the set's own. */
 static void run(const char *label, searcher *x, uint32_t ef, const uint32_t *truth, double min_seconds)
@@ -168,7 +209,7 @@ static void run(const char *label, searcher *x, uint32_t ef, const uint32_t *tru
     } while (el < min_seconds);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) * 1e-9;
-    printf("quiver: %-22s ef %4u: recall@%d %.4f, %8.0f queries/s (1 thread), %8.0f per CPU second\n", label, ef,
+    printf("quiver: %-23s ef %4u: recall@%d %.4f, %8.0f queries/s (1 thread), %8.0f per CPU second\n", label, ef,
            K, hits / ((double)S.nq * K), (double)(rounds * S.nq) / el, (double)(rounds * S.nq) / cpu);
 }
 
@@ -265,6 +306,10 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
     searcher x = {.search = engine_search, .db = db};
     for (uint32_t e = 0; e < n_efs; e++)
         run("qv_search unfiltered", &x, efs[e], NULL, min_seconds);
+    x.search = engine_search_json;
+    for (uint32_t e = 0; e < n_efs; e++)
+        run("qv_points_search (JSON)", &x, efs[e], NULL, min_seconds);
+    x.search = engine_search;
     static const char *flt[2] = {"{\"must\":[{\"key\":\"f1\",\"match\":{\"value\":true}}]}",
                                  "{\"must\":[{\"key\":\"f10\",\"match\":{\"value\":true}}]}"};
     for (int fi = 0; fi < 2; fi++) {

@@ -5,8 +5,9 @@
  * 16…256, unfiltered and filtered at 1% and 10% (payload flags p1, p10).
  * Figures are printed, never asserted.
  *
- *   bench_search_http [--set clustered] [--seed 42] [--m 16] [--efc 200]
- *                     [--queries N] [--cache DIR] [QUIVER_BIN]
+ *   bench_search_http [--set clustered] [--seed 42] [--n N] [--m 16] [--efc 200]
+ *                     [--queries N] [--efs 16,32,64,128,256] [--filters none,1%,10%]
+ *                     [--cache DIR] [QUIVER_BIN]
  */
 #include <stdio.h>
 #include <time.h>
@@ -63,13 +64,39 @@ static uint32_t *filtered_truth(uint32_t nq, uint32_t every)
     return gt;
 }
 
+/* The search request of query q at ef (with filter: JSON or NULL). */
+static void search_body(qv_buf *body, uint32_t q, uint32_t ef, const char *filter)
+{
+    jw w;
+    jw_init(&w, body);
+    jw_obj_begin(&w);
+    jw_key(&w, "vector");
+    jw_arr_begin(&w);
+    for (uint32_t d = 0; d < S.dim; d++)
+        jw_f32(&w, S.queries[(size_t)q * S.dim + d]);
+    jw_arr_end(&w);
+    jw_key(&w, "limit");
+    jw_uint(&w, 10);
+    jw_key(&w, "params");
+    jw_obj_begin(&w);
+    jw_key(&w, "hnsw_ef");
+    jw_uint(&w, ef);
+    jw_obj_end(&w);
+    if (filter) {
+        jw_key(&w, "filter");
+        jw_raw(&w, filter, strlen(filter));
+    }
+    jw_obj_end(&w);
+}
+
 typedef struct run {
     unsigned        port;
     uint32_t        nq, ef;
-    const char     *filter;    /* JSON or NULL */
+    const qv_buf   *bodies;    /* nq request bodies, written before the clock starts */
     const uint32_t *gt;        /* 10 per query when filtered, else NULL (S.gt) */
     atomic_uint     next;
     double          recall;    /* summed */
+    double          server;    /* summed "time" of the answers: seconds inside the server */
     pthread_mutex_t m;
     int             failed;
 } run;
@@ -79,41 +106,24 @@ static void *query_thread(void *arg)
     run *r = arg;
     bc_conn c;
     bc_conn_init(&c, r->port);
-    qv_buf body = QV_BUF_INIT, resp = QV_BUF_INIT;
-    double sum = 0;
+    qv_buf resp = QV_BUF_INIT;
+    double sum = 0, server = 0;
     for (;;) {
         uint32_t q = atomic_fetch_add(&r->next, 1);
         if (q >= r->nq)
             break;
-        body.len = 0;
-        jw w;
-        jw_init(&w, &body);
-        jw_obj_begin(&w);
-        jw_key(&w, "vector");
-        jw_arr_begin(&w);
-        for (uint32_t d = 0; d < S.dim; d++)
-            jw_f32(&w, S.queries[(size_t)q * S.dim + d]);
-        jw_arr_end(&w);
-        jw_key(&w, "limit");
-        jw_uint(&w, 10);
-        jw_key(&w, "params");
-        jw_obj_begin(&w);
-        jw_key(&w, "hnsw_ef");
-        jw_uint(&w, r->ef);
-        jw_obj_end(&w);
-        if (r->filter) {
-            jw_key(&w, "filter");
-            jw_raw(&w, r->filter, strlen(r->filter));
-        }
-        jw_obj_end(&w);
+        const qv_buf *body = &r->bodies[q];
         resp.len = 0;
         int status;
-        if (bc_request(&c, "POST", "/collections/bench/points/search", body.data, body.len, &status, &resp) ||
+        if (bc_request(&c, "POST", "/collections/bench/points/search", body->data, body->len, &status, &resp) ||
             status != 200) {
             fprintf(stderr, "search: %s %.200s\n", c.err, resp.data ? resp.data : "");
             r->failed = 1;
             break;
         }
+        const char *tm = strstr(resp.data, "\"time\":");
+        if (tm)
+            server += strtod(tm + 7, NULL);
         uint32_t got[10], n = 0;
         for (const char *p = resp.data; n < 10 && (p = strstr(p, "\"id\":")); p += 5)
             got[n++] = (uint32_t)strtoul(p + 5, NULL, 10);
@@ -129,17 +139,22 @@ static void *query_thread(void *arg)
     }
     pthread_mutex_lock(&r->m);
     r->recall += sum;
+    r->server += server;
     pthread_mutex_unlock(&r->m);
-    qv_buf_free(&body);
     qv_buf_free(&resp);
     bc_conn_free(&c);
     return NULL;
 }
 
 static int measure(unsigned port, uint32_t nq, uint32_t ef, int conns, const char *filter, const uint32_t *gt,
-                   double *recall, double *qps)
+                   double *recall, double *qps, double *server_us)
 {
-    run r = {.port = port, .nq = nq, .ef = ef, .filter = filter, .gt = gt};
+    qv_buf *bodies = calloc(nq, sizeof *bodies);
+    if (!bodies)
+        return -1;
+    for (uint32_t q = 0; q < nq; q++)
+        search_body(&bodies[q], q, ef, filter);
+    run r = {.port = port, .nq = nq, .ef = ef, .bodies = bodies, .gt = gt};
     pthread_mutex_init(&r.m, NULL);
     pthread_t t[MAX_CONNS];
     double t0 = bc_now();
@@ -151,13 +166,19 @@ static int measure(unsigned port, uint32_t nq, uint32_t ef, int conns, const cha
     pthread_mutex_destroy(&r.m);
     *recall = r.recall / nq;
     *qps = nq / secs;
+    *server_us = r.server / nq * 1e6;
+    for (uint32_t q = 0; q < nq; q++)
+        qv_buf_free(&bodies[q]);
+    free(bodies);
     return r.failed ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
     const char *set = "clustered", *bin = getenv("QUIVER_BIN"), *cache = NULL;
-    unsigned long long seed = 42, m = 16, efc = 200, nq = 1000;
+    unsigned long long seed = 42, m = 16, efc = 200, nq = 1000, n = 0;
+    const char *filter_names = "none,1%,10%";
+    uint32_t efs[16] = {16, 32, 64, 128, 256}, n_efs = 5;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc)
             set = argv[++i];
@@ -167,21 +188,32 @@ int main(int argc, char **argv)
             m = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--efc") && i + 1 < argc)
             efc = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            n = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--filters") && i + 1 < argc)
+            filter_names = argv[++i];
+        else if (!strcmp(argv[i], "--efs") && i + 1 < argc) {
+            n_efs = 0;
+            for (char *p = argv[++i]; *p && n_efs < 16;) {
+                efs[n_efs++] = (uint32_t)strtoul(p, &p, 10);
+                if (*p == ',')
+                    p++;
+            }
+        } else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
             nq = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
             cache = argv[++i];
         else if (argv[i][0] != '-')
             bin = argv[i];
         else {
-            fprintf(stderr, "usage: bench_search_http [--set S] [--seed N] [--m M] [--efc E] [--queries N] "
-                            "[--cache DIR] [QUIVER_BIN]\n");
+            fprintf(stderr, "usage: bench_search_http [--set S] [--seed N] [--n N] [--m M] [--efc E] [--queries N] "
+                            "[--efs E,...] [--filters none,1%%,10%%] [--cache DIR] [QUIVER_BIN]\n");
             return 2;
         }
     }
     if (!bin)
         bin = "build/quiver";
-    if (sd_prepare(&(sd_opts){.set = set, .seed = seed, .cache_dir = cache}, &S))
+    if (sd_prepare(&(sd_opts){.set = set, .seed = seed, .n = (uint32_t)n, .cache_dir = cache}, &S))
         return 1;
     if (nq > S.nq)
         nq = S.nq;
@@ -190,10 +222,13 @@ int main(int argc, char **argv)
     int rc = 1;
     if (bc_server_start(&srv, bin))
         goto done;
+    /* A set smaller than the default indexing_threshold (10,000 KB) is
+     * indexed all the same: the graph is what is measured. */
     char create[256];
+    bool small = (uint64_t)S.n * S.dim * 4 < 10000u * 1024;
     snprintf(create, sizeof create,
-             "{\"vectors\":{\"size\":%u,\"distance\":\"Euclid\"},\"hnsw_config\":{\"m\":%llu,\"ef_construct\":%llu}}",
-             S.dim, m, efc);
+             "{\"vectors\":{\"size\":%u,\"distance\":\"Euclid\"},\"hnsw_config\":{\"m\":%llu,\"ef_construct\":%llu}%s}",
+             S.dim, m, efc, small ? ",\"optimizers_config\":{\"indexing_threshold\":1}" : "");
     qv_buf resp = QV_BUF_INIT;
     if (bc_request_once(srv.port, "PUT", "/collections/bench", create, &resp))
         goto done;
@@ -221,7 +256,11 @@ int main(int argc, char **argv)
     printf("set %s: %u x %u, m %llu, ef_construct %llu; upload %.2f s (2 connections, wait=true), "
            "index ready %.2f s after the first write; server RSS %.0f MB\n",
            S.key, S.n, S.dim, m, efc, up, ready, rss / MB);
-    printf("%-10s %6s %12s %12s %12s %12s\n", "filter", "ef", "recall@10", "q/s 1 conn", "recall", "q/s 2 conn");
+    /* server µs: the answers' own "time", from the request's headers to its
+     * envelope; the rest of a round trip is the network, the client and
+     * the hand-offs around it. */
+    printf("%-10s %6s %10s %11s %11s %11s %11s\n", "filter", "ef", "recall@10", "q/s 1 conn", "server µs",
+           "q/s 2 conn", "server µs");
     uint32_t *gt1 = filtered_truth((uint32_t)nq, 100), *gt10 = filtered_truth((uint32_t)nq, 10);
     struct {
         const char     *name, *json;
@@ -231,14 +270,13 @@ int main(int argc, char **argv)
         {"1%", "{\"must\":[{\"key\":\"p1\",\"match\":{\"value\":true}}]}", gt1},
         {"10%", "{\"must\":[{\"key\":\"p10\",\"match\":{\"value\":true}}]}", gt10},
     };
-    static const uint32_t efs[] = {16, 32, 64, 128, 256};
     for (size_t f = 0; f < 3; f++)
-        for (size_t e = 0; e < 5; e++) {
-            double r1, q1, r2, q2;
-            if (measure(srv.port, (uint32_t)nq, efs[e], 1, filters[f].json, filters[f].gt, &r1, &q1) ||
-                measure(srv.port, (uint32_t)nq, efs[e], 2, filters[f].json, filters[f].gt, &r2, &q2))
+        for (size_t e = 0; e < n_efs && strstr(filter_names, filters[f].name); e++) {
+            double r1, q1, s1, r2, q2, s2;
+            if (measure(srv.port, (uint32_t)nq, efs[e], 1, filters[f].json, filters[f].gt, &r1, &q1, &s1) ||
+                measure(srv.port, (uint32_t)nq, efs[e], 2, filters[f].json, filters[f].gt, &r2, &q2, &s2))
                 goto done;
-            printf("%-10s %6u %12.3f %12.0f %12.3f %12.0f\n", filters[f].name, efs[e], r1, q1, r2, q2);
+            printf("%-10s %6u %10.3f %11.0f %11.0f %11.0f %11.0f\n", filters[f].name, efs[e], r1, q1, s1, q2, s2);
         }
     free(gt1);
     free(gt10);

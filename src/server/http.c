@@ -2,18 +2,23 @@
  * http.c — libmicrohttpd glue: body accumulation with a limit, routing,
  * the response envelope, and graceful stop.
  *
- * MHD calls on_request several times per request: first with the headers
- * (we check Content-Length against the limit before allocating anything),
- * then with each chunk of body, then once with no data: we suspend the
- * connection and queue the request for the worker pool (or answer 413 for a
- * body over the limit). A worker routes it, runs the handler, builds the
- * response and resumes the connection; MHD then calls on_request once more
- * and we queue the response. So the one network thread never parses or
- * waits for a disk, and a handler waiting for an fsync blocks one worker,
- * not the connections that thread serves. MHD polls level-triggered (poll,
- * not its edge-triggered epoll): with epoll, a FIN that arrived together
- * with the last bytes of a short body was sometimes never seen and the
- * connection hung until its timeout.
+ * Each connection is served by a thread of its own (MHD's thread per
+ * connection, which polls its one socket). MHD calls on_request several
+ * times per request: first with the headers (we check Content-Length
+ * against the limit before allocating anything), then with each chunk of
+ * body, then once with no data: we route the request, run the handler and
+ * queue the response, all on the connection's thread (or answer 413 for a
+ * body over the limit). A keep-alive client sends its next request only
+ * after this answer, so running the handler there costs the connection
+ * nothing, and a handler waiting for an fsync blocks only its own client;
+ * what it saves is a hand-off to a worker and back per request: two thread
+ * wake-ups, a futex and an eventfd round (on one connection, a search at
+ * ef 64 spent about as long in those as in the search). service.max_workers
+ * caps how many handlers run at once (a semaphore; 0 = no cap).
+ * Per-thread engine scratch (qv_scratch) lives as long as its connection.
+ * MHD polls level-triggered (poll, not epoll): with epoll, a FIN that
+ * arrived together with the last bytes of a short body was sometimes never
+ * seen and the connection hung until its timeout.
  * Path %-escapes are left to the router (MHD's unescaping is disabled) so
  * that an escaped '/' stays inside its segment.
  */
@@ -25,6 +30,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -46,14 +52,8 @@ struct qv_http {
     qv_db             *db;
     const qv_settings *settings;
     atomic_int         in_flight;  /* requests between first call and completion */
-    atomic_int         handling;   /* requests suspended for a worker, not yet resumed */
-    /* The worker pool: requests whose body is complete wait here. */
-    pthread_mutex_t    qm;
-    pthread_cond_t     qc;
-    http_req          *head, *tail;
-    bool               stopping;
-    unsigned           n_workers;
-    pthread_t         *workers;
+    bool               capped;     /* settings->workers > 0: slots counts free handler slots */
+    sem_t              slots;
 };
 
 struct http_req {
@@ -62,11 +62,6 @@ struct http_req {
     double      t0;
     size_t      too_large;   /* bytes seen/declared when over the limit, else 0 */
     bool        overflowed;  /* limit crossed while streaming (no Content-Length) */
-    /* Handed to a worker while the connection is suspended: */
-    http_req   *next;
-    struct MHD_Connection *conn;
-    const char *url, *method;
-    bool        ready;       /* the worker has built the response */
     bool        answered;    /* refused on its headers; the body is not read */
     int         status;
     const char *ctype;
@@ -186,19 +181,19 @@ static void set_too_large(const qv_http *h, http_req *r)
     set_error(r, 413, msg);
 }
 
-/* Route and run the handler; the response goes into r (worker thread). */
-static void handle(qv_http *h, http_req *r)
+/* Route and run the handler; the response goes into r. */
+static void handle(qv_http *h, http_req *r, struct MHD_Connection *conn, const char *url, const char *method)
 {
     rt_match m;
     char msg[300];
-    rt_result res = rt_find(rest_routes, rest_n_routes, r->method, r->url, &m);
+    rt_result res = rt_find(rest_routes, rest_n_routes, method, url, &m);
     if (res == RT_NOT_FOUND || res == RT_BAD_PATH) {
-        snprintf(msg, sizeof msg, "Not found: no route for %s %.200s", r->method, r->url);
+        snprintf(msg, sizeof msg, "Not found: no route for %s %.200s", method, url);
         set_error(r, 404, msg);
         return;
     }
     if (res == RT_METHOD_NOT_ALLOWED) {
-        snprintf(msg, sizeof msg, "Method %s is not allowed for %.200s", r->method, r->url);
+        snprintf(msg, sizeof msg, "Method %s is not allowed for %.200s", method, url);
         set_error(r, 405, msg);
         return;
     }
@@ -211,20 +206,20 @@ static void handle(qv_http *h, http_req *r)
         .db = h->db,
         .settings = h->settings,
         .arena = &r->arena,
-        .method = r->method,
+        .method = method,
         .params = params,
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
     };
     rest_resp rs = {.status = 200, .content_type = "application/json"};
-    int nq = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    int nq = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
     rawq_list args = {.cap = nq > 0 ? (size_t)nq : 0};
     if (args.cap && !(args.items = qv_arena_alloc(&r->arena, args.cap * sizeof *args.items))) {
         set_error(r, 500, "Service internal error: out of memory");
         return;
     }
     if (args.cap)
-        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     if (rest_prepare(&rq, &rs, &m, args.items, args.n) != 0) {
         set_error(r, rs.err_status, rs.err_msg);
         return;
@@ -253,67 +248,16 @@ static void handle(qv_http *h, http_req *r)
         set_error(r, 500, "Service internal error: out of memory");
 }
 
-/* A worker idle this long gives its cached scratch memory back. */
-#define IDLE_RELEASE_MS 200
-
-static void *worker_main(void *arg)
+/* Run the request on the connection's thread, within the handler cap. */
+static void handle_capped(qv_http *h, http_req *r, struct MHD_Connection *conn, const char *url,
+                          const char *method)
 {
-    qv_http *h = arg;
-    bool cached = false;  /* this thread may hold engine scratch memory */
-    pthread_mutex_lock(&h->qm);
-    for (;;) {
-        while (!h->head && !h->stopping) {
-            if (!cached) {
-                pthread_cond_wait(&h->qc, &h->qm);
-                continue;
-            }
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += IDLE_RELEASE_MS * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
-            if (pthread_cond_timedwait(&h->qc, &h->qm, &until) == ETIMEDOUT && !h->head) {
-                qv_thread_release();
-                cached = false;
-            }
-        }
-        if (!h->head)
-            break;
-        cached = true;
-        http_req *r = h->head;
-        h->head = r->next;
-        if (!h->head)
-            h->tail = NULL;
-        pthread_mutex_unlock(&h->qm);
-        handle(h, r);
-        r->ready = true;
-        MHD_resume_connection(r->conn);  /* MHD calls on_request again to send it */
-        atomic_fetch_sub(&h->handling, 1);
-        pthread_mutex_lock(&h->qm);
-    }
-    pthread_mutex_unlock(&h->qm);
-    qv_thread_release();
-    return NULL;
-}
-
-/* Park the connection and give the request to the pool. */
-static enum MHD_Result enqueue(qv_http *h, struct MHD_Connection *conn, const char *url,
-                               const char *method, http_req *r)
-{
-    r->conn = conn;
-    r->url = url;
-    r->method = method;
-    atomic_fetch_add(&h->handling, 1);
-    MHD_suspend_connection(conn);
-    pthread_mutex_lock(&h->qm);
-    if (h->tail)
-        h->tail->next = r;
-    else
-        h->head = r;
-    h->tail = r;
-    pthread_cond_signal(&h->qc);
-    pthread_mutex_unlock(&h->qm);
-    return MHD_YES;
+    if (h->capped)
+        while (sem_wait(&h->slots) != 0)
+            ;  /* EINTR */
+    handle(h, r, conn, url, method);
+    if (h->capped)
+        sem_post(&h->slots);
 }
 
 /* Declared bodies over the limit by at most this factor are read and
@@ -438,15 +382,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->ready)
-        return send_body(conn, r->status, r->ctype, &r->out);
-    if (r->too_large) {
+    if (r->too_large)
         set_too_large(h, r);
-    } else if (!qv_buf_ok(&r->body)) {
+    else if (!qv_buf_ok(&r->body))
         set_error(r, 500, "Service internal error: out of memory");
-    } else {
-        return enqueue(h, conn, url, method, r);
-    }
+    else
+        handle_capped(h, r, conn, url, method);
     return qv_buf_ok(&r->out) ? send_body(conn, r->status, r->ctype, &r->out) : MHD_NO;
 }
 
@@ -481,19 +422,6 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     QV_WARN("http: %s", line);
 }
 
-static void stop_workers(qv_http *h)
-{
-    pthread_mutex_lock(&h->qm);
-    h->stopping = true;
-    pthread_cond_broadcast(&h->qc);
-    pthread_mutex_unlock(&h->qm);
-    for (unsigned i = 0; i < h->n_workers; i++)
-        pthread_join(h->workers[i], NULL);
-    free(h->workers);
-    pthread_mutex_destroy(&h->qm);
-    pthread_cond_destroy(&h->qc);
-}
-
 int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, char *err,
                size_t errlen)
 {
@@ -515,38 +443,29 @@ int http_start(const qv_settings *s, qv_db *db, qv_http **out, unsigned *port, c
     }
     h->db = db;
     h->settings = s;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    h->n_workers = s->workers ? s->workers : (unsigned)(cores > 0 ? cores : 2);
-    pthread_mutex_init(&h->qm, NULL);
-    pthread_cond_init(&h->qc, NULL);
-    h->workers = calloc(h->n_workers, sizeof *h->workers);
-    unsigned started = 0;
-    while (h->workers && started < h->n_workers &&
-           pthread_create(&h->workers[started], NULL, worker_main, h) == 0)
-        started++;
-    h->n_workers = started;
-    /* One thread does the network I/O (epoll); the pool does the work. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+    h->capped = s->workers > 0;
+    if (h->capped)
+        sem_init(&h->slots, 0, s->workers);
+    /* A thread per connection, polling its socket; the listener has its own. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (started)
-        h->daemon = MHD_start_daemon(
-            flags, (uint16_t)s->port, NULL, NULL, on_request, h,
-            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-            MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-            MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-            MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-            MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)s->port, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
-        snprintf(err, errlen, started ? "cannot listen on %s:%u (address in use or not available)"
-                                      : "cannot start worker threads (%s:%u)",
-                 s->host, s->port);
-        stop_workers(h);
+        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)", s->host, s->port);
+        if (h->capped)
+            sem_destroy(&h->slots);
         free(h);
         return -1;
     }
@@ -561,16 +480,14 @@ void http_stop(qv_http *h)
     if (!h)
         return;
     MHD_quiesce_daemon(h->daemon);  /* no new connections */
-    /* Every request a worker has must finish and be resumed before MHD may
-     * free its connection: that wait is bounded by the engine, not by
-     * clients. Then requests in flight get a few seconds to be sent (a slow
-     * client cannot hold shutdown); idle keep-alive connections are closed
-     * by MHD_stop_daemon. */
-    while (atomic_load(&h->handling) > 0)
-        usleep(1000);
+    /* Requests in flight get a few seconds to be answered and sent (a slow
+     * client cannot hold shutdown); MHD_stop_daemon then closes every
+     * connection and joins its thread, which waits for a handler still
+     * running: that wait is bounded by the engine, not by clients. */
     for (int i = 0; i < 500 && atomic_load(&h->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(h->daemon);
-    stop_workers(h);
+    if (h->capped)
+        sem_destroy(&h->slots);
     free(h);
 }

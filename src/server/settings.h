@@ -7,7 +7,7 @@
  *   service.host                 QDRANT__SERVICE__HOST                 default 127.0.0.1
  *   service.http_port            QDRANT__SERVICE__HTTP_PORT            default 6333 (0: any free port)
  *   service.max_request_size_mb  QDRANT__SERVICE__MAX_REQUEST_SIZE_MB  default 32
- *   service.max_workers          QDRANT__SERVICE__MAX_WORKERS          default 0 (= number of cores)
+ *   service.max_workers          QDRANT__SERVICE__MAX_WORKERS          default 0 (= no cap on handlers at once)
  *   storage.storage_path         QDRANT__STORAGE__STORAGE_PATH         default ./storage
  *   log_level                    QDRANT__LOG_LEVEL                     default INFO
  * Other keys of Qdrant's config are accepted and ignored.
@@ -22,7 +22,7 @@ typedef struct qv_settings {
     char     host[256];
     unsigned port;
     size_t   max_body;       /* bytes */
-    unsigned workers;        /* 0 = one per core */
+    unsigned workers;        /* handlers running at once at most; 0 = no cap */
     char     storage[PATH_MAX];
     char     log_level[16];
     char     config_file[PATH_MAX];  /* "" when none */

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { startServer, tempDir, req, expectOk, VEC4 } from './helpers.mjs';
 
 async function usesStorage(srv, dir) {
@@ -80,4 +81,35 @@ test('a bad setting makes the server exit non-zero with a message', async () => 
   );
   assert.notEqual(err.exitCode, 0);
   assert.match(err.stderr, /notaport/);
+});
+
+// Each connection has a thread of its own that runs its handlers;
+// service.max_workers caps how many run at once. With a cap of 1: many
+// connections at once (writes waiting for their fsync among them) are all
+// answered, and a client that sends half a body holds no handler: the
+// others go on meanwhile, and it is answered once its body is complete.
+test('--workers 1: concurrent connections all answered; a half-sent body holds no handler', { timeout: 30_000 }, async () => {
+  const srv = await startServer({ args: ['--workers', '1'] });
+  const url = (p) => `${srv.url}/collections/w${p}`;
+  expectOk(await req('PUT', url(''), VEC4));
+  const body = JSON.stringify({ points: [{ id: 1, vector: [1, 0, 0, 0] }] });
+  const sock = net.connect(srv.port, '127.0.0.1');
+  await new Promise((res, rej) => { sock.on('connect', res); sock.on('error', rej); });
+  const answer = new Promise((res) => {
+    let got = '';
+    sock.on('data', (d) => { got += d.toString('utf8'); if (got.includes('"status":"ok"')) res(got); });
+  });
+  sock.write(`PUT /collections/w/points?wait=true HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+  const writes = Array.from({ length: 8 }, (_, i) => req('PUT', url('/points?wait=true'), {
+    points: [{ id: 100 + i, vector: [0, 1, 0, i] }],
+  }));
+  const reads = Array.from({ length: 8 }, () => req('POST', url('/points/search'), { vector: [0, 1, 0, 0], limit: 3 }));
+  for (const r of await Promise.all([...writes, ...reads])) expectOk(r);
+  assert.equal(expectOk(await req('POST', url('/points/count'), { exact: true })).count, 8);
+  sock.write(body.slice(10));
+  assert.match(await answer, /^HTTP\/1\.1 200/);
+  sock.destroy();
+  assert.equal(expectOk(await req('POST', url('/points/count'), { exact: true })).count, 9);
+  assert.equal(await srv.stop(), 0, srv.stderr());
 });
