@@ -12,7 +12,7 @@
  *
  *   bench_hnsw [--set clustered] [--seed 42] [--n N] [--dim D] [--queries Q]
  *              [--M 16] [--efc 200] [--threads 2] [--efs 16,32,64,128,256]
- *              [--cache DIR] [--ref PATH] [--ref-only] [--reuse] [--repair] [--no-engine]
+ *              [--cache DIR] [--ref PATH] [--ref-only] [--reuse] [--repair] [--no-graph] [--no-engine]
  *              [--min-seconds 0.5]
  *
  * --reuse loads the graph an earlier --reuse run saved next to the data
@@ -104,6 +104,7 @@ typedef struct searcher {
     const hnsw_filter *f;
     qv_db             *db;      /* engine */
     const char        *filter;  /* Filter JSON or NULL */
+    bool               unique;  /* each query's filter its own: must_not has_id [query number] */
 } searcher;
 
 static int graph_search(searcher *x, const float *q, uint32_t ef, uint32_t *got, uint32_t *n)
@@ -123,6 +124,13 @@ static int engine_search(searcher *x, const float *q, uint32_t ef, uint32_t *got
 {
     qv_search_request r = {.query = q, .dim = S.dim, .limit = K, .hnsw_ef = ef, .filter_json = x->filter,
                            .filter_len = x->filter ? strlen(x->filter) : 0};
+    char own[256];
+    if (x->unique) {  /* a filter never asked before: the planner's cache cannot answer it */
+        static uint64_t asks;
+        r.filter_len = (size_t)snprintf(own, sizeof own, "{\"must\":[%s],\"must_not\":[{\"has_id\":[%llu]}]}",
+                                        x->filter, (unsigned long long)(S.n + asks++));
+        r.filter_json = own;
+    }
     qv_hit out[K];
     size_t nh;
     qv_error err;
@@ -310,14 +318,24 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
     for (uint32_t e = 0; e < n_efs; e++)
         run("qv_points_search (JSON)", &x, efs[e], NULL, min_seconds);
     x.search = engine_search;
-    static const char *flt[2] = {"{\"must\":[{\"key\":\"f1\",\"match\":{\"value\":true}}]}",
-                                 "{\"must\":[{\"key\":\"f10\",\"match\":{\"value\":true}}]}"};
+    static const char *cond[2] = {"{\"key\":\"f1\",\"match\":{\"value\":true}}",
+                                  "{\"key\":\"f10\",\"match\":{\"value\":true}}"};
+    char flt[2][128];
     for (int fi = 0; fi < 2; fi++) {
+        snprintf(flt[fi], sizeof flt[fi], "{\"must\":[%s]}", cond[fi]);
         char label[40];
+        /* The same filter for every query (from the second on, the
+         * planner's cache answers it), then a new one each query. */
         snprintf(label, sizeof label, "qv_search %.0f%%", FRACS[fi] * 100);
         x.filter = flt[fi];
         for (uint32_t e = 0; e < n_efs; e++)
             run(label, &x, efs[e], FTRUTH[fi], min_seconds);
+        snprintf(label, sizeof label, "qv_search %.0f%% uncached", FRACS[fi] * 100);
+        x.filter = cond[fi];
+        x.unique = true;
+        for (uint32_t e = 0; e < n_efs; e++)
+            run(label, &x, efs[e], FTRUTH[fi], min_seconds);
+        x.unique = false;
     }
     static const char idx[] = "{\"field_name\":\"f1\",\"field_schema\":\"bool\"}";
     qv_write_opts o = {.wait = true};
@@ -501,7 +519,7 @@ int main(int argc, char **argv)
     int threads = 2;
     const char *ref = NULL;
     double min_seconds = 0.5;
-    int reuse = 0, ref_only = 0, repair = 0, engine = 1;
+    int reuse = 0, ref_only = 0, repair = 0, engine = 1, graph = 1;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--reuse")) {  /* load the graph saved by an earlier run, else build and save it */
@@ -511,6 +529,11 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--repair")) {  /* at the end: delete half, repair, search again */
             repair = 1;
+            i--;
+            continue;
+        }
+        if (!strcmp(a, "--no-graph")) {  /* the engine alone */
+            graph = 0;
             i--;
             continue;
         }
@@ -581,7 +604,7 @@ int main(int argc, char **argv)
     const char *dir = o.cache_dir ? o.cache_dir : "build/bench-cache";
     if (ref_only)
         goto reference;
-    if (graph_bench(&o, dir, m, efc, threads, reuse, repair, efs, n_efs, min_seconds) ||
+    if ((graph && graph_bench(&o, dir, m, efc, threads, reuse, repair, efs, n_efs, min_seconds)) ||
         (engine && engine_bench(m, efc, efs, n_efs, min_seconds)))
         return 1;
 

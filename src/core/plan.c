@@ -3,10 +3,12 @@
  */
 #include "core/plan.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/store_int.h"
+#include "util/bitset.h"
 
 typedef struct plan_walk {
     const store *s;
@@ -67,17 +69,18 @@ void plan_scan(plan *p, const store *s, const cfg_collection *cfg, const flt_fil
     *p = (plan){.s = s, .cfg = cfg, .f = f};
 }
 
+static void answer_release(struct plan_answer *e);
+
 void plan_free(plan *p)
 {
+    if (p->answer)
+        answer_release(p->answer);
+    p->answer = NULL;
+    p->bits = NULL;
     free(p->slots);
     p->slots = NULL;
     p->n = 0;
     p->indexed = p->settled = false;
-}
-
-bool plan_match(const plan *p, uint32_t slot)
-{
-    return store_matches(p->s, p->cfg, p->f, slot);
 }
 
 uint64_t plan_count(const plan *p)
@@ -99,6 +102,8 @@ uint64_t plan_estimate(const plan *p, bool *exact)
         return p->s->n_points;
     if (p->settled)
         return p->n;
+    if (p->bits)
+        return p->bits_count;
     size_t n = plan_visits(p);
     if (n <= PLAN_SAMPLE)
         return plan_count(p);
@@ -143,4 +148,141 @@ qv_status plan_allowed(const plan *p, uint64_t **bits, uint64_t *count, qv_error
     *bits = b;
     *count = c;
     return QV_OK;
+}
+
+/* ---- answers of repeated filters ------------------------------------------------ */
+
+/* Matching slots, shared by the cache entry and the plans reading them. */
+typedef struct plan_answer {
+    uint32_t refs;   /* the entry's and each plan's; changed under cache.m */
+    size_t   bytes;
+    uint64_t count;
+    uint64_t bits[];
+} plan_answer;
+
+typedef struct cache_entry {
+    char        *key;   /* the filter's text; NULL: a free entry */
+    size_t       len;
+    uint64_t     gen;   /* the store generation asks and ans are about */
+    uint32_t     asks;  /* at gen */
+    plan_answer *ans;   /* NULL until asked twice at gen */
+    uint64_t     used;  /* tick of the last ask, for eviction */
+} cache_entry;
+
+static struct {
+    pthread_mutex_t m;
+    cache_entry     e[PLAN_CACHE_ENTRIES];
+    size_t          bytes;  /* of the entries' answers */
+    uint64_t        tick;
+} cache = {.m = PTHREAD_MUTEX_INITIALIZER};
+
+/* Let go of one reference to a; cache lock held. */
+static void answer_unref(plan_answer *a)
+{
+    if (--a->refs == 0)
+        free(a);
+}
+
+static void answer_release(plan_answer *a)
+{
+    pthread_mutex_lock(&cache.m);
+    answer_unref(a);
+    pthread_mutex_unlock(&cache.m);
+}
+
+/* The entry drops its answer (plans reading it keep theirs). Lock held. */
+static void entry_drop_answer(cache_entry *e)
+{
+    if (!e->ans)
+        return;
+    cache.bytes -= e->ans->bytes;
+    answer_unref(e->ans);
+    e->ans = NULL;
+}
+
+/* The entry of key, else a free or the least recently used one, emptied
+ * and given key; NULL without memory. Lock held. */
+static cache_entry *entry_for(const char *key, size_t len)
+{
+    cache_entry *victim = &cache.e[0];
+    for (size_t i = 0; i < PLAN_CACHE_ENTRIES; i++) {
+        cache_entry *e = &cache.e[i];
+        if (e->key && e->len == len && memcmp(e->key, key, len) == 0)
+            return e;
+        if (victim->key && (!e->key || e->used < victim->used))
+            victim = e;
+    }
+    char *k = malloc(len ? len : 1);
+    if (!k)
+        return NULL;
+    memcpy(k, key, len);
+    entry_drop_answer(victim);
+    free(victim->key);
+    *victim = (cache_entry){.key = k, .len = len};
+    return victim;
+}
+
+bool plan_use_cache(plan *p, const char *key, size_t len, bool eager)
+{
+    if (!p->f || p->indexed || p->bits)
+        return p->bits != NULL;
+    const store *s = p->s;
+    size_t words = qv_bits_words(s->n_slots), bytes = sizeof(plan_answer) + words * sizeof(uint64_t);
+    bool build = false;
+    pthread_mutex_lock(&cache.m);
+    cache_entry *e = entry_for(key, len);
+    if (e) {
+        e->used = ++cache.tick;
+        if (e->gen != s->gen) {
+            entry_drop_answer(e);
+            e->gen = s->gen;
+            e->asks = 0;
+        }
+        e->asks++;
+        if (e->ans) {
+            e->ans->refs++;
+            p->answer = e->ans;
+        } else {
+            build = (eager || e->asks >= 2) && bytes <= PLAN_CACHE_BYTES;
+        }
+    }
+    pthread_mutex_unlock(&cache.m);
+    if (build) {
+        /* Evaluated outside the lock: other searches go on meanwhile. */
+        plan_answer *a = malloc(bytes);
+        if (!a)
+            return false;
+        *a = (plan_answer){.refs = 1, .bytes = bytes};
+        memset(a->bits, 0, words * sizeof(uint64_t));
+        for (size_t i = 0, n = plan_visits(p); i < n; i++) {
+            uint32_t slot = plan_candidate(p, i);
+            if (plan_accepts(p, slot)) {
+                qv_bit_set(a->bits, slot);
+                a->count++;
+            }
+        }
+        p->answer = a;  /* the plan's reference */
+        pthread_mutex_lock(&cache.m);
+        /* Kept when the entry is still this filter at this generation and
+         * nobody kept one first; room is made from the least recently
+         * used answers. */
+        if (e->key && e->len == len && memcmp(e->key, key, len) == 0 && e->gen == s->gen && !e->ans) {
+            while (cache.bytes + bytes > PLAN_CACHE_BYTES) {
+                cache_entry *old = NULL;
+                for (size_t i = 0; i < PLAN_CACHE_ENTRIES; i++)
+                    if (cache.e[i].ans && (!old || cache.e[i].used < old->used))
+                        old = &cache.e[i];
+                entry_drop_answer(old);  /* some entry holds bytes while over the bound */
+            }
+            a->refs++;
+            e->ans = a;
+            cache.bytes += bytes;
+        }
+        pthread_mutex_unlock(&cache.m);
+    }
+    if (p->answer) {
+        p->bits = p->answer->bits;
+        p->bits_count = p->answer->count;
+    }
+    return p->bits != NULL;
 }

@@ -16,6 +16,19 @@
  * a search can choose between exact scoring of few points and graph
  * traversal; plan_allowed, the matching slots as a bitset; plan_count.
  *
+ * Repeated filters (plan_use_cache): a filter that no index answers costs
+ * a payload check per point it meets; asked again and again (a tenant, a
+ * category: the usual filtered search), it is evaluated once into its
+ * matching slots, kept while the store's generation (store.gen) is the
+ * same, as Lucene keeps the bitsets of frequent filters. An answer is
+ * built only for a filter asked twice at one generation, so under a stream
+ * of writes a filter costs at most one extra scan per generation, and only
+ * when it is asked again before the next write. At most PLAN_CACHE_ENTRIES
+ * filters and PLAN_CACHE_BYTES of answers, process-wide (generations never
+ * repeat, so stores cannot mix), least recently used first out. Threading:
+ * one mutex around the table; answers are reference-counted, so a plan
+ * reads its bits while the entry moves on.
+ *
  * Threading: the caller holds the collection's read lock from plan_make to
  * plan_free (the plan points into the store). Nothing is shared between
  * plans.
@@ -43,7 +56,13 @@ typedef struct plan {
     size_t                n;
     bool                  settled;  /* the candidates are exactly the answer (one exact
                                      * condition and nothing else) */
+    const uint64_t       *bits;     /* from the cache: exactly the matching live slots */
+    uint64_t              bits_count;
+    struct plan_answer   *answer;   /* the cache entry bits belongs to (plan_free lets go) */
 } plan;
+
+#define PLAN_CACHE_ENTRIES 16
+#define PLAN_CACHE_BYTES   (64u << 20)
 
 /* Plan a read of s (schema cfg) through filter f (NULL: no filter). Cannot
  * fail: without memory for the candidates it plans a scan. */
@@ -53,8 +72,14 @@ void plan_make(plan *p, const store *s, const cfg_collection *cfg, const flt_fil
 void plan_scan(plan *p, const store *s, const cfg_collection *cfg, const flt_filter *f);
 void plan_free(plan *p);
 
-/* Whether live slot matches the filter (the whole filter, always). */
-bool plan_match(const plan *p, uint32_t slot);
+/* Whether live slot matches the filter (the whole filter, always; from
+ * the bits when the cache answered). */
+static inline bool plan_match(const plan *p, uint32_t slot)
+{
+    if (p->bits)
+        return p->bits[slot >> 6] >> (slot & 63) & 1;
+    return store_matches(p->s, p->cfg, p->f, slot);
+}
 
 /* Whether slot is among the answer: live and matching; for a settled plan
  * only liveness is checked. For the candidate loops of the readers. */
@@ -62,6 +87,19 @@ static inline bool plan_accepts(const plan *p, uint32_t slot)
 {
     return store_live(p->s, slot) && (p->settled || plan_match(p, slot));
 }
+
+/*
+ * Answer a scan plan's filter from the cache of repeated filters (see
+ * top): key (len bytes) names the filter, its canonical text. On a hit,
+ * the same text at s->gen, p->bits and p->bits_count are set and
+ * plan_match, plan_estimate read them; the second ask of a text at one
+ * generation (the first, with eager) evaluates the filter into bits (one
+ * check per live slot) and keeps them. Returns whether p has bits. Cannot fail: without memory it
+ * leaves p as it was. Nothing for indexed plans (their index answers).
+ */
+bool plan_use_cache(plan *p, const char *key, size_t len, bool eager);
+/* eager: build at the first ask (for a filter the caller expects to be
+ * cheaper to scan once than to judge where a search walks). */
 
 /* How many candidates to visit, and the i-th (i < plan_visits). */
 static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }
@@ -81,7 +119,7 @@ uint64_t plan_count(const plan *p);
  * evenly over them are checked and the share that matches is scaled up.
  * Deterministic; O(PLAN_SAMPLE) filter checks.
  */
-uint64_t plan_estimate(const plan *p, bool *exact);
+uint64_t plan_estimate(const plan *p, bool *exact);  /* exact from the cache's bits */
 
 /*
  * The matching slots as a bitset of s->n_slots bits (malloc'd words,

@@ -31,6 +31,7 @@
 #include "core/vindex.h"
 #include "core/read.h"
 #include "index/idtree.h"
+#include "json/jtree.h"
 #include "payload/pl.h"
 #include "util/bitset.h"
 #include "util/hash.h"
@@ -92,6 +93,7 @@ typedef struct sr_query {
     uint32_t    *exclude;    /* slots of the examples given by id: left out, as Qdrant does */
     uint32_t     n_exclude;
     flt_filter  *filter;
+    const jr_value *filter_src;  /* the filter as given: its text keys the planner's cache */
     uint64_t     limit, offset;
     bool         has_threshold;
     float        threshold;
@@ -636,6 +638,7 @@ static qv_status common_fields(sr_ctx *x, const jr_value *req, uint64_t dflt_lim
     const jr_value *f = jr_get(req, "filter");
     if (!jr_is_null(f) && (rc = flt_parse(x->a, f, "filter", &q->filter, err)))
         return rc;
+    q->filter_src = q->filter ? f : NULL;
     const jr_value *lim = jr_get(req, "limit");
     if (!lim && dflt_limit == 0)
         return qv_fail(err, QV_BAD_FORMAT, "missing field `limit`");
@@ -1142,6 +1145,9 @@ static bool allow_slot(void *ctx, uint32_t slot)
     return ok;
 }
 
+/* See graph_search. */
+#define EXACT_WALKS 4
+
 /*
  * Nearest by the graph: the graph's best allowed slots, then every pending
  * slot (inserted, changed or deleted since the graph last saw it) scored
@@ -1159,16 +1165,25 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     const cfg_vector *cv = &cfg->vectors[q->col];
     uint64_t fst_kb = cv->hnsw.set & 4 ? cv->hnsw.full_scan_threshold : cfg->hnsw.full_scan_threshold;
     float selectivity = 0;
+    uint32_t k = (uint32_t)hp->k;
+    uint64_t ef_q = q->hnsw_ef ? q->hnsw_ef : cv->hnsw.set & 2 ? cv->hnsw.ef_construct : cfg->hnsw.ef_construct;
+    uint64_t m_q = cv->hnsw.set & 1 ? cv->hnsw.m : cfg->hnsw.m;
     if (p->f) {
-        /* Few matches that a payload index lists: scoring them all is
-         * cheaper than the graph, and exact. Without such a list an exact
-         * answer would test the filter on every point; the graph tests it
-         * only where it walks. */
+        /* Few matches that a payload index (or the planner's cache) lists:
+         * scoring them all is cheaper than the graph, and exact: under
+         * full_scan_threshold, as Qdrant plans, and while they are not
+         * many more than the vectors a walk of this width reads (ef
+         * expansions of 2m links each, times EXACT_WALKS): an exact pass
+         * reads every matching vector from memory, so 10,000 of 128
+         * dimensions cost ~5× a two-hop walk at ef 16, 1,000 ~1/10 of one.
+         * Without such a list an exact answer would test the filter on
+         * every point; the graph tests it only where it walks. */
         bool exact;
         uint64_t est = plan_estimate(p, &exact);
-        if (p->indexed && est * q->dim * 4 < fst_kb * 1024)
+        uint64_t walk = (ef_q > k ? ef_q : k) * 2 * (m_q ? m_q : 16) * EXACT_WALKS;
+        if ((p->indexed || p->bits) && est * q->dim * 4 < fst_kb * 1024 && est <= walk)
             return false;
-        if (!p->indexed && (uint64_t)s->n_points * q->dim * 4 < fst_kb * 1024)
+        if (!p->indexed && !p->bits && (uint64_t)s->n_points * q->dim * 4 < fst_kb * 1024)
             return false;
         selectivity = s->n_points ? (float)est / (float)s->n_points : 1;
         if (selectivity <= 0)
@@ -1180,7 +1195,6 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         pthread_rwlock_unlock(&col->glock);
         return false;
     }
-    uint32_t k = (uint32_t)hp->k;
     uint32_t ef = q->hnsw_ef ? q->hnsw_ef : hnsw_get_params(g)->ef_construct;
     if (ef < k)
         ef = k;
@@ -1191,21 +1205,28 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         return true;
     }
     allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col, .n_slots = s->n_slots};
-    if (p->f || q->parent) {  /* two bits per slot; without them every visit re-judges */
+    if ((p->f && !p->bits) || q->parent) {  /* two bits per slot; without them every visit re-judges */
         size_t words = qv_bits_words(s->n_slots);
         ac.seen = calloc(words ? 2 * words : 2, sizeof *ac.seen);
         ac.ok = ac.seen ? ac.seen + words : NULL;
     }
-    hnsw_filter hf = {.allow = allow_slot, .ctx = &ac, .selectivity = selectivity};
+    hnsw_filter hf = {.allowed = p->bits, .allowed_slots = p->bits ? s->n_slots : 0, .allow = allow_slot,
+                      .ctx = &ac, .selectivity = selectivity};
+    /* Nothing pending (checked under the read lock, so no write can make
+     * a slot pending until we are done; the indexer only clears bits): the
+     * graph knows every point's current state, deleted ones as tombstones,
+     * so without a filter, parents or examples it needs no callback. */
+    bool settled = atomic_load(&col->n_pending) == 0;
+    bool plain = settled && !p->f && !q->parent && !q->n_exclude;
     uint32_t n = 0;
-    *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, &hf, hits, &n, err);
+    *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, plain ? NULL : &hf, hits, &n, err);
     pthread_rwlock_unlock(&col->glock);
     free(ac.seen);
     for (uint32_t i = 0; !*rc && i < n; i++)
         if (passes(q, dist_score(q->metric, hits[i].order)))
             topk_push(hp, hits[i].order, hits[i].slot);
     free(hits);
-    for (uint32_t w = 0; !*rc && w < col->words; w++) {
+    for (uint32_t w = 0; !*rc && !settled && w < col->words; w++) {
         uint64_t bits = atomic_load_explicit(&col->pending[w], memory_order_acquire);
         while (bits) {
             uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
@@ -1421,6 +1442,31 @@ static bool sparse_search_index(qv_collection *c, sr_query *q, const plan *p, sr
     return true;
 }
 
+/* Estimated matches at or below 1 / CACHE_EAGER of the points: evaluate
+ * the filter over all points at its first ask. A two-hop walk at such
+ * selectivity judges about as many nodes as there are points (the
+ * neighbours of each non-matching neighbour), so one scan costs no more,
+ * and the search is then exact. */
+#define CACHE_EAGER 50
+
+/* A filter no index answers: the planner's cache of repeated filters
+ * (plan.h), keyed by the filter's text as written by jw_tree, so the same
+ * filter written with other spacing is the same key. */
+static void cached_filter(const sr_query *q, plan *p)
+{
+    if (!q->filter_src || p->indexed || q->parent)
+        return;
+    bool exact;
+    bool eager = plan_estimate(p, &exact) * CACHE_EAGER <= p->s->n_points;
+    qv_buf b = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &b);
+    jw_tree(&w, q->filter_src);
+    if (qv_buf_ok(&b))
+        plan_use_cache(p, b.data, b.len, eager);
+    qv_buf_free(&b);
+}
+
 /* Score the matching points into hp; caller holds the read lock. */
 static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
 {
@@ -1429,12 +1475,21 @@ static qv_status scan(qv_collection *c, sr_query *q, topk *hp, qv_error *err)
     sr_scorer sc = {.q = q, .order = q->sparse ? NULL : dist_order_fn(dist_kernels_best(), q->metric)};
     plan p;
     plan_make(&p, s, &c->schema, q->filter);
-    if (!sparse_search_index(c, q, &p, &sc, hp, err, &rc) && !graph_search(c, q, &p, &sc, hp, err, &rc))
+    cached_filter(q, &p);
+    if (sparse_search_index(c, q, &p, &sc, hp, err, &rc) || graph_search(c, q, &p, &sc, hp, err, &rc)) {
+        /* done */
+    } else if (p.bits) {  /* the matching slots, known: only those */
+        qv_bits_it it;
+        size_t slot;
+        for (qv_bits_it_init(&it, p.bits, qv_bits_words(s->n_slots)); qv_bits_next(&it, &slot);)
+            score_slot(s, &c->schema, q, &sc, (uint32_t)slot, hp);
+    } else {
         for (size_t i = 0, n = plan_visits(&p); i < n; i++) {
             uint32_t slot = plan_candidate(&p, i);
             if (plan_accepts(&p, slot))
                 score_slot(s, &c->schema, q, &sc, slot, hp);
         }
+    }
     plan_free(&p);
     return rc;
 }
@@ -2479,6 +2534,7 @@ static qv_status typed_query(sr_ctx *x, const qv_search_request *req, sr_query *
         if ((rc = qv_parse_request(x->a, req->filter_json, req->filter_len, &f, err)) ||
             (!jr_is_null(f) && (rc = flt_parse(x->a, f, "filter", &q->filter, err))))
             return rc;
+        q->filter_src = q->filter ? f : NULL;
     }
     return QV_OK;
 }

@@ -310,6 +310,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
                      qv_error *err)
 {
     (void)cfg;
+    s->gen = store_gen_next();
     bio b = {.fd = open(path, O_RDONLY | O_CLOEXEC), .buf = malloc(IO_BUF)};
     if (b.fd < 0) {
         free(b.buf);

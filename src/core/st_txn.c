@@ -231,6 +231,8 @@ static qv_status txn_changes(st_txn *t, st_change **out, size_t *n_out)
 static void txn_commit(st_txn *t, const st_change *ch, size_t n)
 {
     store *s = t->s;
+    if (t->n)
+        s->gen = store_gen_next();
     for (uint32_t i = 0; ch && i < s->n_listeners; i++) {
         const st_listener *l = &s->listeners[i];
         if (!l->active || l->active(l->ctx, s))

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "core/store_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,14 @@
 
 /* ---- slots and the id map ------------------------------------------------------ */
 
+static _Atomic uint64_t gen_counter;
+
+uint64_t store_gen_next(void) { return atomic_fetch_add(&gen_counter, 1) + 1; }
+
 qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
 {
     memset(s, 0, sizeof *s);
+    s->gen = store_gen_next();
     s->n_dense = cfg->n_vectors;
     s->n_sparse = cfg->n_sparse;
     s->map_cap = 64;
@@ -416,6 +422,7 @@ void store_layout_commit(store *s, store_layout *l)
     s->sparse_names = l->sparse_names;
     s->n_dense = l->n_dense;
     s->n_sparse = l->n_sparse;
+    s->gen = store_gen_next();  /* has_vector may answer otherwise now */
     memset(l, 0, sizeof *l);
     l->added = l->removed_dense = l->removed_sparse = -1;
 }

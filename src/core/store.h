@@ -151,6 +151,9 @@ typedef struct store {
     vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
+    uint64_t        gen;       /* the state's generation: new at every commit that changed
+                                * something, column swap and load; drawn from one process-wide
+                                * counter, so no two states of any stores share one */
 } store;
 
 /* A prepared change of the vector columns (see above). */
@@ -165,6 +168,9 @@ typedef struct store_layout {
     int             removed_dense;  /* index in the store of the column removed, or -1 */
     int             removed_sparse;
 } store_layout;
+
+/* A generation no store state had before (store.gen). */
+uint64_t store_gen_next(void);
 
 /* An empty store with one column per vector of cfg (names copied). */
 qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err);
