@@ -781,6 +781,35 @@ static void build_body(qv_buf *b, uint64_t first, size_t count, bc_point_fn vect
     jw_obj_end(&w);
 }
 
+void bc_write_floats(jw *w, const float *v, uint32_t n)
+{
+    jw_arr_begin(w);
+    for (uint32_t i = 0; i < n; i++)
+        jw_f32(w, v[i]);
+    jw_arr_end(w);
+}
+
+void bc_search_body(qv_buf *body, const float *q, uint32_t dim, uint32_t k, uint32_t ef, const char *filter)
+{
+    jw w;
+    jw_init(&w, body);
+    jw_obj_begin(&w);
+    jw_key(&w, "vector");
+    bc_write_floats(&w, q, dim);
+    jw_key(&w, "limit");
+    jw_uint(&w, k);
+    jw_key(&w, "params");
+    jw_obj_begin(&w);
+    jw_key(&w, "hnsw_ef");
+    jw_uint(&w, ef);
+    jw_obj_end(&w);
+    if (filter) {
+        jw_key(&w, "filter");
+        jw_raw(&w, filter, strlen(filter));
+    }
+    jw_obj_end(&w);
+}
+
 int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,
                     bc_point_fn payload)
 {

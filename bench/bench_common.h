@@ -143,6 +143,12 @@ void bc_free_bodies(bc_body_set *bs);
 /* What a bench writes for point id: its vector and its payload (JSON). */
 typedef void (*bc_point_fn)(jw *w, uint64_t id);
 
+/* A JSON array of n floats (shortest round-trip form). */
+void bc_write_floats(jw *w, const float *v, uint32_t n);
+/* A SearchRequest {"vector": q, "limit": k, "params": {"hnsw_ef": ef},
+ * "filter": filter (JSON text, or NULL: none)} into body. */
+void bc_search_body(qv_buf *body, const float *q, uint32_t dim, uint32_t k, uint32_t ef, const char *filter);
+
 /* Upsert bodies {"points":[{"id","vector","payload"},…]} for ids 0..points-1,
  * batch points each. -1 when out of memory. */
 int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,

@@ -149,26 +149,7 @@ static int engine_search(searcher *x, const float *q, uint32_t ef, uint32_t *got
 static int engine_search_json(searcher *x, const float *q, uint32_t ef, uint32_t *got, uint32_t *n)
 {
     qv_buf b = QV_BUF_INIT;
-    jw w;
-    jw_init(&w, &b);
-    jw_obj_begin(&w);
-    jw_key(&w, "vector");
-    jw_arr_begin(&w);
-    for (uint32_t d = 0; d < S.dim; d++)
-        jw_f32(&w, q[d]);
-    jw_arr_end(&w);
-    jw_key(&w, "limit");
-    jw_uint(&w, K);
-    jw_key(&w, "params");
-    jw_obj_begin(&w);
-    jw_key(&w, "hnsw_ef");
-    jw_uint(&w, ef);
-    jw_obj_end(&w);
-    if (x->filter) {
-        jw_key(&w, "filter");
-        jw_raw(&w, x->filter, strlen(x->filter));
-    }
-    jw_obj_end(&w);
+    bc_search_body(&b, q, S.dim, K, ef, x->filter);
     char *json;
     size_t len;
     qv_error err;
@@ -229,13 +210,7 @@ static uint32_t *FTRUTH[2];
 
 static bool allowed(int fi, uint64_t i) { return FBITS[fi][i >> 6] >> (i & 63) & 1; }
 
-static void point_vector(jw *w, uint64_t id)
-{
-    jw_arr_begin(w);
-    for (uint32_t d = 0; d < S.dim; d++)
-        jw_f32(w, S.base[id * S.dim + d]);
-    jw_arr_end(w);
-}
+static void point_vector(jw *w, uint64_t id) { bc_write_floats(w, S.base + id * S.dim, S.dim); }
 
 /* The filtered sets as payload flags f1 and f10. */
 static void point_payload(jw *w, uint64_t id)

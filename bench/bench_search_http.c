@@ -20,13 +20,7 @@
 
 static sd_set S;
 
-static void point_vector(jw *w, uint64_t id)
-{
-    jw_arr_begin(w);
-    for (uint32_t d = 0; d < S.dim; d++)
-        jw_f32(w, S.base[id * S.dim + d]);
-    jw_arr_end(w);
-}
+static void point_vector(jw *w, uint64_t id) { bc_write_floats(w, S.base + id * S.dim, S.dim); }
 
 static void point_payload(jw *w, uint64_t id)
 {
@@ -62,31 +56,6 @@ static uint32_t *filtered_truth(uint32_t nq, uint32_t every)
         memcpy(gt + (size_t)q * 10, ids, sizeof ids);
     }
     return gt;
-}
-
-/* The search request of query q at ef (with filter: JSON or NULL). */
-static void search_body(qv_buf *body, uint32_t q, uint32_t ef, const char *filter)
-{
-    jw w;
-    jw_init(&w, body);
-    jw_obj_begin(&w);
-    jw_key(&w, "vector");
-    jw_arr_begin(&w);
-    for (uint32_t d = 0; d < S.dim; d++)
-        jw_f32(&w, S.queries[(size_t)q * S.dim + d]);
-    jw_arr_end(&w);
-    jw_key(&w, "limit");
-    jw_uint(&w, 10);
-    jw_key(&w, "params");
-    jw_obj_begin(&w);
-    jw_key(&w, "hnsw_ef");
-    jw_uint(&w, ef);
-    jw_obj_end(&w);
-    if (filter) {
-        jw_key(&w, "filter");
-        jw_raw(&w, filter, strlen(filter));
-    }
-    jw_obj_end(&w);
 }
 
 typedef struct run {
@@ -153,7 +122,7 @@ static int measure(unsigned port, uint32_t nq, uint32_t ef, int conns, const cha
     if (!bodies)
         return -1;
     for (uint32_t q = 0; q < nq; q++)
-        search_body(&bodies[q], q, ef, filter);
+        bc_search_body(&bodies[q], S.queries + (size_t)q * S.dim, S.dim, 10, ef, filter);
     run r = {.port = port, .nq = nq, .ef = ef, .bodies = bodies, .gt = gt};
     pthread_mutex_init(&r.m, NULL);
     pthread_t t[MAX_CONNS];

@@ -2165,20 +2165,24 @@ typedef struct sr_kind {
 } sr_kind;
 
 /* A search's hold on its collection: acquired, and the schema lock, which
- * queries are parsed against. The points' read lock is taken after it
- * (hold_end releases both). */
-static qv_status hold_begin(qv_db *db, const char *name, qv_collection **c, qv_error *err)
+ * queries are parsed against; and the call's arena. The points' read lock
+ * is taken after it (hold_end releases both, and the arena). */
+static qv_status hold_begin(qv_db *db, const char *name, qv_collection **c, qv_arena *a, size_t arena_block,
+                            qv_error *err)
 {
     qv_status rc = cat_acquire(db, name, c, err);
-    if (!rc)
-        pthread_rwlock_rdlock(&(*c)->vlock);
-    return rc;
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&(*c)->vlock);
+    qv_arena_init(a, arena_block);
+    return QV_OK;
 }
 
-static void hold_end(qv_collection *c, bool locked)
+static void hold_end(qv_collection *c, qv_arena *a, bool locked)
 {
     if (locked)
         pthread_rwlock_unlock(&c->lock);
+    qv_arena_free(a);
     pthread_rwlock_unlock(&c->vlock);
     cat_release(c);
 }
@@ -2191,11 +2195,10 @@ static qv_status search_request(qv_db *db, const char *name, const sr_kind *kind
 {
     bool batch = kind->batch, query = kind->query, groups = kind->groups;
     qv_collection *c;
-    qv_status rc = hold_begin(db, name, &c, err);
+    qv_arena a;
+    qv_status rc = hold_begin(db, name, &c, &a, 1 << 14, err);
     if (rc)
         return rc;
-    qv_arena a;
-    qv_arena_init(&a, 1 << 14);
     jr_value *root;
     bool locked = false;
     sr_ctx x = {0};
@@ -2270,8 +2273,7 @@ done:
             pthread_rwlock_unlock(&h->c->lock);
         cat_release(h->c);
     }
-    qv_arena_free(&a);
-    hold_end(c, locked);
+    hold_end(c, &a, locked);
     return rc;
 }
 
@@ -2544,11 +2546,10 @@ qv_status qv_search(qv_db *db, const char *name, const qv_search_request *req, q
 {
     *n_out = 0;
     qv_collection *c;
-    qv_status rc = hold_begin(db, name, &c, err);
+    qv_arena a;
+    qv_status rc = hold_begin(db, name, &c, &a, 1 << 12, err);
     if (rc)
         return rc;
-    qv_arena a;
-    qv_arena_init(&a, 1 << 12);
     sr_ctx x = {.c = c, .a = &a, .err = err};
     sr_query q;
     bool locked = false;
@@ -2575,7 +2576,6 @@ qv_status qv_search(qv_db *db, const char *name, const qv_search_request *req, q
     free(l.h);
     free(l.ov);
 done:
-    qv_arena_free(&a);
-    hold_end(c, locked);
+    hold_end(c, &a, locked);
     return rc;
 }
