@@ -813,6 +813,12 @@ void bc_search_body(qv_buf *body, const float *q, uint32_t dim, uint32_t k, uint
 int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,
                     bc_point_fn payload)
 {
+    return bc_build_bodies_from(bs, 0, points, batch, vector, payload);
+}
+
+int bc_build_bodies_from(bc_body_set *bs, uint64_t first_id, size_t points, size_t batch, bc_point_fn vector,
+                         bc_point_fn payload)
+{
     memset(bs, 0, sizeof *bs);
     bs->n = (points + batch - 1) / batch;
     bs->body = calloc(bs->n ? bs->n : 1, sizeof *bs->body);
@@ -821,7 +827,7 @@ int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn ve
     for (size_t i = 0; i < bs->n; i++) {
         uint64_t first = (uint64_t)i * batch;
         size_t count = points - first < batch ? points - first : batch;
-        build_body(&bs->body[i], first, count, vector, payload, &bs->payload_bytes);
+        build_body(&bs->body[i], first_id + first, count, vector, payload, &bs->payload_bytes);
         if (!qv_buf_ok(&bs->body[i]))
             return -1;
         bs->bytes += bs->body[i].len;

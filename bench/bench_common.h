@@ -153,6 +153,9 @@ void bc_search_body(qv_buf *body, const float *q, uint32_t dim, uint32_t k, uint
  * batch points each. -1 when out of memory. */
 int bc_build_bodies(bc_body_set *bs, size_t points, size_t batch, bc_point_fn vector,
                     bc_point_fn payload);
+/* The same for ids first..first+points-1. */
+int bc_build_bodies_from(bc_body_set *bs, uint64_t first, size_t points, size_t batch, bc_point_fn vector,
+                         bc_point_fn payload);
 
 /* Bodies handed out to worker threads, each taken once. */
 typedef struct bc_work_queue {

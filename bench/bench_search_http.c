@@ -2,11 +2,12 @@
  * bench_search_http.c — search through the real server: upload a data set
  * of bench/search_data.h (Euclid), wait for the HNSW index, then recall@10
  * and queries/s over HTTP on 1 and 2 keep-alive connections for hnsw_ef
- * 16…256, unfiltered and filtered at 1% and 10% (payload flags p1, p10).
- * Figures are printed, never asserted.
+ * 16…256, unfiltered and filtered at 1% and 10% (payload flags p1, p10);
+ * then ef 64 on one connection while as many points again stream in
+ * ("upload"). Figures are printed, never asserted.
  *
  *   bench_search_http [--set clustered] [--seed 42] [--n N] [--m 16] [--efc 200]
- *                     [--queries N] [--efs 16,32,64,128,256] [--filters none,1%,10%]
+ *                     [--queries N] [--efs 16,32,64,128,256] [--filters none,1%,10%,upload]
  *                     [--cache DIR] [QUIVER_BIN]
  */
 #include <stdio.h>
@@ -21,6 +22,18 @@
 static sd_set S;
 
 static void point_vector(jw *w, uint64_t id) { bc_write_floats(w, S.base + id * S.dim, S.dim); }
+
+/* Points uploaded while searches run: copies of the base moved far away
+ * (+1000 in every dimension), so they are indexed like the others but never
+ * among a query's nearest: recall stays measured against the same truth. */
+static void far_vector(jw *w, uint64_t id)
+{
+    float v[4096];
+    const float *b = S.base + (id - S.n) * S.dim;
+    for (uint32_t d = 0; d < S.dim && d < 4096; d++)
+        v[d] = b[d] + 1000.0f;
+    bc_write_floats(w, v, S.dim < 4096 ? S.dim : 4096);
+}
 
 static void point_payload(jw *w, uint64_t id)
 {
@@ -115,6 +128,22 @@ static void *query_thread(void *arg)
     return NULL;
 }
 
+typedef struct streaming {
+    unsigned           port;
+    const bc_body_set *bodies;
+    double             secs;
+    int                rc;
+    atomic_bool        done;
+} streaming;
+
+static void *stream_upload(void *arg)
+{
+    streaming *u = arg;
+    u->rc = bc_run_upload(u->port, u->bodies, 1, &u->secs);
+    atomic_store(&u->done, true);
+    return NULL;
+}
+
 static int measure(unsigned port, uint32_t nq, uint32_t ef, int conns, const char *filter, const uint32_t *gt,
                    double *recall, double *qps, double *server_us)
 {
@@ -146,7 +175,7 @@ int main(int argc, char **argv)
 {
     const char *set = "clustered", *bin = getenv("QUIVER_BIN"), *cache = NULL;
     unsigned long long seed = 42, m = 16, efc = 200, nq = 1000, n = 0;
-    const char *filter_names = "none,1%,10%";
+    const char *filter_names = "none,1%,10%,upload";
     uint32_t efs[16] = {16, 32, 64, 128, 256}, n_efs = 5;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc)
@@ -176,7 +205,7 @@ int main(int argc, char **argv)
             bin = argv[i];
         else {
             fprintf(stderr, "usage: bench_search_http [--set S] [--seed N] [--n N] [--m M] [--efc E] [--queries N] "
-                            "[--efs E,...] [--filters none,1%%,10%%] [--cache DIR] [QUIVER_BIN]\n");
+                            "[--efs E,...] [--filters none,1%%,10%%,upload] [--cache DIR] [QUIVER_BIN]\n");
             return 2;
         }
     }
@@ -249,6 +278,37 @@ int main(int argc, char **argv)
         }
     free(gt1);
     free(gt10);
+    /* Search while an upload streams in: as many far points as the set
+     * (1,000 a request, wait=true, one connection), and meanwhile rounds
+     * of the queries at ef 64 on one connection, until it ends. Points not
+     * indexed yet are scored exactly by every search, so this shows what
+     * the indexer's lag costs. */
+    if (strstr(filter_names, "upload")) {
+        bc_body_set far = {0};
+        if (bc_build_bodies_from(&far, S.n, S.n, 1000, far_vector, point_payload))
+            goto done;
+        streaming u = {.port = srv.port, .bodies = &far};
+        pthread_t t;
+        double searched = 0, recall_sum = 0, t1 = bc_now();
+        int rounds = 0;
+        pthread_create(&t, NULL, stream_upload, &u);
+        while (!atomic_load(&u.done)) {
+            double r1, q1, s1;
+            if (measure(srv.port, (uint32_t)(nq < 100 ? nq : 100), 64, 1, NULL, NULL, &r1, &q1, &s1))
+                break;
+            searched += nq < 100 ? nq : 100;
+            recall_sum += r1 * (nq < 100 ? nq : 100);
+            rounds++;
+        }
+        double wall = bc_now() - t1;
+        pthread_join(t, NULL);
+        bc_free_bodies(&far);
+        if (u.rc)
+            goto done;
+        printf("during an upload of %u more points (1 connection, %.2f s): ef 64 on 1 connection, %.0f queries, "
+               "recall@10 %.3f, %.0f q/s\n", S.n, u.secs, searched, searched ? recall_sum / searched : 0,
+               searched / wall);
+    }
     qv_buf_free(&resp);
     rc = 0;
 done:
