@@ -30,8 +30,8 @@
  * reads its bits while the entry moves on.
  *
  * Threading: the caller holds the collection's read lock from plan_make to
- * plan_free (the plan points into the store). Nothing is shared between
- * plans.
+ * plan_free (the plan points into the store). Plans share nothing but the
+ * cache's answers (above).
  */
 #ifndef QV_CORE_PLAN_H
 #define QV_CORE_PLAN_H
@@ -93,13 +93,13 @@ static inline bool plan_accepts(const plan *p, uint32_t slot)
  * top): key (len bytes) names the filter, its canonical text. On a hit,
  * the same text at s->gen, p->bits and p->bits_count are set and
  * plan_match, plan_estimate read them; the second ask of a text at one
- * generation (the first, with eager) evaluates the filter into bits (one
- * check per live slot) and keeps them. Returns whether p has bits. Cannot fail: without memory it
- * leaves p as it was. Nothing for indexed plans (their index answers).
+ * generation (the first, with eager: for a filter the caller expects to
+ * be cheaper to scan once than to judge where a search walks) evaluates
+ * the filter into bits (one check per live slot) and keeps them. Returns
+ * whether p has bits. Cannot fail: without memory it leaves p as it was.
+ * Nothing for indexed plans (their index answers).
  */
 bool plan_use_cache(plan *p, const char *key, size_t len, bool eager);
-/* eager: build at the first ask (for a filter the caller expects to be
- * cheaper to scan once than to judge where a search walks). */
 
 /* How many candidates to visit, and the i-th (i < plan_visits). */
 static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }

@@ -32,6 +32,7 @@ qv_status store_attach_index(store *s, fidx *x, qv_error *err)
     }
     s->idx = p;
     s->idx[s->n_idx++] = x;
+    s->gen = store_gen_next();  /* a text index changes what match.text means */
     return QV_OK;
 }
 
@@ -40,6 +41,7 @@ void store_drop_index(store *s, uint32_t i)
     fidx_free(s->idx[i]);
     memmove(s->idx + i, s->idx + i + 1, (s->n_idx - i - 1) * sizeof *s->idx);
     s->n_idx--;
+    s->gen = store_gen_next();
 }
 
 static bool fidx_active(void *ctx, const store *s)

@@ -152,8 +152,9 @@ typedef struct store {
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
     uint64_t        gen;       /* the state's generation: new at every commit that changed
-                                * something, column swap and load; drawn from one process-wide
-                                * counter, so no two states of any stores share one */
+                                * something, column swap, index attached or dropped (a text
+                                * index changes what match.text means) and load; drawn from one
+                                * process-wide counter, so no two states of any stores share one */
 } store;
 
 /* A prepared change of the vector columns (see above). */

@@ -326,6 +326,33 @@ static void test_repeated_filter_follows_writes(void **state)
     }
 }
 
+/* A text index changes what match.text means (substring without one,
+ * tokens with one): a cached answer from before it is not used after. */
+static void test_repeated_filter_follows_a_text_index(void **state)
+{
+    fixture *f = *state;
+    qv_error err;
+    static const char cfg[] = "{\"vectors\":{\"size\":8,\"distance\":\"Dot\"}}";
+    assert_int_equal(qv_collection_create(f->db, "t", cfg, sizeof cfg - 1, &err), QV_OK);
+    update(f->db, "t", QV_UPDATE_UPSERT,
+           "{\"points\":[{\"id\":1,\"vector\":[1,0,0,0,0,0,0,0],\"payload\":{\"t\":\"hello world\"}},"
+           "{\"id\":2,\"vector\":[0,1,0,0,0,0,0,0],\"payload\":{\"t\":\"lo wo\"}},"
+           "{\"id\":3,\"vector\":[0,0,1,0,0,0,0,0],\"payload\":{\"t\":\"other\"}}]}");
+    /* should: the planner does not take its candidates from the index */
+    static const char flt[] = "{\"should\":[{\"key\":\"t\",\"match\":{\"text\":\"lo wo\"}}]}";
+    uint64_t ids[64];
+    for (int round = 0; round < 3; round++)
+        assert_int_equal(filtered_ids(f->db, "t", flt, false, ids), 2);  /* substrings: 1 and 2 */
+    static const char idx[] = "{\"field_name\":\"t\",\"field_schema\":{\"type\":\"text\",\"tokenizer\":\"word\"}}";
+    qv_write_opts o = {.wait = true};
+    qv_update_result res;
+    assert_int_equal(qv_index_create(f->db, "t", idx, sizeof idx - 1, &o, &res, &err), QV_OK);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(filtered_ids(f->db, "t", flt, false, ids), 1);  /* the tokens lo, wo: 2 only */
+        assert_int_equal(ids[0], 2);
+    }
+}
+
 static void expect_fail(qv_db *db, const char *name, const qv_search_request *r, qv_status code, const char *msg)
 {
     qv_hit out[16];
@@ -378,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_graph_as_json),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_repeated_filter_follows_writes),
+        cmocka_unit_test(test_repeated_filter_follows_a_text_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
