@@ -1117,7 +1117,8 @@ typedef struct allow_ctx {
     const store    *s;
     const sr_query *q;
     const plan     *p;
-    const vx_col   *col;
+    const uint64_t *pending;    /* the column's pending bits as the query began (NULL: none) */
+    uint32_t        pending_words;
     uint64_t       *seen, *ok;  /* filter verdicts so far (NULL: none kept) */
     uint32_t        n_slots;
 } allow_ctx;
@@ -1125,7 +1126,8 @@ typedef struct allow_ctx {
 static bool allow_slot(void *ctx, uint32_t slot)
 {
     allow_ctx *a = ctx;
-    if (vx_pending(a->col, slot) || !store_live(a->s, slot) || !store_has_dense(a->s, a->q->col, slot))
+    if ((a->pending && slot >> 6 < a->pending_words && (a->pending[slot >> 6] >> (slot & 63) & 1)) ||
+        !store_live(a->s, slot) || !store_has_dense(a->s, a->q->col, slot))
         return false;
     if (a->q->n_exclude && excluded(a->q, slot))
         return false;
@@ -1204,7 +1206,27 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         *rc = oom(err);
         return true;
     }
-    allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .col = col, .n_slots = s->n_slots};
+    /* Nothing pending (checked under the read lock, so no write can make
+     * a slot pending until we are done; the indexer only clears bits): the
+     * graph knows every point's current state, deleted ones as tombstones,
+     * so without a filter, parents or examples it needs no callback.
+     * Otherwise the pending bits are copied first and both halves of the
+     * answer use the copy: a slot the indexer links meanwhile is either in
+     * the copy (left to the exact half, which scores its current vector) or
+     * was linked before the copy (the graph may return it), never neither
+     * nor both. */
+    bool settled = atomic_load(&col->n_pending) == 0;
+    uint64_t *pending = NULL;
+    if (!settled && !(pending = malloc((col->words ? col->words : 1) * sizeof *pending))) {
+        pthread_rwlock_unlock(&col->glock);
+        free(hits);
+        *rc = oom(err);
+        return true;
+    }
+    for (uint32_t w = 0; pending && w < col->words; w++)
+        pending[w] = atomic_load_explicit(&col->pending[w], memory_order_acquire);
+    allow_ctx ac = {.cfg = &c->schema, .s = s, .q = q, .p = p, .pending = pending,
+                    .pending_words = pending ? col->words : 0, .n_slots = s->n_slots};
     if ((p->f && !p->bits) || q->parent) {  /* two bits per slot; without them every visit re-judges */
         size_t words = qv_bits_words(s->n_slots);
         ac.seen = calloc(words ? 2 * words : 2, sizeof *ac.seen);
@@ -1212,11 +1234,6 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
     }
     hnsw_filter hf = {.allowed = p->bits, .allowed_slots = p->bits ? s->n_slots : 0, .allow = allow_slot,
                       .ctx = &ac, .selectivity = selectivity};
-    /* Nothing pending (checked under the read lock, so no write can make
-     * a slot pending until we are done; the indexer only clears bits): the
-     * graph knows every point's current state, deleted ones as tombstones,
-     * so without a filter, parents or examples it needs no callback. */
-    bool settled = atomic_load(&col->n_pending) == 0;
     bool plain = settled && !p->f && !q->parent && !q->n_exclude;
     uint32_t n = 0;
     *rc = hnsw_search(g, &s->dense[q->col], q->target.v, k, ef, plain ? NULL : &hf, hits, &n, err);
@@ -1226,15 +1243,12 @@ static bool graph_search(qv_collection *c, sr_query *q, const plan *p, sr_scorer
         if (passes(q, dist_score(q->metric, hits[i].order)))
             topk_push(hp, hits[i].order, hits[i].slot);
     free(hits);
-    for (uint32_t w = 0; !*rc && !settled && w < col->words; w++) {
-        uint64_t bits = atomic_load_explicit(&col->pending[w], memory_order_acquire);
-        while (bits) {
-            uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (slot < s->n_slots && plan_accepts(p, slot))
-                score_slot(s, &c->schema, q, sc, slot, hp);
-        }
-    }
+    qv_bits_it it;
+    size_t slot;
+    for (qv_bits_it_init(&it, pending, pending ? col->words : 0); !*rc && qv_bits_next(&it, &slot);)
+        if (slot < s->n_slots && plan_accepts(p, (uint32_t)slot))
+            score_slot(s, &c->schema, q, sc, (uint32_t)slot, hp);
+    free(pending);
     return true;
 }
 
