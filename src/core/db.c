@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,8 +68,26 @@ void qv_free(void *p) { free(p); }
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
+/* A thread's scratch arena and the bytes of it counted in scratch_kept. */
+typedef struct scratch {
+    qv_arena a;  /* first: a qv_arena * of it is the scratch */
+    size_t   counted;
+} scratch;
+
+/* Bytes every thread's scratch keeps between calls. Each HTTP connection has
+ * a thread of its own, so without a bound a thousand idle connections that
+ * once uploaded would pin QV_SCRATCH_KEEP each. */
+static _Atomic size_t scratch_kept;
+
+static void scratch_uncount(scratch *sc)
+{
+    atomic_fetch_sub(&scratch_kept, sc->counted);
+    sc->counted = 0;
+}
+
 static void scratch_destroy(void *p)
 {
+    scratch_uncount(p);
     qv_arena_free(p);
     free(p);
 }
@@ -78,31 +97,46 @@ static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_de
 qv_arena *qv_scratch(void)
 {
     pthread_once(&scratch_once, scratch_key_init);
-    qv_arena *a = pthread_getspecific(scratch_key);
-    if (!a && (a = malloc(sizeof *a))) {
-        qv_arena_init(a, 1 << 16);
-        if (pthread_setspecific(scratch_key, a) != 0) {
-            free(a);
+    scratch *sc = pthread_getspecific(scratch_key);
+    if (!sc && (sc = malloc(sizeof *sc))) {
+        qv_arena_init(&sc->a, 1 << 16);
+        sc->counted = 0;
+        if (pthread_setspecific(scratch_key, sc) != 0) {
+            free(sc);
             return NULL;
         }
     }
-    return a;
+    return sc ? &sc->a : NULL;
 }
 
 void qv_thread_release(void)
 {
     pthread_once(&scratch_once, scratch_key_init);
-    qv_arena *a = pthread_getspecific(scratch_key);
-    if (a)
-        qv_arena_free(a);
+    scratch *sc = pthread_getspecific(scratch_key);
+    if (sc) {
+        scratch_uncount(sc);
+        qv_arena_free(&sc->a);
+    }
 }
+
+size_t qv_scratch_kept(void) { return atomic_load(&scratch_kept); }
 
 void qv_scratch_done(qv_arena *a)
 {
-    if (a->total > QV_SCRATCH_KEEP)
+    scratch *sc = (scratch *)a;
+    scratch_uncount(sc);
+    if (a->total > QV_SCRATCH_KEEP) {
         qv_arena_free(a);
-    else
-        qv_arena_reset(a);
+        return;
+    }
+    qv_arena_reset(a);  /* keeps one block */
+    size_t t = a->total;
+    if (atomic_fetch_add(&scratch_kept, t) + t <= QV_SCRATCH_BUDGET) {
+        sc->counted = t;
+        return;
+    }
+    atomic_fetch_sub(&scratch_kept, t);
+    qv_arena_free(a);
 }
 
 qv_status qv_open(const char *dir, qv_db **out, qv_error *err)

@@ -37,10 +37,13 @@ qv_status qv_take_json(qv_buf *b, char **json, size_t *len, qv_error *err);
  * trees, decoded operations). Reused call after call, so a busy thread stops
  * paying malloc and page faults for it; qv_scratch_done resets it, or frees
  * it when it grew past QV_SCRATCH_KEEP so one huge request does not pin its
- * memory. Freed at thread exit. One user at a time per thread.
+ * memory, or when all threads together would keep more than
+ * QV_SCRATCH_BUDGET. Freed at thread exit. One user at a time per thread.
  */
-#define QV_SCRATCH_KEEP (16u << 20)
+#define QV_SCRATCH_KEEP   (16u << 20)
+#define QV_SCRATCH_BUDGET (64u << 20)
 qv_arena *qv_scratch(void);
 void      qv_scratch_done(qv_arena *a);
+size_t    qv_scratch_kept(void);  /* bytes all threads keep now (for tests) */
 
 #endif

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/internal.h"
 #include "core/ops.h"
 #include "core/plan.h"
 #include "json/jpid.h"
@@ -1005,10 +1007,52 @@ static void planner_agrees_with_scan(void **state)
     fx_free(&f);
 }
 
+/* ---- per-thread scratch ---- */
+
+#define SCRATCH_THREADS 8
+
+static void *scratch_worker(void *arg)
+{
+    pthread_barrier_t *b = arg;
+    qv_arena *a = qv_scratch();
+    /* 12 MB each (under QV_SCRATCH_KEEP), 96 MB in all: over the budget */
+    bool ok = a && qv_arena_alloc(a, (size_t)12 << 20);
+    if (a)
+        qv_scratch_done(a);
+    pthread_barrier_wait(b);  /* every thread keeps what it may */
+    pthread_barrier_wait(b);  /* the count was read */
+    return ok ? arg : NULL;
+}
+
+/* Threads that are alive but idle keep at most QV_SCRATCH_BUDGET in all,
+ * and nothing once they exit. */
+static void scratch_is_bounded_across_threads(void **state)
+{
+    (void)state;
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, SCRATCH_THREADS + 1);
+    pthread_t t[SCRATCH_THREADS];
+    for (int i = 0; i < SCRATCH_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, scratch_worker, &b), 0);
+    pthread_barrier_wait(&b);
+    size_t kept = qv_scratch_kept();
+    pthread_barrier_wait(&b);
+    for (int i = 0; i < SCRATCH_THREADS; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_non_null(r);
+    }
+    pthread_barrier_destroy(&b);
+    assert_true(kept >= (size_t)12 << 20);  /* some kept their block */
+    assert_true(kept <= QV_SCRATCH_BUDGET);
+    assert_int_equal(qv_scratch_kept(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ids_parse_and_print),
+        cmocka_unit_test(scratch_is_bounded_across_threads),
         cmocka_unit_test(writes_apply_in_order),
         cmocka_unit_test(failed_batch_changes_nothing),
         cmocka_unit_test(versions_follow_writes),
