@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,7 +331,8 @@ static void wal_replays_what_was_appended(void **state)
 typedef struct syncer {
     wal        *w;
     atomic_bool stop;
-    int         syncs, failed;
+    atomic_int  syncs;
+    int         failed;
 } syncer;
 
 static void *sync_loop(void *arg)
@@ -339,7 +341,7 @@ static void *sync_loop(void *arg)
     qv_error err;
     while (!atomic_load(&y->stop)) {
         y->failed += wal_sync(y->w, &err) != QV_OK;
-        y->syncs++;
+        atomic_fetch_add(&y->syncs, 1);
     }
     return NULL;
 }
@@ -355,12 +357,17 @@ static void wal_syncs_while_another_thread_appends(void **state)
     syncer y = {.w = w};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, sync_loop, &y), 0);
-    for (uint64_t seq = 1; seq <= 60; seq++)
+    for (uint64_t seq = 1; seq <= 60; seq++) {
         append_random(w, &wr, seq, (size_t)(rnd() % 50000));
+        /* Halfway, let a sync happen before going on, so one surely runs
+         * between appends (the appender could otherwise finish first). */
+        while (seq == 30 && atomic_load(&y.syncs) == 0)
+            sched_yield();
+    }
     atomic_store(&y.stop, true);
     pthread_join(th, NULL);
     assert_int_equal(y.failed, 0);
-    assert_true(y.syncs > 0);
+    assert_true(atomic_load(&y.syncs) > 0);
     assert_int_equal(wal_sync(w, &err), QV_OK);
     wal_close(w);
     assert_int_equal(wal_open(t->path, 1, collect, &s, &w, NULL, &err), QV_OK);
