@@ -27,18 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 int bc_start_timeout_ms = 10000;  /* for the "listening on" line */
 int bc_stop_timeout_ms  = 10000;  /* after SIGTERM, before SIGKILL */
 #define START_TIMEOUT_MS bc_start_timeout_ms
 #define STOP_TIMEOUT_MS  bc_stop_timeout_ms
 #define IO_TIMEOUT_S     120    /* one request; a batch with fsync takes ms */
 
-double bc_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+double bc_now(void) { return qv_mono_seconds(); }
 
 uint64_t bc_splitmix64(uint64_t *s)
 {

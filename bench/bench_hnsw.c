@@ -31,19 +31,13 @@
 #include "bench_common.h"
 #include "quiver.h"
 #include "search_data.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "vector/hnsw.h"
 
 #define K 10
 
 static sd_set S;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct builder {
     hnsw            *g;
@@ -189,12 +183,12 @@ static void run(const char *label, searcher *x, uint32_t ef, const uint32_t *tru
     size_t rounds = 0;
     struct timespec c0, c1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-    double t0 = now(), el;
+    double t0 = qv_mono_seconds(), el;
     do {
         for (uint32_t q = 0; q < S.nq; q++)
             x->search(x, S.queries + (size_t)q * S.dim, ef, got, &n);
         rounds++;
-        el = now() - t0;
+        el = qv_mono_seconds() - t0;
     } while (el < min_seconds);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) * 1e-9;
@@ -259,7 +253,7 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
         fprintf(stderr, "bench_hnsw: out of memory\n");
         goto done;
     }
-    double t0 = now();
+    double t0 = qv_mono_seconds();
     for (size_t i = 0; i < bodies.n; i++) {
         qv_write_opts o = {.wait = true};
         qv_update_result res;
@@ -268,7 +262,7 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
             goto done;
         }
     }
-    double up = now() - t0;
+    double up = qv_mono_seconds() - t0;
     /* The index: poll collection info until green, as a client would. */
     for (;;) {
         qv_collection_info info;
@@ -285,7 +279,7 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
         nanosleep(&ts, NULL);
     }
     printf("quiver engine: upsert %.2f s (1 thread, wait=true), index ready %.2f s after the first write\n", up,
-           now() - t0);
+           qv_mono_seconds() - t0);
     searcher x = {.search = engine_search, .db = db};
     for (uint32_t e = 0; e < n_efs; e++)
         run("qv_search unfiltered", &x, efs[e], NULL, min_seconds);
@@ -387,14 +381,14 @@ static void bench_repair(hnsw *g, const vec_dense *col, const uint32_t *efs, uin
     pthread_t t[64];
     struct timespec c0, c1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    double t0 = now();
+    double t0 = qv_mono_seconds();
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, repair_job, &rp);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    double relink = now() - t0;
+    double relink = qv_mono_seconds() - t0;
     uint32_t dropped = hnsw_drop(g, doomed, s->n);
-    double total = now() - t0;
+    double total = qv_mono_seconds() - t0;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     printf("quiver: repair of %u tombstones: relink %.2f s on %d threads, drop %.3f s, %.2f CPU s; %u dropped, "
            "%u nodes left\n", dead, relink, threads, total - relink,
@@ -429,9 +423,9 @@ static int graph_bench(const sd_opts *o, const char *dir, uint32_t m, uint32_t e
     snprintf(gname, sizeof gname, "%s.m%u.efc%u.hnsw", S.key, m, efc);
     snprintf(gpath, sizeof gpath, "%s/%s", dir, gname);
     if (reuse) {
-        double l0 = now();
+        double l0 = qv_mono_seconds();
         if (hnsw_load(gpath, UINT32_MAX - 1, &g, &err) == QV_OK) {
-            printf("quiver: graph loaded from %s in %.3f s (no build)\n", gpath, now() - l0);
+            printf("quiver: graph loaded from %s in %.3f s (no build)\n", gpath, qv_mono_seconds() - l0);
             goto built;
         }
         printf("quiver: no saved graph (%s): building\n", err.msg);
@@ -443,12 +437,12 @@ static int graph_bench(const sd_opts *o, const char *dir, uint32_t m, uint32_t e
     atomic_uint next = 0;
     builder b = {g, &col, S.n, &next, 0, 0};
     pthread_t t[64];
-    double t0 = now();
+    double t0 = qv_mono_seconds();
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, build_job, &b);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    double build = now() - t0;
+    double build = qv_mono_seconds() - t0;
     if (b.failed)
         return -1;
     printf("quiver: n %u dim %u M %u ef_construction %u: build %.2f s on %d threads (%.0f points/s; %.2f CPU s), "

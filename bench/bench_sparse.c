@@ -18,14 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "vector/sparse.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t seed = 42;
 static uint64_t rnd(void)  /* splitmix64 */
@@ -183,14 +177,14 @@ int main(int argc, char **argv)
     sparse_index *x;
     if (sparse_new(&x, NULL))
         return 1;
-    double t0 = now();
+    double t0 = qv_mono_seconds();
     for (uint32_t s = 0; s < n_docs; s++) {
         sparse_vec v = {docs[s].n, docs[s].idx, docs[s].val};
         if (sparse_reserve(x, 1, one, &v, NULL))
             return 1;
         sparse_insert(x, s, v);
     }
-    double build = now() - t0;
+    double build = qv_mono_seconds() - t0;
     printf("data: %u documents, %.1f indices each on average, of %u (Zipf 1), values %s; %u queries of ~%u\n",
            n_docs, (double)postings / n_docs, dims, weighted ? "weighted by rarity" : "uniform", n_q, qnnz);
     printf("index: built in %.2f s (%.0f postings/s); %.1f MB, %.2f bytes per posting (8 of data)\n", build,
@@ -213,18 +207,18 @@ int main(int argc, char **argv)
     uint32_t scan_q = (uint32_t)arg(argc, argv, "--scan-queries", 40);  /* the scan is slow: fewer */
     if (scan_q > n_q || scan_q == 0)
         scan_q = scan_q ? n_q : 1;
-    t0 = now();
+    t0 = qv_mono_seconds();
     for (uint32_t i = 0; i < scan_q; i++) {
         topk_reset(&a);
         scan(docs, n_docs, &tables[i], &a);
     }
-    double t_scan = (now() - t0) / scan_q;
-    t0 = now();
+    double t_scan = (qv_mono_seconds() - t0) / scan_q;
+    t0 = qv_mono_seconds();
     for (uint32_t i = 0; i < n_q; i++) {
         topk_reset(&b);
         sparse_search(x, (sparse_vec){qs[i].n, qs[i].idx, qs[i].val}, NULL, &b, NULL);
     }
-    double t_index = (now() - t0) / n_q;
+    double t_index = (qv_mono_seconds() - t0) / n_q;
     /* the same answers */
     uint32_t differ = 0;
     for (uint32_t i = 0; i < scan_q; i++) {

@@ -15,6 +15,7 @@
 
 #include "core/internal.h"
 #include "core/ops.h"
+#include "util/clock.h"
 #include "util/endian.h"
 #include "util/log.h"
 
@@ -101,13 +102,6 @@ static int replay_one(void *ctx, uint64_t seq, const void *body, size_t len)
 
 static void *writer_main(void *arg);
 
-static double now_secs(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 qv_collection *coll_new(const char *name)
 {
     qv_collection *c = calloc(1, sizeof *c);
@@ -150,7 +144,7 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     qv_arena_init(&r.dec, 1 << 16);
     qv_arena_init(&r.arena, 1 << 16);
     snprintf(path, sizeof path, "%s/" SNAP_FILE, dir);
-    double t0 = now_secs();
+    double t0 = qv_mono_seconds();
     rc = store_load(&c->st, &c->schema, path, &r.snap_seq, err);
     bool had_snap = rc == QV_OK;
     struct stat sb;
@@ -164,17 +158,17 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
      * graphs say), before the replay (whose commits mark theirs). */
     if ((rc = vx_init(&c->vx, c, err)) || (rc = sx_init(&c->sx, &c->st, c->name, err)))
         goto done;
-    double t1 = now_secs();
+    double t1 = qv_mono_seconds();
     if (had_snap)
         graph_bytes = vx_load(&c->vx, dir, r.snap_seq);
     vx_prune(dir, r.snap_seq, had_snap ? VX_PRUNE_OTHERS : VX_PRUNE_ALL);
-    double t2 = now_secs();
+    double t2 = qv_mono_seconds();
     snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
     uint64_t last;
     rc = wal_open(path, r.snap_seq + 1, replay_one, &r, &c->log, &last, err);
     if (rc)
         goto done;
-    double t3 = now_secs();
+    double t3 = qv_mono_seconds();
     if (had_snap || r.replayed)
         QV_INFO("collection %s: opened in %.3f s: checkpoint %.3f s (%llu bytes), graphs %.3f s (%llu bytes), "
                 "log %.3f s (%llu bytes)", c->name, t3 - t0, t1 - t0, (unsigned long long)snap_bytes, t2 - t1,

@@ -42,6 +42,7 @@
 
 #include "server/rest.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -95,13 +96,6 @@ static conn_ctx *conn_of(struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return ci ? ci->socket_context : NULL;
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Keep %-escapes as they are; the router decodes per segment. */
@@ -162,7 +156,7 @@ static void set_error(http_req *r, int status, const char *msg)
     jw_str(&w, msg);
     jw_obj_end(&w);
     jw_key(&w, "time");
-    jw_f64(&w, now_sec() - r->t0);
+    jw_f64(&w, qv_mono_seconds() - r->t0);
     jw_obj_end(&w);
     r->status = status;
     r->ctype = "application/json";
@@ -239,7 +233,7 @@ static void handle(qv_http *h, http_req *r, struct MHD_Connection *conn, const c
     if (!raw) {
         qv_buf_puts(&r->out, ",\"status\":\"ok\",\"time\":");
         char t[40];
-        qv_buf_append(&r->out, t, (size_t)jw_fmt_f64(t, now_sec() - r->t0));
+        qv_buf_append(&r->out, t, (size_t)jw_fmt_f64(t, qv_mono_seconds() - r->t0));
         qv_buf_putc(&r->out, '}');
     }
     r->status = rs.status;
@@ -338,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         qv_arena_init(&r->arena, 16384);
-        r->t0 = now_sec();
+        r->t0 = qv_mono_seconds();
         *state = r;
         atomic_fetch_add(&h->in_flight, 1);
         conn_ctx *cc = conn_of(conn);
