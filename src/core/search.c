@@ -1126,7 +1126,7 @@ typedef struct allow_ctx {
 static bool allow_slot(void *ctx, uint32_t slot)
 {
     allow_ctx *a = ctx;
-    if ((a->pending && slot >> 6 < a->pending_words && (a->pending[slot >> 6] >> (slot & 63) & 1)) ||
+    if ((a->pending && slot >> 6 < a->pending_words && qv_bit_get(a->pending, slot)) ||
         !store_live(a->s, slot) || !store_has_dense(a->s, a->q->col, slot))
         return false;
     if (a->q->n_exclude && excluded(a->q, slot))

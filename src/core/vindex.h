@@ -9,8 +9,9 @@
  * listener sets the bits under the write lock; the indexer thread links the
  * pending slots into the graph (or tombstones them) and only then clears
  * their bits, so a point is findable the moment its write is acknowledged:
- * search asks the graph for slots that are not pending and scores the
- * pending ones exactly (vx_search_col gives what it needs).
+ * search copies the pending bits once, asks the graph for slots that are
+ * not pending in the copy and scores those that are exactly (search.c,
+ * graph_search), so a slot the indexer clears meanwhile is counted once.
  *
  * Threading: the indexer works in short rounds under the collection's read
  * lock (the vectors it reads stay where they are; writers wait at most one
@@ -126,11 +127,5 @@ static inline bool vx_dirty(const vx_index *x) { return x->dirty; }
  * collection info. Caller holds the read lock. */
 uint64_t vx_indexed_count(const vx_index *x);
 bool     vx_busy(const vx_index *x);
-
-static inline bool vx_pending(const vx_col *col, uint32_t slot)
-{
-    return slot >> 6 < col->words &&
-           (atomic_load_explicit(&col->pending[slot >> 6], memory_order_acquire) >> (slot & 63) & 1);
-}
 
 #endif
