@@ -558,6 +558,26 @@ static void put_escaped(qv_buf *b, const char *s, size_t len);
  */
 static void put_string(qv_buf *b, const char *s, size_t len)
 {
+    /* Fast path, keys and most values: printable ASCII without escapes,
+     * copied in one pass into room reserved once; at the first byte that
+     * needs a look (non-ASCII, an escape) the general path starts over. */
+    if (qv_buf_reserve(b, len + 2)) {
+        char *d = b->data + b->len;
+        size_t i = 0;
+        d[0] = '"';
+        for (; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c >= 0x80 || esc_table[c])
+                break;
+            d[1 + i] = (char)c;
+        }
+        if (i == len) {
+            d[1 + len] = '"';
+            b->len += len + 2;
+            b->data[b->len] = '\0';
+            return;
+        }
+    }
     if (qv_utf8_valid(s, len)) {
         put_escaped(b, s, len);
         return;
