@@ -498,6 +498,7 @@ static void *writer_main(void *arg)
     qv_arena a;  /* store_apply's scratch when the writer applies itself */
     qv_arena_init(&a, 1 << 20);
     uint64_t cap = c->schema.wal.wal_capacity_mb << 20, ckpt_at = cap;
+    wal_prealloc_limit(c->log, ckpt_at);
     bool started = false, staged = false;
     pthread_mutex_lock(&c->qm);
     for (;;) {
@@ -530,6 +531,7 @@ static void *writer_main(void *arg)
                 pthread_cond_wait(&c->idle, &c->qm);
             pthread_mutex_unlock(&c->qm);
             ckpt_at = checkpoint(c) ? cap : wal_size(c->log) + cap;
+            wal_prealloc_limit(c->log, ckpt_at);
             pthread_mutex_lock(&c->qm);
         }
     }

@@ -23,11 +23,17 @@
  * Sequence numbers start at 1 (first_seq >= 1), so "none yet" is
  * first_seq - 1 without wrapping.
  *
- * Recovery rule: records are read in order from offset 32; the first one
+ * The file is preallocated ahead of the appends (zeros past the last
+ * record, so that fdatasync need not commit a new file size each time); a
+ * clean wal_close cuts it back to the records.
+ *
+ * Recovery rule: records are read in order from offset 32; a head of 16
+ * zero bytes is preallocated space and ends the log quietly; the first one
  * whose head or body+padding runs past the end of the file, whose n exceeds
  * WAL_MAX_RECORD, whose CRC does not match, or whose sequence number is not
  * above the previous one (the first must be >= the header's first_seq)
- * ends the log: the file is truncated there. Records after a damaged one
+ * ends the log: the file is truncated there (preallocated space too).
+ * Records after a damaged one
  * are dropped even if intact. Padding bytes are not checked.
  *
  * Durability: wal_append only writes (page cache); wal_sync makes every
@@ -105,8 +111,15 @@ qv_status wal_sync(wal *w, qv_error *err);
  * checkpoint already holds: replay should skip seq <= the checkpoint's. */
 qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err);
 
-/* Bytes in the file now (header included), to decide when to checkpoint. */
+/* Bytes of header and records now, to decide when to checkpoint (the file
+ * may hold preallocated space past them). */
 uint64_t wal_size(const wal *w);
+
+/* Preallocate the file no further than bytes (until changed; default: no
+ * limit): the size at which the caller will checkpoint and reset it, so
+ * that the file never holds more than the log is allowed to grow to. Past
+ * it, appends grow the file themselves. Same thread as wal_append. */
+void wal_prealloc_limit(wal *w, uint64_t bytes);
 
 /* Close (no sync). NULL is a no-op. */
 void wal_close(wal *w);
@@ -163,6 +176,7 @@ typedef struct wal_io_ops {
     int (*fdatasync)(int fd);
     int (*fsync)(int fd);
     int (*ftruncate)(int fd, off_t len);
+    int (*fallocate)(int fd, off_t off, off_t len);  /* mode 0: allocate and extend */
 } wal_io_ops;
 extern wal_io_ops wal_io;
 

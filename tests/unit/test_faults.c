@@ -2,7 +2,7 @@
  * test_faults.c — the write path under injected disk faults, through the
  * public API (quiver.h), SQLite-style: for every failure point k of a
  * fixed sequence of writes, fail the k-th system call of one kind (write,
- * data sync, truncate) with a chosen errno or as a short write, and check
+ * data sync, truncate, preallocation) with a chosen errno or as a short write, and check
  *   - a write that answered an error changed nothing readers can see;
  *   - a write that answered completed is visible;
  *   - after close and reopen (recovery), readers see exactly what they saw
@@ -32,7 +32,7 @@
 
 /* ---- the fault seam ----------------------------------------------------- */
 
-typedef enum fault_kind { F_WRITE, F_SHORT_WRITE, F_SYNC, F_TRUNCATE } fault_kind;
+typedef enum fault_kind { F_WRITE, F_SHORT_WRITE, F_SYNC, F_TRUNCATE, F_FALLOCATE } fault_kind;
 
 static struct {
     bool       armed;
@@ -125,6 +125,17 @@ static int f_ftruncate(int fd, off_t len)
         return -1;
     }
     return ftruncate(fd, len);
+}
+
+static int (*real_fallocate)(int fd, off_t off, off_t len);
+
+static int f_fallocate(int fd, off_t off, off_t len)
+{
+    if (fire(F_FALLOCATE)) {
+        errno = F.err;
+        return -1;
+    }
+    return real_fallocate(fd, off, len);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -270,6 +281,20 @@ static void test_sync_faults(void **state)
     r = run_round(F_SYNC, 2, EIO, false);
     assert_int_equal(r.ok, 2);
     assert_int_equal(r.failed, (int)N_WRITES - 2);
+}
+
+/* Preallocation is an optimisation: when the file system refuses it (full,
+ * or unable), every write still completes and recovery still equals what
+ * readers saw. */
+static void test_fallocate_faults(void **state)
+{
+    int errs[] = {ENOSPC, EOPNOTSUPP, EIO};
+    for (size_t i = 0; i < sizeof errs / sizeof *errs; i++) {
+        round_result r = run_round(F_FALLOCATE, 0, errs[i], true);
+        assert_true(r.fired);
+        assert_int_equal(r.failed, 0);
+        assert_int_equal(r.ok, (int)N_WRITES);
+    }
 }
 
 /* A short write whose cut fails too: the log is broken (every later write
@@ -727,10 +752,13 @@ int main(void)
     wal_io.pwritev = f_pwritev;
     wal_io.fdatasync = f_fdatasync;
     wal_io.ftruncate = f_ftruncate;
+    real_fallocate = wal_io.fallocate;
+    wal_io.fallocate = f_fallocate;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_faults),
         cmocka_unit_test(test_sync_faults),
         cmocka_unit_test(test_write_and_truncate_fault),
+        cmocka_unit_test(test_fallocate_faults),
         cmocka_unit_test(test_reset_keeps_a_broken_log_broken),
         cmocka_unit_test(test_file_faults),
         cmocka_unit_test(test_sync_fails_with_next_group_appended),
