@@ -242,7 +242,7 @@ int main(int argc, char **argv)
     bc_server srv = {0};
     bc_body_set bodies = {0};
     int rc = 1;
-    if (storage ? mkdir(storage, 0755) != 0 && errno != EEXIST : false) {
+    if (storage && mkdir(storage, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "mkdir %s: %s\n", storage, strerror(errno));
         goto done;
     }

@@ -380,10 +380,10 @@ qv_status wal_open(const char *path, uint64_t first_seq,
     if (first_seq == 0)
         return qv_fail(err, QV_INTERNAL, "wal %s: first sequence number must be at least 1", path);
     wal *w = calloc(1, sizeof *w);
-    if (w)
-        w->alloc_limit = UINT64_MAX;
-    if (w)
+    if (w) {
         w->fd = -1;
+        w->alloc_limit = UINT64_MAX;
+    }
     if (!w || !(w->path = strdup(path)) || !(w->dir = strdup(path))) {
         rc = qv_fail(err, QV_NOMEM, "wal %s: out of memory", path);
         goto fail;
