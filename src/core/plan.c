@@ -75,8 +75,13 @@ void plan_free(plan *p)
 {
     if (p->answer)
         answer_release(p->answer);
-    p->answer = NULL;
+    if (p->sieve_answer)
+        answer_release(p->sieve_answer);
+    p->answer = p->sieve_answer = NULL;
+    p->sieve = NULL;
     p->bits = NULL;
+    free(p->own_bits);
+    p->own_bits = NULL;
     free(p->slots);
     p->slots = NULL;
     p->n = 0;
@@ -222,67 +227,151 @@ static cache_entry *entry_for(const char *key, size_t len)
     return victim;
 }
 
-bool plan_use_cache(plan *p, const char *key, size_t len, bool eager)
+/* Evaluate node (NULL: p's whole filter) over p's candidates into a new
+ * answer with one reference (the caller's); NULL without memory. */
+static plan_answer *answer_build(const plan *p, const flt_node *node, size_t bytes)
+{
+    plan_answer *a = malloc(bytes);
+    if (!a)
+        return NULL;
+    *a = (plan_answer){.refs = 1, .bytes = bytes};
+    memset(a->bits, 0, bytes - sizeof *a);
+    for (size_t i = 0, n = plan_visits(p); i < n; i++) {
+        uint32_t slot = plan_candidate(p, i);
+        bool in;
+        if (node && store_live(p->s, slot)) {
+            flt_point fp;
+            store_filter_point(p->s, p->cfg, slot, &fp);
+            in = flt_node_match(node, &fp);
+        } else {
+            in = !node && plan_accepts(p, slot);
+        }
+        if (in) {
+            qv_bit_set(a->bits, slot);
+            a->count++;
+        }
+    }
+    return a;
+}
+
+/* Keep a (built outside the lock for the entry that was e when asked)
+ * when e is still key at gen and nobody kept one first; room is made
+ * from the least recently used answers. Lock held. */
+static void answer_keep(cache_entry *e, const char *key, size_t len, uint64_t gen, plan_answer *a)
+{
+    if (!e->key || e->len != len || memcmp(e->key, key, len) != 0 || e->gen != gen || e->ans)
+        return;
+    while (cache.bytes + a->bytes > PLAN_CACHE_BYTES) {
+        cache_entry *old = NULL;
+        for (size_t i = 0; i < PLAN_CACHE_ENTRIES; i++)
+            if (cache.e[i].ans && (!old || cache.e[i].used < old->used))
+                old = &cache.e[i];
+        entry_drop_answer(old);  /* some entry holds bytes while over the bound */
+    }
+    a->refs++;
+    e->ans = a;
+    cache.bytes += a->bytes;
+}
+
+/* key's entry, asked once more at gen; NULL without memory. Lock held. */
+static cache_entry *entry_ask(const char *key, size_t len, uint64_t gen)
+{
+    cache_entry *e = entry_for(key, len);
+    if (!e)
+        return NULL;
+    e->used = ++cache.tick;
+    if (e->gen != gen) {
+        entry_drop_answer(e);
+        e->gen = gen;
+        e->asks = 0;
+    }
+    e->asks++;
+    return e;
+}
+
+/* The whole filter's matching slots from a part's answer: each slot the
+ * part holds judged by the whole filter, into bits the plan owns. */
+static void answer_narrow(plan *p, const plan_answer *part)
+{
+    size_t words = qv_bits_words(p->s->n_slots);
+    uint64_t *own = calloc(words ? words : 1, sizeof *own), count = 0;
+    if (!own)
+        return;
+    qv_bits_it it;
+    size_t slot;
+    for (qv_bits_it_init(&it, part->bits, words); qv_bits_next(&it, &slot);)
+        if (store_matches(p->s, p->cfg, p->f, (uint32_t)slot)) {
+            qv_bit_set(own, slot);
+            count++;
+        }
+    p->own_bits = own;
+    p->bits = own;
+    p->bits_count = count;
+}
+
+bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan_part *parts, size_t n_parts)
 {
     if (!p->f || p->indexed || p->bits)
         return p->bits != NULL;
     const store *s = p->s;
     size_t words = qv_bits_words(s->n_slots), bytes = sizeof(plan_answer) + words * sizeof(uint64_t);
-    bool build = false;
+    if (bytes > PLAN_CACHE_BYTES)
+        return false;
+    if (n_parts > PLAN_PARTS)
+        n_parts = PLAN_PARTS;
+    cache_entry *build = NULL;       /* the entry to evaluate an answer for */
+    const flt_node *build_node = NULL;
+    const plan_part *build_part = NULL;
+    plan_answer *part = NULL;        /* the smallest answer of a part */
     pthread_mutex_lock(&cache.m);
-    cache_entry *e = entry_for(key, len);
-    if (e) {
-        e->used = ++cache.tick;
-        if (e->gen != s->gen) {
-            entry_drop_answer(e);
-            e->gen = s->gen;
-            e->asks = 0;
+    cache_entry *e = entry_ask(key, len, s->gen);
+    if (e && e->ans) {
+        e->ans->refs++;
+        p->answer = e->ans;
+    } else if (e) {
+        for (size_t i = 0; i < n_parts; i++) {
+            cache_entry *pe = entry_ask(parts[i].key, parts[i].len, s->gen);
+            if (pe && pe->ans && (!part || pe->ans->count < part->count))
+                part = pe->ans;
+            else if (pe && !pe->ans && pe->asks >= 2 && !build) {
+                build = pe;
+                build_part = &parts[i];
+                build_node = parts[i].node;
+            }
         }
-        e->asks++;
-        if (e->ans) {
-            e->ans->refs++;
-            p->answer = e->ans;
-        } else {
-            build = (eager || e->asks >= 2) && bytes <= PLAN_CACHE_BYTES;
+        if (part) {
+            part->refs++;
+            build = NULL;
+        } else if (!build && (eager || e->asks >= 2)) {
+            build = e;
         }
     }
     pthread_mutex_unlock(&cache.m);
     if (build) {
         /* Evaluated outside the lock: other searches go on meanwhile. */
-        plan_answer *a = malloc(bytes);
+        plan_answer *a = answer_build(p, build_node, bytes);
         if (!a)
             return false;
-        *a = (plan_answer){.refs = 1, .bytes = bytes};
-        memset(a->bits, 0, words * sizeof(uint64_t));
-        for (size_t i = 0, n = plan_visits(p); i < n; i++) {
-            uint32_t slot = plan_candidate(p, i);
-            if (plan_accepts(p, slot)) {
-                qv_bit_set(a->bits, slot);
-                a->count++;
-            }
-        }
-        p->answer = a;  /* the plan's reference */
         pthread_mutex_lock(&cache.m);
-        /* Kept when the entry is still this filter at this generation and
-         * nobody kept one first; room is made from the least recently
-         * used answers. */
-        if (e->key && e->len == len && memcmp(e->key, key, len) == 0 && e->gen == s->gen && !e->ans) {
-            while (cache.bytes + bytes > PLAN_CACHE_BYTES) {
-                cache_entry *old = NULL;
-                for (size_t i = 0; i < PLAN_CACHE_ENTRIES; i++)
-                    if (cache.e[i].ans && (!old || cache.e[i].used < old->used))
-                        old = &cache.e[i];
-                entry_drop_answer(old);  /* some entry holds bytes while over the bound */
-            }
-            a->refs++;
-            e->ans = a;
-            cache.bytes += bytes;
-        }
+        if (build_part)
+            answer_keep(build, build_part->key, build_part->len, s->gen, a);
+        else
+            answer_keep(build, key, len, s->gen, a);
         pthread_mutex_unlock(&cache.m);
+        if (build_part)
+            part = a;  /* the reference answer_build gave */
+        else
+            p->answer = a;
     }
     if (p->answer) {
         p->bits = p->answer->bits;
         p->bits_count = p->answer->count;
+    } else if (part && part->count * PLAN_NARROW <= s->n_points) {
+        answer_narrow(p, part);
+        answer_release(part);
+    } else if (part) {
+        p->sieve_answer = part;
+        p->sieve = part->bits;
     }
     return p->bits != NULL;
 }

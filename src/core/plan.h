@@ -29,6 +29,14 @@
  * one mutex around the table; answers are reference-counted, so a plan
  * reads its bits while the entry moves on.
  *
+ * Parts of filters: a filter seen for the first time often shares a
+ * top-level `must` condition with the filters before it (the tenant or
+ * category, and then something that differs each time), so the cache
+ * keeps answers of such conditions too, by their own text, under the same
+ * rule (built when asked twice at one generation), as Lucene caches the
+ * clauses of boolean queries. A filter without an answer of its own is
+ * then judged only on the slots of its smallest cached part.
+ *
  * Threading: the caller holds the collection's read lock from plan_make to
  * plan_free (the plan points into the store). Plans share nothing but the
  * cache's answers (above).
@@ -59,7 +67,27 @@ typedef struct plan {
     const uint64_t       *bits;     /* from the cache: exactly the matching live slots */
     uint64_t              bits_count;
     struct plan_answer   *answer;   /* the cache entry bits belongs to (plan_free lets go) */
+    uint64_t             *own_bits; /* bits narrowed from a part's answer (malloc'd) */
+    const uint64_t       *sieve;    /* a large part's answer: slots outside it cannot match */
+    struct plan_answer   *sieve_answer;
 } plan;
+
+/* A part's answer is narrowed into the plan's own bits when it holds at
+ * most 1 / PLAN_NARROW of the points (one check of the whole filter per
+ * slot it holds), else kept as a sieve that turns the slots outside it
+ * down without a check (a graph walk then judges only where it goes). */
+#define PLAN_NARROW 32
+
+/* A top-level `must` condition of a filter, for the cache: its canonical
+ * text and its node. */
+typedef struct plan_part {
+    const char     *key;
+    size_t          len;
+    const flt_node *node;
+} plan_part;
+
+/* Parts of one filter looked up in the cache, at most. */
+#define PLAN_PARTS 4
 
 #define PLAN_CACHE_ENTRIES 16
 #define PLAN_CACHE_BYTES   (64u << 20)
@@ -78,6 +106,8 @@ static inline bool plan_match(const plan *p, uint32_t slot)
 {
     if (p->bits)
         return p->bits[slot >> 6] >> (slot & 63) & 1;
+    if (p->sieve && !(p->sieve[slot >> 6] >> (slot & 63) & 1))
+        return false;
     return store_matches(p->s, p->cfg, p->f, slot);
 }
 
@@ -95,11 +125,17 @@ static inline bool plan_accepts(const plan *p, uint32_t slot)
  * plan_match, plan_estimate read them; the second ask of a text at one
  * generation (the first, with eager: for a filter the caller expects to
  * be cheaper to scan once than to judge where a search walks) evaluates
- * the filter into bits (one check per live slot) and keeps them. Returns
- * whether p has bits. Cannot fail: without memory it leaves p as it was.
- * Nothing for indexed plans (their index answers).
+ * the filter into bits (one check per live slot) and keeps them. Without
+ * an answer of its own, the filter's parts (its top-level `must`
+ * conditions, n_parts of them, none when the filter is a single
+ * condition) are asked the same way, and the smallest part's answer,
+ * kept or built now, narrows p (PLAN_NARROW): into p's own bits, or as
+ * p's sieve; a part asked the second time is built rather than the whole
+ * filter.
+ * Returns whether p has bits. Cannot fail: without memory it leaves p as
+ * it was. Nothing for indexed plans (their index answers).
  */
-bool plan_use_cache(plan *p, const char *key, size_t len, bool eager);
+bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan_part *parts, size_t n_parts);
 
 /* How many candidates to visit, and the i-th (i < plan_visits). */
 static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }

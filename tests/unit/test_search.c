@@ -326,6 +326,45 @@ static void test_repeated_filter_follows_writes(void **state)
     }
 }
 
+/* Filters that are new each time but share a `must` condition are judged
+ * on the cached answer of that condition (plan.h, parts): each still gets
+ * exactly its own points, through writes, in both forms of `must`. */
+static void test_new_filters_sharing_a_part(void **state)
+{
+    fixture *f = *state;
+    uint64_t ids[64];
+    char flt[256];
+    for (int round = 0; round < 8; round++) {
+        unsigned out = 6 + 10 * (unsigned)round;
+        snprintf(flt, sizeof flt,
+                 round & 1 ? "{\"must\":{\"key\":\"g\",\"match\":{\"value\":6}},\"must_not\":[{\"has_id\":[%u]}]}"
+                           : "{\"must\":[{\"key\":\"g\",\"match\":{\"value\":6}}],\"must_not\":[{\"has_id\":[%u]}]}",
+                 out);
+        assert_int_equal(filtered_ids(f->db, "e", flt, false, ids), 29);
+        for (size_t i = 0, want = 6; i < 29; i++, want += 10) {
+            want += want == out ? 10 : 0;
+            assert_int_equal(ids[i], want);
+        }
+        size_t n = filtered_ids(f->db, "g", flt, false, ids);  /* 299 of 3000: through the graph */
+        assert_int_equal(n, 64);
+        for (size_t i = 0; i < n; i++)
+            assert_true(ids[i] % 10 == 6 && ids[i] != out);
+    }
+    update(f->db, "e", QV_UPDATE_SET_PAYLOAD, "{\"payload\":{\"g\":6},\"points\":[9]}");
+    update(f->db, "e", QV_UPDATE_DELETE, "{\"points\":[16]}");
+    for (int round = 0; round < 4; round++) {
+        snprintf(flt, sizeof flt,
+                 "{\"must\":[{\"key\":\"g\",\"match\":{\"value\":6}},{\"key\":\"g\",\"range\":{\"gte\":0}}],"
+                 "\"must_not\":[{\"has_id\":[%u]}]}",
+                 26 + 10 * (unsigned)round);
+        assert_int_equal(filtered_ids(f->db, "e", flt, false, ids), 29);  /* 9 in; 16 and one more out */
+        assert_int_equal(ids[0], 6);
+        assert_int_equal(ids[1], 9);
+        for (size_t i = 0; i < 29; i++)
+            assert_true(ids[i] != 16 && ids[i] != 26 + 10 * (unsigned)round);
+    }
+}
+
 /* A text index changes what match.text means (substring without one,
  * tokens with one): a cached answer from before it is not used after. */
 static void test_repeated_filter_follows_a_text_index(void **state)
@@ -405,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_graph_as_json),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_repeated_filter_follows_writes),
+        cmocka_unit_test(test_new_filters_sharing_a_part),
         cmocka_unit_test(test_repeated_filter_follows_a_text_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
