@@ -596,6 +596,15 @@ qv_status qv_collection_update(qv_db *db, const char *name, const char *patch_js
     }
     cfg_free(&c->cfg);
     c->cfg = next;
+    /* What the engine tunes by reaches the schema that search and the
+     * indexer read (under these locks; writers parsing against it read
+     * only its vector list, which a PATCH does not change). */
+    pthread_rwlock_wrlock(&c->vlock);
+    pthread_rwlock_wrlock(&c->lock);
+    cfg_take_tuning(&c->schema, &c->cfg);
+    vx_retune(&c->vx);
+    pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_unlock(&c->vlock);
 done:
     pthread_rwlock_unlock(&db->lock);
     qv_arena_free(&a);

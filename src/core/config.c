@@ -780,6 +780,29 @@ static qv_status update_sparse(const jr_value *v, cfg_collection *c, qv_error *e
     return QV_OK;
 }
 
+void cfg_take_tuning(cfg_collection *dst, const cfg_collection *src)
+{
+    dst->hnsw = src->hnsw;
+    dst->optimizers = src->optimizers;
+    dst->on_disk_payload = src->on_disk_payload;
+    for (uint32_t i = 0; i < dst->n_vectors; i++) {
+        const cfg_vector *v = cfg_find_vector(src, dst->vectors[i].name);
+        if (v) {
+            dst->vectors[i].hnsw = v->hnsw;
+            dst->vectors[i].on_disk_set = v->on_disk_set;
+            dst->vectors[i].on_disk = v->on_disk;
+        }
+    }
+    for (uint32_t i = 0; i < dst->n_sparse; i++)
+        for (uint32_t j = 0; j < src->n_sparse; j++)
+            if (strcmp(dst->sparse[i].name, src->sparse[j].name) == 0) {
+                dst->sparse[i].has_index = src->sparse[j].has_index;
+                dst->sparse[i].index = src->sparse[j].index;
+                dst->sparse[i].idf = src->sparse[j].idf;
+                dst->sparse[i].modifier_set = src->sparse[j].modifier_set;
+            }
+}
+
 qv_status cfg_update(const jr_value *patch, cfg_collection *c, qv_error *err)
 {
     if (jr_is_null(patch))

@@ -117,6 +117,13 @@ void cfg_print(jw *w, const cfg_collection *c);
 qv_status cfg_copy(cfg_collection *dst, const cfg_collection *src, qv_error *err);
 void cfg_free(cfg_collection *c);
 
+/* Copy into dst what a PATCH may change and the engine tunes by (hnsw and
+ * optimizer settings, per-vector hnsw and on_disk, sparse index params and
+ * modifier, on_disk_payload), vectors matched by name: only scalars are
+ * written, nothing is allocated, so it cannot fail and readers of dst's
+ * vector list (names, sizes) are undisturbed. */
+void cfg_take_tuning(cfg_collection *dst, const cfg_collection *src);
+
 /* Longest vector name, in bytes (Qdrant's limit). */
 #define CFG_MAX_VECTOR_NAME_LEN 200
 

@@ -445,6 +445,35 @@ void vx_reset(vx_index *x)
         wake(x);
 }
 
+void vx_retune(vx_index *x)
+{
+    const store *s = &x->c->st;
+    for (uint32_t v = 0; v < x->n_cols; v++) {
+        vx_col *col = &x->cols[v];
+        hnsw_params want;
+        const hnsw_params *have = col->g ? hnsw_get_params(col->g) : NULL;
+        bool keep = col_params(x->c, v, &want);
+        if (!have || (keep && have->m == want.m && have->ef_construct == want.ef_construct))
+            continue;
+        QV_INFO("collection %s: the HNSW settings of vector \"%s\" changed; its graph is %s", x->c->name,
+                s->dense[v].name, keep ? "built again" : "dropped");
+        repair_stop(col);
+        col->no_repair = false;
+        hnsw_free(col->g);  /* no search holds glock: they hold the read lock */
+        col->g = NULL;
+        uint64_t n = 0;
+        for (uint32_t w = 0; w < col->words; w++) {
+            uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
+            atomic_store(&col->pending[w], bits);
+            n += (uint64_t)__builtin_popcountll(bits);
+        }
+        atomic_store(&col->n_pending, n);
+        x->dirty = true;
+    }
+    if (x->running)
+        wake(x);
+}
+
 uint64_t vx_indexed_count(const vx_index *x)
 {
     uint64_t n = 0;

@@ -92,6 +92,15 @@ void      vx_free(vx_index *x);
  * Caller holds the write lock. */
 void vx_reset(vx_index *x);
 
+/* The hnsw or optimizer settings changed (PATCH, after the collection's
+ * schema took them): a graph built with another m or ef_construct, or
+ * of a column that is no longer to have one (m 0, indexing_threshold 0),
+ * is dropped and its column's points made pending, so the indexer builds
+ * it again with the new settings (search is exact for what is pending
+ * meanwhile); the indexer is woken either way, for a threshold that now
+ * lets a graph be built. Caller holds the write lock. */
+void vx_retune(vx_index *x);
+
 /*
  * Graph files: with each checkpoint (collection.c), every column's graph is
  * saved as `hnsw-<seq>-<v>.graph` (seq: the checkpoint's operation id, v:

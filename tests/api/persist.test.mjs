@@ -138,8 +138,21 @@ test('a changed hnsw_config or a vector change never loads a stale graph', async
   let srv = await startServer({ storage });
   await upload(srv, 'c');
   await green(srv, 'c');
+  // A PATCH rebuilds the graph with its m at once (hnsw_config.test.mjs), so
+  // what the shutdown saves fits the config and loads.
   await ok(srv, 'PATCH', '/collections/c', { hnsw_config: { m: 8 } });
   assert.equal(await srv.stop(), 0, srv.stderr());
+  srv = await startServer({ storage });
+  assert.doesNotMatch(srv.stderr(), /not used/);
+  assert.match(srv.stderr(), /graph of vector "" loaded/);
+  await green(srv, 'c');
+  assert.ok(await recall(srv, 'c') >= 0.95);
+  // The config changed behind the server's back: the graph does not fit it.
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  const cfgPath = `${storage}/collections/c/config.json`;
+  const stored = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  stored.config.hnsw_config.m = 12;
+  writeFileSync(cfgPath, JSON.stringify(stored));
   srv = await startServer({ storage });
   assert.match(srv.stderr(), /graph file hnsw-\d+-0\.graph not used \(built with other hnsw_config parameters\)/);
   await green(srv, 'c');
