@@ -425,15 +425,19 @@ static bool search_level(const hnsw *g, const vec_dense *col, const float *q, sc
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
         const uint32_t *w = links(g, c.id, lev);
-        uint32_t n = link_count(g, w, lev);
-        if (n)
-            __builtin_prefetch(vec(col, ld(&w[1])));
+        uint32_t n = link_count(g, w, lev), fresh[2 * HNSW_MAX_M], nf = 0;
+        /* The unvisited neighbours first, each vector asked for from
+         * memory, then measured: the loads overlap instead of one miss
+         * after another. */
         for (uint32_t i = 0; i < n; i++) {
             uint32_t x = ld(&w[1 + i]);
-            if (i + 1 < n)
-                __builtin_prefetch(vec(col, ld(&w[2 + i])));
-            if (visit(s, x))
-                continue;
+            if (!visit(s, x)) {
+                __builtin_prefetch(vec(col, x));
+                fresh[nf++] = x;
+            }
+        }
+        for (uint32_t i = 0; i < nf; i++) {
+            uint32_t x = fresh[i];
             float d = g->fn(q, vec(col, x), dim);
             if (s->res.n < ef || d < s->res.a[0].d) {
                 if (!heap_push(&s->cand, -d, x))
