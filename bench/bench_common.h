@@ -79,9 +79,12 @@ typedef struct bc_thread_cpu {
     int    tid;
     char   comm[32];
     double secs;   /* user + system */
+    double sys;    /* system alone */
 } bc_thread_cpu;
 
 typedef struct bc_cpu_snapshot {
+    double        proc, proc_sys;  /* the whole process (user + system, system), threads
+                                    * that have ended included */
     int           n;
     bc_thread_cpu t[BC_MAX_THREADS];
 } bc_cpu_snapshot;
