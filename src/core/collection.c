@@ -46,6 +46,13 @@ static void item_free(wr_item *it)
     free(it);
 }
 
+void coll_wrlock(qv_collection *c)
+{
+    atomic_fetch_add(&c->writers_waiting, 1);
+    pthread_rwlock_wrlock(&c->lock);
+    atomic_fetch_sub(&c->writers_waiting, 1);
+}
+
 /* Apply one decoded batch, record seq, under the write lock (its points
  * take seq as their version); a is scratch for
  * store_apply (reset here, so it must not hold the batch). */
@@ -54,7 +61,7 @@ static qv_status apply_batch(qv_collection *c, uint64_t seq, op_batch *batch, qv
     qv_arena_reset(a);
     batch->seq = seq;  /* the points it writes take their operation's id as version */
     pthread_mutex_lock(&c->apply);
-    pthread_rwlock_wrlock(&c->lock);
+    coll_wrlock(c);
     qv_status rc = store_apply(&c->st, &c->schema, batch, a, err);
     pthread_rwlock_unlock(&c->lock);
     pthread_mutex_unlock(&c->apply);

@@ -127,6 +127,7 @@ typedef struct qv_collection {
     atomic_int     refs;
 
     pthread_rwlock_t lock;    /* guards st */
+    atomic_uint      writers_waiting;  /* for lock, exclusively: the indexer ends its round */
     pthread_mutex_t  apply;   /* held while points change: the writer's apply; an index build */
     store            st;
     vx_index         vx;      /* HNSW graphs of st's dense vectors (vindex.h) */
@@ -158,6 +159,10 @@ qv_collection *coll_new(const char *name);
 /* Load the checkpoint, replay the log, start the writer. cfg must be set;
  * dir is the collection's directory. */
 qv_status coll_open(qv_collection *c, const char *dir, qv_error *err);
+/* Take lock exclusively, saying so first (writers_waiting): the indexer,
+ * which works under the shared lock, ends its round at the next point
+ * instead of after VX_ROUND of them. */
+void coll_wrlock(qv_collection *c);
 
 /* Build the index of def into the store, appended after the others (under
  * the collection's write lock only). */

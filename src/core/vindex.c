@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,7 @@ static void on_all_cores(const vx_index *x, void *(*work)(void *), void *arg, bo
 }
 
 typedef struct round {
+    const atomic_uint *yield;     /* writers waiting for the lock: stop taking slots */
     vx_col         *col;
     const vec_dense *d;
     const store    *s;
@@ -179,7 +181,11 @@ static void *round_work(void *arg)
 {
     round *r = arg;
     qv_error err;
-    for (;;) {
+    for (bool first = true;; first = false) {
+        /* After one slot each (so a stream of writes cannot stall the
+         * index), stop for a waiting writer: what is left stays pending. */
+        if (!first && atomic_load_explicit(r->yield, memory_order_relaxed))
+            break;
         uint32_t i = atomic_fetch_add(&r->next, 1);
         if (i >= r->n || atomic_load(&r->nomem))
             break;
@@ -211,6 +217,7 @@ static bool repair_wanted(const qv_collection *c, const vx_col *col)
 }
 
 typedef struct repair_job {
+    const atomic_uint *yield;     /* as round's */
     hnsw            *g;
     const vec_dense *d;
     const uint64_t  *doomed;
@@ -223,7 +230,11 @@ static void *repair_work(void *arg)
 {
     repair_job *j = arg;
     qv_error err;
-    for (;;) {
+    for (bool first = true;; first = false) {
+        /* As round_work; every range taken is done, so the next round
+         * starts at next. */
+        if (!first && atomic_load_explicit(j->yield, memory_order_relaxed))
+            break;
         uint32_t from = atomic_fetch_add(&j->next, 64);
         if (from >= j->to || atomic_load(&j->nomem))
             break;
@@ -268,7 +279,7 @@ static bool repair_round(vx_index *x, uint32_t v)
     }
     x->dirty = true;
     if (col->cursor < col->doomed_slots) {
-        repair_job j = {.g = g, .d = &c->st.dense[v], .doomed = col->doomed, .n_doomed = col->doomed_slots,
+        repair_job j = {.yield = &c->writers_waiting, .g = g, .d = &c->st.dense[v], .doomed = col->doomed, .n_doomed = col->doomed_slots,
                         .to = col->cursor + VX_REPAIR_ROUND < col->doomed_slots ? col->cursor + VX_REPAIR_ROUND
                                                                                  : col->doomed_slots};
         atomic_init(&j.next, col->cursor);
@@ -282,7 +293,8 @@ static bool repair_round(vx_index *x, uint32_t v)
             repair_stop(col);
             return false;
         }
-        col->cursor = j.to;
+        uint32_t done = atomic_load(&j.next);
+        col->cursor = done < j.to ? done : j.to;
         return true;
     }
     pthread_rwlock_wrlock(&col->glock);
@@ -331,7 +343,7 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
             return false;
         }
     }
-    round r = {.col = col, .d = &s->dense[v], .s = s, .slots = buf};
+    round r = {.yield = &c->writers_waiting, .col = col, .d = &s->dense[v], .s = s, .slots = buf};
     for (uint32_t w = 0; w < col->words && r.n < VX_ROUND; w++) {
         uint64_t bits = atomic_load(&col->pending[w]);
         while (bits && r.n < VX_ROUND) {
@@ -373,6 +385,11 @@ static void *indexer_main(void *arg)
         bool more;
         do {  /* rounds, releasing the lock between them so writers get in */
             more = false;
+            /* A writer ended the last round: let it have the lock first
+             * (the lock prefers readers). It waits only for the searches
+             * in flight, so this is short. */
+            while (atomic_load(&c->writers_waiting))
+                sched_yield();
             pthread_rwlock_rdlock(&c->lock);
             pthread_mutex_lock(&x->round);
             for (uint32_t v = 0; buf && v < x->n_cols; v++)

@@ -14,9 +14,13 @@
  * graph_search), so a slot the indexer clears meanwhile is counted once.
  *
  * Threading: the indexer works in short rounds under the collection's read
- * lock (the vectors it reads stay where they are; writers wait at most one
- * round, VX_ROUND slots), inserting on every core (one helper thread per
- * extra core for big rounds). Pending bits are atomic words: searches read
+ * lock (the vectors it reads stay where they are), inserting on every core
+ * (one helper thread per extra core for big rounds). A round is at most
+ * VX_ROUND slots, and ends early when a writer waits for the lock
+ * (coll_wrlock raises writers_waiting): each thread finishes the insert it
+ * is in, the slots not reached stay pending, and the indexer lets the
+ * writer in before its next round. Every thread links one slot a round at
+ * least, so a stream of writes cannot stall the index. Pending bits are atomic words: searches read
  * them under the read lock while the indexer clears them. A graph grows
  * (hnsw_reserve) under its column's exclusive glock, which searches hold
  * shared. Each round holds `round`, which vx_save takes to copy graphs
