@@ -311,10 +311,11 @@ static int read_thread_cpu(pid_t pid, int tid, bc_thread_cpu *out)
     char *ok = fgets(line, sizeof line, f);
     fclose(f);
     char *open = ok ? strchr(line, '(') : NULL, *close = ok ? strrchr(line, ')') : NULL;
-    unsigned long long ut, st;
+    unsigned long long ut, st, minflt;
     if (!open || !close || close < open ||
-        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %*u %*u %*u %llu %llu", &minflt, &ut, &st) != 3)
         return -1;
+    out->faults = minflt;
     size_t n = (size_t)(close - open - 1) < sizeof out->comm - 1 ? (size_t)(close - open - 1)
                                                                  : sizeof out->comm - 1;
     memcpy(out->comm, open + 1, n);
@@ -334,6 +335,7 @@ void bc_cpu_snap(pid_t pid, bc_cpu_snapshot *s)
     bool got = read_thread_cpu(pid, 0, &all) == 0;
     s->proc = got ? all.secs : 0;
     s->proc_sys = got ? all.sys : 0;
+    s->proc_faults = got ? all.faults : 0;
     DIR *d = opendir(path);
     struct dirent *e;
     while (d && (e = readdir(d)) && s->n < BC_MAX_THREADS)
@@ -397,8 +399,9 @@ void bc_report_cpu(const char *what, const bc_cpu_snapshot *before, bc_cpu_snaps
     if (total < live)  /* clock ticks: the two reads are not one instant */
         total = live;
     qsort(after->t, (size_t)after->n, sizeof after->t[0], by_secs_desc);
-    printf("server cpu: %.2f s (%.2f s of it in the kernel) in %.3f s of %s = %.2f cores; by thread:", total,
-           after->proc_sys - before->proc_sys, wall, what, total / wall);
+    printf("server cpu: %.2f s (%.2f s of it in the kernel; %llu page faults) in %.3f s of %s = %.2f cores; by thread:",
+           total, after->proc_sys - before->proc_sys, after->proc_faults - before->proc_faults, wall, what,
+           total / wall);
     for (int i = 0; i < after->n && after->t[i].secs > 0; i++)
         printf(" %s[%d] %.2f s", after->t[i].comm, after->t[i].tid, after->t[i].secs);
     if (total - live >= 0.005)

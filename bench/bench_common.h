@@ -80,11 +80,13 @@ typedef struct bc_thread_cpu {
     char   comm[32];
     double secs;   /* user + system */
     double sys;    /* system alone */
+    unsigned long long faults;  /* minor page faults */
 } bc_thread_cpu;
 
 typedef struct bc_cpu_snapshot {
     double        proc, proc_sys;  /* the whole process (user + system, system), threads
                                     * that have ended included */
+    unsigned long long proc_faults;
     int           n;
     bc_thread_cpu t[BC_MAX_THREADS];
 } bc_cpu_snapshot;
