@@ -858,8 +858,29 @@ static void put_op_body(qv_buf *b, const op_item *o)
     }
 }
 
+/* The bytes put_op_body writes for the points of an upsert or vector
+ * update (the bulk of a record), else 0: reserved at once, so an upload's
+ * record is not grown by doubling, each step copying it to fresh pages. */
+static size_t points_body_size(const op_item *o)
+{
+    if (o->kind != OP_UPSERT && o->kind != OP_UPDATE_VECTORS)
+        return 0;
+    size_t n = (o->update_filter_json ? 4 + (size_t)o->update_filter_len : 0) + 4;
+    for (uint32_t i = 0; i < o->n_points; i++) {
+        const op_point *pt = &o->points[i];
+        n += 17 + 2 + (o->kind == OP_UPSERT ? 4 + (pt->payload ? pt->payload_len : 0) : 0);
+        for (uint16_t k = 0; k < pt->n_vectors; k++)
+            n += 7 + (size_t)pt->vectors[k].n * (pt->vectors[k].sparse ? 8 : 4);
+    }
+    return n;
+}
+
 qv_status ops_encode(const op_batch *batch, qv_buf *out, qv_error *err)
 {
+    size_t want = 4;
+    for (uint32_t i = 0; i < batch->n; i++)
+        want += 8 + points_body_size(&batch->ops[i]);
+    qv_buf_reserve(out, want);  /* a hint: appending grows it anyway when short */
     put_u32(out, batch->n);
     for (uint32_t i = 0; i < batch->n; i++) {
         const op_item *o = &batch->ops[i];
