@@ -138,9 +138,10 @@ test('a changed hnsw_config or a vector change never loads a stale graph', async
   let srv = await startServer({ storage });
   await upload(srv, 'c');
   await green(srv, 'c');
-  // A PATCH rebuilds the graph with its m at once (hnsw_config.test.mjs), so
-  // what the shutdown saves fits the config and loads.
+  // A PATCH rebuilds the graph with its m (hnsw_config.test.mjs): once that
+  // is done, what the shutdown saves fits the config and loads.
   await ok(srv, 'PATCH', '/collections/c', { hnsw_config: { m: 8 } });
+  await green(srv, 'c');
   assert.equal(await srv.stop(), 0, srv.stderr());
   srv = await startServer({ storage });
   assert.doesNotMatch(srv.stderr(), /not used/);
