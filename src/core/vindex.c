@@ -19,9 +19,20 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
+/* Drop a rebuild in progress. */
+static void next_free(vx_col *col)
+{
+    hnsw_free(col->next);
+    free((void *)col->npending);
+    col->next = NULL;
+    col->npending = NULL;
+    atomic_store(&col->n_npending, 0);
+}
+
 static void col_free(vx_col *col)
 {
     free(col->doomed);
+    next_free(col);
     hnsw_free(col->g);
     free((void *)col->pending);
     pthread_rwlock_destroy(&col->glock);
@@ -98,6 +109,14 @@ static qv_status l_reserve(void *ctx, const store *s, const st_change *ch, size_
         for (size_t i = col->words; i < w; i++)
             atomic_init(&p[i], 0);
         col->pending = p;
+        if (col->npending) {
+            _Atomic uint64_t *q = realloc((void *)col->npending, w * sizeof *q);
+            if (!q)
+                return qv_fail(err, QV_NOMEM, "out of memory");  /* pending's growth is harmless */
+            for (size_t i = col->words; i < w; i++)
+                atomic_init(&q[i], 0);
+            col->npending = q;
+        }
         col->words = (uint32_t)w;
     }
     return QV_OK;
@@ -117,6 +136,8 @@ static void l_commit(void *ctx, const store *s, const st_change *ch, size_t n)
             uint64_t old = atomic_fetch_or(&col->pending[slot >> 6], bit);
             if (!(old & bit))
                 atomic_fetch_add(&col->n_pending, 1);
+            if (col->npending && !(atomic_fetch_or(&col->npending[slot >> 6], bit) & bit))
+                atomic_fetch_add(&col->n_npending, 1);
         }
         any = true;
     }
@@ -168,7 +189,9 @@ static void on_all_cores(const vx_index *x, void *(*work)(void *), void *arg, bo
 
 typedef struct round {
     const atomic_uint *yield;     /* writers waiting for the lock: stop taking slots */
-    vx_col         *col;
+    hnsw           *g;            /* the column's graph, or the one being rebuilt */
+    _Atomic uint64_t *pending;    /* and its pending bits and count */
+    atomic_uint_fast64_t *n_pending;
     const vec_dense *d;
     const store    *s;
     uint32_t       *slots;
@@ -192,16 +215,16 @@ static void *round_work(void *arg)
         uint32_t slot = r->slots[i];
         qv_status rc = QV_OK;
         if (store_live(r->s, slot) && vec_dense_has(r->d, slot))
-            rc = hnsw_insert(r->col->g, r->d, slot, &err);
+            rc = hnsw_insert(r->g, r->d, slot, &err);
         else
-            hnsw_delete(r->col->g, slot);
+            hnsw_delete(r->g, slot);
         if (rc) {
             atomic_store(&r->nomem, true);
             break;
         }
         /* Only now may search trust the graph for this slot. */
-        atomic_fetch_and(&r->col->pending[slot >> 6], ~(1ull << (slot & 63)));
-        atomic_fetch_sub(&r->col->n_pending, 1);
+        atomic_fetch_and(&r->pending[slot >> 6], ~(1ull << (slot & 63)));
+        atomic_fetch_sub(r->n_pending, 1);
     }
     return NULL;
 }
@@ -306,9 +329,80 @@ static bool repair_round(vx_index *x, uint32_t v)
     return true;  /* another repair may be wanted already */
 }
 
-/* One round over column v: create the graph when it is wanted, grow it,
- * link up to VX_ROUND pending slots; with nothing pending, repair its
- * tombstones. Caller holds the read lock. True when work is left. */
+/* Link up to VX_ROUND slots pending for graph g (the column's, or the one
+ * being rebuilt) into it, growing it first. Caller holds the read lock.
+ * False when it failed (then the column is marked so). */
+static bool link_round(vx_index *x, uint32_t v, hnsw *g, _Atomic uint64_t *pending,
+                       atomic_uint_fast64_t *n_pending, uint32_t *buf)
+{
+    qv_collection *c = x->c;
+    const store *s = &c->st;
+    vx_col *col = &x->cols[v];
+    qv_error err;
+    if (hnsw_capacity(g) < s->cap_slots) {
+        pthread_rwlock_wrlock(&col->glock);
+        qv_status rc = hnsw_reserve(g, s->cap_slots, &err);
+        pthread_rwlock_unlock(&col->glock);
+        if (rc) {
+            col->failed = true;
+            return false;
+        }
+    }
+    round r = {.yield = &c->writers_waiting, .g = g, .pending = pending, .n_pending = n_pending,
+               .d = &s->dense[v], .s = s, .slots = buf};
+    for (uint32_t w = 0; w < col->words && r.n < VX_ROUND; w++) {
+        uint64_t bits = atomic_load(&pending[w]);
+        while (bits && r.n < VX_ROUND) {
+            uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (slot < s->n_slots)
+                buf[r.n++] = slot;
+        }
+    }
+    if (r.n == 0)
+        return true;
+    x->dirty = true;
+    pthread_rwlock_rdlock(&col->glock);
+    on_all_cores(x, round_work, &r, r.n >= 32);
+    pthread_rwlock_unlock(&col->glock);
+    if (atomic_load(&r.nomem)) {
+        QV_WARN("collection %s: out of memory while indexing vector \"%s\" (search stays exact)", c->name,
+                s->dense[v].name);
+        col->failed = true;
+        return false;
+    }
+    return true;
+}
+
+/* The rebuilt graph knows every slot: it takes the old one's place, with
+ * its pending bits (searches copy those under glock). Caller holds the
+ * read lock, so no commit marks a slot meanwhile. */
+static void rebuild_swap(vx_index *x, uint32_t v)
+{
+    vx_col *col = &x->cols[v];
+    repair_stop(col);  /* the tombstones it listed were the old graph's */
+    pthread_rwlock_wrlock(&col->glock);
+    hnsw *old = col->g;
+    _Atomic uint64_t *old_pending = col->pending;
+    col->g = col->next;
+    col->pending = col->npending;
+    atomic_store(&col->n_pending, atomic_load(&col->n_npending));
+    col->next = NULL;
+    col->npending = NULL;
+    atomic_store(&col->n_npending, 0);
+    pthread_rwlock_unlock(&col->glock);
+    hnsw_free(old);
+    free((void *)old_pending);
+    col->no_repair = false;
+    x->dirty = true;
+    QV_INFO("collection %s: graph of vector \"%s\" rebuilt with the new HNSW settings (%u nodes)", x->c->name,
+            x->c->st.dense[v].name, hnsw_count(col->g));
+}
+
+/* One round over column v: create the graph when it is wanted, link up to
+ * VX_ROUND pending slots; with nothing pending, go on with a rebuild, else
+ * repair its tombstones. Caller holds the read lock. True when work is
+ * left. */
 static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
 {
     qv_collection *c = x->c;
@@ -316,6 +410,13 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
     vx_col *col = &x->cols[v];
     if (col->failed)
         return false;
+    if (atomic_load(&col->n_pending) == 0 && col->next) {
+        if (!link_round(x, v, col->next, col->npending, &col->n_npending, buf))
+            return false;
+        if (atomic_load(&col->n_npending) == 0)
+            rebuild_swap(x, v);
+        return true;
+    }
     if (atomic_load(&col->n_pending) == 0)
         return col->g && repair_round(x, v);
     qv_error err;
@@ -334,38 +435,9 @@ static bool col_round(vx_index *x, uint32_t v, uint32_t *buf)
         col->g = g;
         pthread_rwlock_unlock(&col->glock);
     }
-    if (hnsw_capacity(col->g) < s->cap_slots) {
-        pthread_rwlock_wrlock(&col->glock);
-        qv_status rc = hnsw_reserve(col->g, s->cap_slots, &err);
-        pthread_rwlock_unlock(&col->glock);
-        if (rc) {
-            col->failed = true;
-            return false;
-        }
-    }
-    round r = {.yield = &c->writers_waiting, .col = col, .d = &s->dense[v], .s = s, .slots = buf};
-    for (uint32_t w = 0; w < col->words && r.n < VX_ROUND; w++) {
-        uint64_t bits = atomic_load(&col->pending[w]);
-        while (bits && r.n < VX_ROUND) {
-            uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (slot < s->n_slots)
-                buf[r.n++] = slot;
-        }
-    }
-    if (r.n == 0)
+    if (!link_round(x, v, col->g, col->pending, &col->n_pending, buf))
         return false;
-    x->dirty = true;
-    pthread_rwlock_rdlock(&col->glock);
-    on_all_cores(x, round_work, &r, r.n >= 32);
-    pthread_rwlock_unlock(&col->glock);
-    if (atomic_load(&r.nomem)) {
-        QV_WARN("collection %s: out of memory while indexing vector \"%s\" (search stays exact)", c->name,
-                s->dense[v].name);
-        col->failed = true;
-        return false;
-    }
-    return atomic_load(&col->n_pending) > 0 || repair_wanted(c, col);
+    return atomic_load(&col->n_pending) > 0 || col->next || repair_wanted(c, col);
 }
 
 static void *indexer_main(void *arg)
@@ -462,23 +534,55 @@ void vx_reset(vx_index *x)
         wake(x);
 }
 
+/* Every slot of column v with a vector, as pending bits (words of col);
+ * their count in *n. NULL without memory. */
+static _Atomic uint64_t *all_pending(const vx_index *x, uint32_t v, uint64_t *n)
+{
+    const store *s = &x->c->st;
+    const vx_col *col = &x->cols[v];
+    _Atomic uint64_t *p = calloc(col->words ? col->words : 1, sizeof *p);
+    *n = 0;
+    for (uint32_t w = 0; p && w < col->words; w++) {
+        uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
+        atomic_init(&p[w], bits);
+        *n += (uint64_t)__builtin_popcountll(bits);
+    }
+    return p;
+}
+
 void vx_retune(vx_index *x)
 {
     const store *s = &x->c->st;
     for (uint32_t v = 0; v < x->n_cols; v++) {
         vx_col *col = &x->cols[v];
         hnsw_params want;
-        const hnsw_params *have = col->g ? hnsw_get_params(col->g) : NULL;
         bool keep = col_params(x->c, v, &want);
+        const hnsw_params *have = col->next ? hnsw_get_params(col->next) : col->g ? hnsw_get_params(col->g) : NULL;
         if (!have || (keep && have->m == want.m && have->ef_construct == want.ef_construct))
             continue;
-        QV_INFO("collection %s: the HNSW settings of vector \"%s\" changed; its graph is %s", x->c->name,
-                s->dense[v].name, keep ? "built again" : "dropped");
+        next_free(col);  /* a rebuild for settings that changed again */
+        if (!col->g)
+            continue;  /* none built yet: the indexer builds it with the new settings */
+        have = hnsw_get_params(col->g);
+        if (keep && have->m == want.m && have->ef_construct == want.ef_construct)
+            continue;  /* back to the graph's own settings */
+        qv_error err;
+        uint64_t n = 0;
+        if (keep && !col->failed && hnsw_new(&want, s->cap_slots, &col->next, &err) == QV_OK &&
+            (col->npending = all_pending(x, v, &n))) {
+            atomic_store(&col->n_npending, n);
+            QV_INFO("collection %s: the HNSW settings of vector \"%s\" changed; its graph is built again "
+                    "beside the one serving", x->c->name, s->dense[v].name);
+            continue;
+        }
+        next_free(col);
+        QV_INFO("collection %s: the HNSW settings of vector \"%s\" changed; its graph is dropped%s", x->c->name,
+                s->dense[v].name, keep ? " and built again (search is exact meanwhile)" : "");
         repair_stop(col);
         col->no_repair = false;
         hnsw_free(col->g);  /* no search holds glock: they hold the read lock */
         col->g = NULL;
-        uint64_t n = 0;
+        n = 0;
         for (uint32_t w = 0; w < col->words; w++) {
             uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
             atomic_store(&col->pending[w], bits);
@@ -513,7 +617,7 @@ bool vx_busy(const vx_index *x)
             continue;
         if (atomic_load(&col->n_pending) > 0 && (col->g || wants_graph(x->c, v, &p)))
             return true;
-        if (atomic_load(&col->repairing) || repair_wanted(x->c, col))
+        if (col->next || atomic_load(&col->repairing) || repair_wanted(x->c, col))
             return true;
     }
     return false;

@@ -67,6 +67,11 @@ typedef struct vx_col {
     uint32_t          doomed_slots, cursor;
     atomic_bool       repairing;  /* doomed is set (read by vx_busy) */
     bool              no_repair;  /* a repair ran out of memory: tombstones stay */
+    /* A rebuild with new settings (vx_retune): built beside g, which serves
+     * until next knows every slot; npending is to next what pending is to g. */
+    hnsw             *next;
+    _Atomic uint64_t *npending;   /* words for cap_slots, like pending */
+    atomic_uint_fast64_t n_npending;
 } vx_col;
 
 struct qv_collection;
@@ -97,12 +102,14 @@ void      vx_free(vx_index *x);
 void vx_reset(vx_index *x);
 
 /* The hnsw or optimizer settings changed (PATCH, after the collection's
- * schema took them): a graph built with another m or ef_construct, or
- * of a column that is no longer to have one (m 0, indexing_threshold 0),
- * is dropped and its column's points made pending, so the indexer builds
- * it again with the new settings (search is exact for what is pending
- * meanwhile); the indexer is woken either way, for a threshold that now
- * lets a graph be built. Caller holds the write lock. */
+ * schema took them): the graph of a column that is no longer to have one
+ * (m 0, indexing_threshold 0) is dropped at once; one built with another m
+ * or ef_construct keeps serving while the indexer builds its successor
+ * beside it (`next`, every slot pending for it, kept in step with commits),
+ * and is swapped for it once that knows every slot, as Qdrant's optimizers
+ * keep the old segments searchable (without memory for it: dropped, and
+ * search exact until the rebuild). The indexer is woken either way, for a
+ * threshold that now lets a graph be built. Caller holds the write lock. */
 void vx_retune(vx_index *x);
 
 /*

@@ -76,6 +76,19 @@ test('m 0 drops the graph at once, a new m builds it again', async () => {
   assert.equal(info.config.hnsw_config.m, 8);
   assert.equal(info.config.hnsw_config.ef_construct, 40);
   assert.ok((await recall('t')) >= 0.9);
+  // Another m on a built graph: it keeps serving while its successor is
+  // built beside it, then the new one takes over.
+  await ok('PATCH', '/collections/t', { hnsw_config: { m: 12 } });
+  info = await ok('GET', '/collections/t');
+  assert.equal(info.indexed_vectors_count, N);
+  // A write while it is being built reaches the new graph too.
+  await ok('PUT', '/collections/t/points?wait=true', { points: [{ id: 88888, vector: QUERIES[1] }] });
+  assert.ok((await recall('t')) >= 0.9);
+  info = await until('t', (x) => x.status === 'green');
+  assert.equal(info.indexed_vectors_count, N + 1);
+  assert.equal(info.config.hnsw_config.m, 12);
+  assert.equal((await ok('POST', '/collections/t/points/query', { query: QUERIES[1], limit: 1 })).points[0].id, 88888);
+  assert.ok((await recall('t')) >= 0.9);
   // Writes during and after keep being found.
   await ok('PUT', '/collections/t/points?wait=true', { points: [{ id: 99999, vector: QUERIES[0] }] });
   const hits = (await ok('POST', '/collections/t/points/query', { query: QUERIES[0], limit: 1 })).points;
@@ -124,8 +137,11 @@ test('a sparse vector\'s modifier patched to idf changes its scores', async () =
 test('after a restart the patched settings hold', async () => {
   await srv.stop();
   srv = await startServer({ storage });
-  const info = await until('t', (x) => x.status === 'green' && x.indexed_vectors_count === N + 1);
-  assert.equal(info.config.hnsw_config.m, 8);
+  // The graph saved at the stop is the rebuilt one: it fits the config.
+  assert.doesNotMatch(srv.stderr(), /not used/);
+  assert.match(srv.stderr(), /collection t: graph of vector "" loaded/);
+  const info = await until('t', (x) => x.status === 'green' && x.indexed_vectors_count === N + 2);
+  assert.equal(info.config.hnsw_config.m, 12);
   const nv = await until('nv', (x) => x.status === 'green');
   assert.equal(nv.indexed_vectors_count, N);
   assert.equal(await recall('nv', 'a'), 1);
