@@ -176,15 +176,63 @@ static bool wants_graph(const qv_collection *c, uint32_t v, hnsw_params *p)
     return have * cv->size * 4 >= kb * 1024;
 }
 
-/* Run work(arg) here and, when worth it and there is another core, on one
- * helper thread too (work shares its items out itself). */
-static void on_all_cores(const vx_index *x, void *(*work)(void *), void *arg, bool worth)
+static void *helper_main(void *arg)
 {
-    pthread_t helper;
-    bool helped = worth && x->cpus > 1 && pthread_create(&helper, NULL, work, arg) == 0;
+    vx_index *x = arg;
+    pthread_mutex_lock(&x->hm);
+    for (;;) {
+        while (!x->job && !x->helper_stop)
+            pthread_cond_wait(&x->hcv, &x->hm);
+        if (!x->job)
+            break;
+        void *(*job)(void *) = x->job;
+        void *job_arg = x->job_arg;
+        pthread_mutex_unlock(&x->hm);
+        job(job_arg);
+        pthread_mutex_lock(&x->hm);
+        x->job = NULL;
+        pthread_cond_broadcast(&x->hcv);
+    }
+    pthread_mutex_unlock(&x->hm);
+    return NULL;
+}
+
+/* Run work(arg) here and, when worth it and there is another core, on the
+ * helper thread too (work shares its items out itself); returns once both
+ * are done. Indexer thread only. A round ends early for a writer, so it
+ * can be a few inserts: a thread started per round cost more than that. */
+static void on_all_cores(vx_index *x, void *(*work)(void *), void *arg, bool worth)
+{
+    if (worth && x->cpus > 1 && !x->helper_on)
+        x->helper_on = pthread_create(&x->helper, NULL, helper_main, x) == 0;
+    bool helped = worth && x->helper_on;
+    if (helped) {
+        pthread_mutex_lock(&x->hm);
+        x->job = work;
+        x->job_arg = arg;
+        pthread_cond_broadcast(&x->hcv);
+        pthread_mutex_unlock(&x->hm);
+    }
     work(arg);
-    if (helped)
-        pthread_join(helper, NULL);
+    if (helped) {
+        pthread_mutex_lock(&x->hm);
+        while (x->job)
+            pthread_cond_wait(&x->hcv, &x->hm);
+        pthread_mutex_unlock(&x->hm);
+    }
+}
+
+/* The indexer is ending: so does its helper. */
+static void helper_stop(vx_index *x)
+{
+    if (!x->helper_on)
+        return;
+    pthread_mutex_lock(&x->hm);
+    x->helper_stop = true;
+    pthread_cond_broadcast(&x->hcv);
+    pthread_mutex_unlock(&x->hm);
+    pthread_join(x->helper, NULL);
+    x->helper_on = x->helper_stop = false;
 }
 
 typedef struct round {
@@ -475,6 +523,7 @@ static void *indexer_main(void *arg)
         if (stop)
             break;
     }
+    helper_stop(x);
     free(buf);
     return NULL;
 }
@@ -488,6 +537,8 @@ qv_status vx_init(vx_index *x, qv_collection *c, qv_error *err)
     pthread_mutex_init(&x->m, NULL);
     pthread_mutex_init(&x->round, NULL);
     pthread_cond_init(&x->cv, NULL);
+    pthread_mutex_init(&x->hm, NULL);
+    pthread_cond_init(&x->hcv, NULL);
     if (!cols_make(x))
         return qv_fail(err, QV_NOMEM, "out of memory");
     st_listener l = {.ctx = x, .active = l_active, .reserve = l_reserve, .on_commit = l_commit};
@@ -523,6 +574,8 @@ void vx_free(vx_index *x)
     pthread_mutex_destroy(&x->m);
     pthread_mutex_destroy(&x->round);
     pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->hm);
+    pthread_cond_destroy(&x->hcv);
 }
 
 void vx_reset(vx_index *x)

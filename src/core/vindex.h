@@ -15,7 +15,8 @@
  *
  * Threading: the indexer works in short rounds under the collection's read
  * lock (the vectors it reads stay where they are), inserting on every core
- * (one helper thread per extra core for big rounds). A round is at most
+ * (with one long-lived helper thread, handed the work of each big round).
+ * A round is at most
  * VX_ROUND slots, and ends early when a writer waits for the lock
  * (coll_wrlock raises writers_waiting): each thread finishes the insert it
  * is in, the slots not reached stay pending, and the indexer lets the
@@ -88,6 +89,14 @@ typedef struct vx_index {
                                      to see graphs and pending bits hold still */
     bool             dirty;       /* a graph changed since the last vx_save (round) */
     long             cpus;        /* online at start: a round uses one helper thread when > 1 */
+    /* The helper: one thread the indexer starts at its first big round and
+     * stops when it ends, handed each round's work (job) under hm. */
+    pthread_t        helper;
+    bool             helper_on, helper_stop;
+    pthread_mutex_t  hm;
+    pthread_cond_t   hcv;
+    void          *(*job)(void *);
+    void            *job_arg;
 } vx_index;
 
 /* Set up (no thread yet) and register the commit listener on c's store. */
