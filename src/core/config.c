@@ -793,14 +793,15 @@ void cfg_take_tuning(cfg_collection *dst, const cfg_collection *src)
             dst->vectors[i].on_disk = v->on_disk;
         }
     }
-    for (uint32_t i = 0; i < dst->n_sparse; i++)
-        for (uint32_t j = 0; j < src->n_sparse; j++)
-            if (strcmp(dst->sparse[i].name, src->sparse[j].name) == 0) {
-                dst->sparse[i].has_index = src->sparse[j].has_index;
-                dst->sparse[i].index = src->sparse[j].index;
-                dst->sparse[i].idf = src->sparse[j].idf;
-                dst->sparse[i].modifier_set = src->sparse[j].modifier_set;
-            }
+    for (uint32_t i = 0; i < dst->n_sparse; i++) {
+        int j = cfg_find_sparse(src, dst->sparse[i].name);
+        if (j >= 0) {
+            dst->sparse[i].has_index = src->sparse[j].has_index;
+            dst->sparse[i].index = src->sparse[j].index;
+            dst->sparse[i].idf = src->sparse[j].idf;
+            dst->sparse[i].modifier_set = src->sparse[j].modifier_set;
+        }
+    }
 }
 
 qv_status cfg_update(const jr_value *patch, cfg_collection *c, qv_error *err)

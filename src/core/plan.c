@@ -227,6 +227,16 @@ static cache_entry *entry_for(const char *key, size_t len)
     return victim;
 }
 
+/* Whether live slot matches one part (a condition) of p's filter. */
+static bool part_matches(const plan *p, const flt_node *node, uint32_t slot)
+{
+    if (!store_live(p->s, slot))
+        return false;
+    flt_point fp;
+    store_filter_point(p->s, p->cfg, slot, &fp);
+    return flt_node_match(node, &fp);
+}
+
 /* Evaluate node (NULL: p's whole filter) over p's candidates into a new
  * answer with one reference (the caller's); NULL without memory. */
 static plan_answer *answer_build(const plan *p, const flt_node *node, size_t bytes)
@@ -238,15 +248,7 @@ static plan_answer *answer_build(const plan *p, const flt_node *node, size_t byt
     memset(a->bits, 0, bytes - sizeof *a);
     for (size_t i = 0, n = plan_visits(p); i < n; i++) {
         uint32_t slot = plan_candidate(p, i);
-        bool in;
-        if (node && store_live(p->s, slot)) {
-            flt_point fp;
-            store_filter_point(p->s, p->cfg, slot, &fp);
-            in = flt_node_match(node, &fp);
-        } else {
-            in = !node && plan_accepts(p, slot);
-        }
-        if (in) {
+        if (node ? part_matches(p, node, slot) : plan_accepts(p, slot)) {
             qv_bit_set(a->bits, slot);
             a->count++;
         }
@@ -320,8 +322,7 @@ bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan
     if (n_parts > PLAN_PARTS)
         n_parts = PLAN_PARTS;
     cache_entry *build = NULL;       /* the entry to evaluate an answer for */
-    const flt_node *build_node = NULL;
-    const plan_part *build_part = NULL;
+    const plan_part *build_part = NULL;  /* the part it is for; NULL: the whole filter */
     plan_answer *part = NULL;        /* the smallest answer of a part */
     pthread_mutex_lock(&cache.m);
     cache_entry *e = entry_ask(key, len, s->gen);
@@ -336,7 +337,6 @@ bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan
             else if (pe && !pe->ans && pe->asks >= 2 && !build) {
                 build = pe;
                 build_part = &parts[i];
-                build_node = parts[i].node;
             }
         }
         if (part) {
@@ -349,14 +349,11 @@ bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan
     pthread_mutex_unlock(&cache.m);
     if (build) {
         /* Evaluated outside the lock: other searches go on meanwhile. */
-        plan_answer *a = answer_build(p, build_node, bytes);
+        plan_answer *a = answer_build(p, build_part ? build_part->node : NULL, bytes);
         if (!a)
             return false;
         pthread_mutex_lock(&cache.m);
-        if (build_part)
-            answer_keep(build, build_part->key, build_part->len, s->gen, a);
-        else
-            answer_keep(build, key, len, s->gen, a);
+        answer_keep(build, build_part ? build_part->key : key, build_part ? build_part->len : len, s->gen, a);
         pthread_mutex_unlock(&cache.m);
         if (build_part)
             part = a;  /* the reference answer_build gave */

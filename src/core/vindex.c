@@ -38,6 +38,19 @@ static void col_free(vx_col *col)
     pthread_rwlock_destroy(&col->glock);
 }
 
+/* Mark every slot of column v that holds a vector in p (words of it) and
+ * clear the rest; returns how many are marked. */
+static uint64_t pending_fill(const store *s, uint32_t v, _Atomic uint64_t *p, size_t words)
+{
+    uint64_t n = 0;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
+        atomic_store(&p[w], bits);
+        n += (uint64_t)__builtin_popcountll(bits);
+    }
+    return n;
+}
+
 /* Columns for the store's dense vectors, every slot pending (what the
  * graphs do not hold yet). False when out of memory (then no columns:
  * search stays exact). */
@@ -61,13 +74,7 @@ static bool cols_make(vx_index *x)
         }
         pthread_rwlock_init(&col->glock, NULL);
         col->words = (uint32_t)w;
-        uint64_t n = 0;
-        for (size_t i = 0; i < w; i++) {
-            uint64_t bits = s->live[i] & s->dense[v].has[i];
-            atomic_init(&col->pending[i], bits);
-            n += (uint64_t)__builtin_popcountll(bits);
-        }
-        atomic_init(&col->n_pending, n);
+        atomic_init(&col->n_pending, pending_fill(s, v, col->pending, w));
     }
     x->n_cols = s->n_dense;
     return true;
@@ -587,20 +594,11 @@ void vx_reset(vx_index *x)
         wake(x);
 }
 
-/* Every slot of column v with a vector, as pending bits (words of col);
- * their count in *n. NULL without memory. */
-static _Atomic uint64_t *all_pending(const vx_index *x, uint32_t v, uint64_t *n)
+/* Whether g was built with the settings p. */
+static bool built_with(const hnsw *g, const hnsw_params *p)
 {
-    const store *s = &x->c->st;
-    const vx_col *col = &x->cols[v];
-    _Atomic uint64_t *p = calloc(col->words ? col->words : 1, sizeof *p);
-    *n = 0;
-    for (uint32_t w = 0; p && w < col->words; w++) {
-        uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
-        atomic_init(&p[w], bits);
-        *n += (uint64_t)__builtin_popcountll(bits);
-    }
-    return p;
+    const hnsw_params *have = hnsw_get_params(g);
+    return have->m == p->m && have->ef_construct == p->ef_construct;
 }
 
 void vx_retune(vx_index *x)
@@ -610,20 +608,18 @@ void vx_retune(vx_index *x)
         vx_col *col = &x->cols[v];
         hnsw_params want;
         bool keep = col_params(x->c, v, &want);
-        const hnsw_params *have = col->next ? hnsw_get_params(col->next) : col->g ? hnsw_get_params(col->g) : NULL;
-        if (!have || (keep && have->m == want.m && have->ef_construct == want.ef_construct))
+        const hnsw *latest = col->next ? col->next : col->g;
+        if (!latest || (keep && built_with(latest, &want)))
             continue;
         next_free(col);  /* a rebuild for settings that changed again */
         if (!col->g)
             continue;  /* none built yet: the indexer builds it with the new settings */
-        have = hnsw_get_params(col->g);
-        if (keep && have->m == want.m && have->ef_construct == want.ef_construct)
+        if (keep && built_with(col->g, &want))
             continue;  /* back to the graph's own settings */
         qv_error err;
-        uint64_t n = 0;
         if (keep && !col->failed && hnsw_new(&want, s->cap_slots, &col->next, &err) == QV_OK &&
-            (col->npending = all_pending(x, v, &n))) {
-            atomic_store(&col->n_npending, n);
+            (col->npending = calloc(col->words ? col->words : 1, sizeof *col->npending))) {
+            atomic_store(&col->n_npending, pending_fill(s, v, col->npending, col->words));
             QV_INFO("collection %s: the HNSW settings of vector \"%s\" changed; its graph is built again "
                     "beside the one serving", x->c->name, s->dense[v].name);
             continue;
@@ -635,13 +631,7 @@ void vx_retune(vx_index *x)
         col->no_repair = false;
         hnsw_free(col->g);  /* no search holds glock: they hold the read lock */
         col->g = NULL;
-        n = 0;
-        for (uint32_t w = 0; w < col->words; w++) {
-            uint64_t bits = w < qv_bits_words(s->n_slots) ? s->live[w] & s->dense[v].has[w] : 0;
-            atomic_store(&col->pending[w], bits);
-            n += (uint64_t)__builtin_popcountll(bits);
-        }
-        atomic_store(&col->n_pending, n);
+        atomic_store(&col->n_pending, pending_fill(s, v, col->pending, col->words));
         x->dirty = true;
     }
     if (x->running)

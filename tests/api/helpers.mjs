@@ -297,6 +297,20 @@ export function expectError(res, status, message) {
   return msg;
 }
 
+/**
+ * Poll collection `name`'s info on the server at `url` until `pred(info)`
+ * holds (an observable condition, never a sleep), at most `tries` times;
+ * returns that info.
+ */
+export async function infoUntil(url, name, pred, tries = 5000) {
+  for (let i = 0; i < tries; i++) {
+    const info = expectOk(await req('GET', `${url}/collections/${name}`));
+    if (pred(info)) return info;
+    await new Promise((res) => setImmediate(res));
+  }
+  throw new Error(`collection ${name} never reached the state asked for`);
+}
+
 /** The default collection config for {"vectors":{"size":4,"distance":"Cosine"}}. */
 export function defaultConfig(vectors = { size: 4, distance: 'Cosine' }) {
   return {

@@ -4,7 +4,7 @@
 // findable before they are indexed, and the same after a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, tempDir, req, expectOk } from './helpers.mjs';
+import { startServer, tempDir, req, expectOk, infoUntil } from './helpers.mjs';
 import { rng } from './read_lib.mjs';
 
 let srv;
@@ -32,14 +32,7 @@ const POINTS = Array.from({ length: N }, (_, i) => ({
 const QUERIES = Array.from({ length: 40 }, (_, i) => POINTS[(i * 611) % N].vector.map((x) => x + (r() - 0.5) * 0.2));
 
 // Wait for an observable condition (the collection's status), bounded.
-async function indexed(name) {
-  for (let i = 0; i < 2000; i++) {
-    const info = await ok('GET', `/collections/${name}`);
-    if (info.status === 'green') return info;
-    await new Promise((res) => setImmediate(res));
-  }
-  throw new Error('index never finished');
-}
+const indexed = (name) => infoUntil(srv.url, name, (info) => info.status === 'green', 2000);
 
 async function recall(name, filter, params = {}) {
   let sum = 0;

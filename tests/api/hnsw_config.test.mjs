@@ -5,7 +5,7 @@
 // scores; search equals exact search throughout, and a restart keeps it all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, tempDir, req, expectOk } from './helpers.mjs';
+import { startServer, tempDir, req, expectOk, infoUntil } from './helpers.mjs';
 import { rng } from './read_lib.mjs';
 
 let srv;
@@ -26,16 +26,8 @@ const r = rng(4242);
 const VECS = Array.from({ length: N }, () => Array.from({ length: DIM }, () => r() * 2 - 1));
 const QUERIES = Array.from({ length: 20 }, () => Array.from({ length: DIM }, () => r() * 2 - 1));
 
-// Wait, bounded, for the collection to report what is asked (an observable
-// condition of its info), and return that info.
-async function until(name, pred) {
-  for (let i = 0; i < 5000; i++) {
-    const info = await ok('GET', `/collections/${name}`);
-    if (pred(info)) return info;
-    await new Promise((res) => setImmediate(res));
-  }
-  throw new Error(`collection ${name} never reached the state asked for`);
-}
+// Wait for the collection to report what is asked, and return that info.
+const until = (name, pred) => infoUntil(srv.url, name, pred);
 
 async function recall(name, using) {
   let sum = 0;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
-import { startServer, tempDir, req, expectOk } from './helpers.mjs';
+import { startServer, tempDir, req, expectOk, infoUntil } from './helpers.mjs';
 import { rng } from './read_lib.mjs';
 
 const DIM = 16;
@@ -28,14 +28,7 @@ const CONFIG = {
 const ok = async (srv, method, path, body) => expectOk(await req(method, srv.url + path, body));
 
 // Wait for an observable condition (the collection's status), bounded.
-async function green(srv, name) {
-  for (let i = 0; i < 5000; i++) {
-    const info = await ok(srv, 'GET', `/collections/${name}`);
-    if (info.status === 'green') return info;
-    await new Promise((res) => setImmediate(res));
-  }
-  throw new Error('index never finished');
-}
+const green = (srv, name) => infoUntil(srv.url, name, (info) => info.status === 'green');
 
 async function upload(srv, name, points = POINTS) {
   await ok(srv, 'PUT', `/collections/${name}`, CONFIG);
