@@ -99,8 +99,10 @@ typedef struct searcher {
     qv_db             *db;      /* engine */
     const char        *filter;  /* Filter JSON or NULL */
     int                unique;  /* each query's filter its own: 1, sharing its `must` with the
-                                 * others (plus must_not has_id [query number]); 2, nothing
-                                 * (should [the condition, has_id [query number]]) */
+                                 * others (plus must_not has_id [query number]); 2, in should
+                                 * form (should [the condition, has_id [query number]]); 3, the
+                                 * condition itself never seen (a member it ignores, "q": query
+                                 * number, makes its text new): a scan of every point */
 } searcher;
 
 static int graph_search(searcher *x, const float *q, uint32_t ef, uint32_t *got, uint32_t *n)
@@ -123,10 +125,11 @@ static int engine_search(searcher *x, const float *q, uint32_t ef, uint32_t *got
     char own[256];
     if (x->unique) {  /* a filter never asked before: the planner's cache cannot answer it */
         static uint64_t asks;
-        r.filter_len = (size_t)snprintf(own, sizeof own,
-                                        x->unique == 1 ? "{\"must\":[%s],\"must_not\":[{\"has_id\":[%llu]}]}"
-                                                       : "{\"should\":[%s,{\"has_id\":[%llu]}]}",
-                                        x->filter, (unsigned long long)(S.n + asks++));
+        static const char *const forms[] = {"", "{\"must\":[%s],\"must_not\":[{\"has_id\":[%llu]}]}",
+                                             "{\"should\":[%s,{\"has_id\":[%llu]}]}", "{\"must\":[%.*s,\"q\":%llu}]}"};
+        unsigned long long ask = S.n + asks++;
+        r.filter_len = x->unique == 3 ? (size_t)snprintf(own, sizeof own, forms[3], (int)strlen(x->filter) - 1, x->filter, ask)
+                                      : (size_t)snprintf(own, sizeof own, forms[x->unique], x->filter, ask);
         r.filter_json = own;
     }
     qv_hit out[K];
@@ -304,9 +307,9 @@ static int engine_bench(uint32_t m, uint32_t efc, const uint32_t *efs, uint32_t 
         for (uint32_t e = 0; e < n_efs; e++)
             run(label, &x, efs[e], FTRUTH[fi], min_seconds);
         x.filter = cond[fi];
-        for (x.unique = 1; x.unique <= 2; x.unique++) {
-            snprintf(label, sizeof label, "qv_search %.0f%% %s", FRACS[fi] * 100,
-                     x.unique == 1 ? "new, shared must" : "new");
+        static const char *const kinds[] = {"", "new, shared must", "new", "new condition"};
+        for (x.unique = 1; x.unique <= 3; x.unique++) {
+            snprintf(label, sizeof label, "qv_search %.0f%% %s", FRACS[fi] * 100, kinds[x.unique]);
             for (uint32_t e = 0; e < n_efs; e++)
                 run(label, &x, efs[e], FTRUTH[fi], min_seconds);
         }

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "core/store_int.h"
+#include "json/jtree.h"
+#include "json/jw.h"
 #include "util/bitset.h"
+#include "util/buf.h"
 
 typedef struct plan_walk {
     const store *s;
@@ -75,9 +78,7 @@ void plan_free(plan *p)
 {
     if (p->answer)
         answer_release(p->answer);
-    if (p->sieve_answer)
-        answer_release(p->sieve_answer);
-    p->answer = p->sieve_answer = NULL;
+    p->answer = NULL;
     p->sieve = NULL;
     p->bits = NULL;
     free(p->own_bits);
@@ -291,84 +292,303 @@ static cache_entry *entry_ask(const char *key, size_t len, uint64_t gen)
     return e;
 }
 
-/* The whole filter's matching slots from a part's answer: each slot the
- * part holds judged by the whole filter, into bits the plan owns. */
-static void answer_narrow(plan *p, const plan_answer *part)
+/* ---- bitset algebra over the answers of a filter's conditions ---------------------- */
+
+/* What is known of a filter node's matching slots: a superset of them
+ * (bits: owned words; NULL: no bound, every slot), exactly them when exact.
+ * Dead slots may be set; the root's answer is masked with the live set. */
+typedef struct known {
+    uint64_t *bits;
+    bool      exact;
+} known;
+
+typedef struct algebra {
+    plan    *p;
+    size_t   words, bytes;  /* of a bitset over the slots; of an answer */
+    qv_buf   text;          /* a condition's canonical text */
+    bool     built;         /* one condition's answer built per ask, at most */
+} algebra;
+
+static uint64_t *bits_new(const algebra *a)
 {
-    size_t words = qv_bits_words(p->s->n_slots);
-    uint64_t *own = calloc(words ? words : 1, sizeof *own), count = 0;
-    if (!own)
-        return;
-    qv_bits_it it;
-    size_t slot;
-    for (qv_bits_it_init(&it, part->bits, words); qv_bits_next(&it, &slot);)
-        if (store_matches(p->s, p->cfg, p->f, (uint32_t)slot)) {
-            qv_bit_set(own, slot);
-            count++;
-        }
-    p->own_bits = own;
-    p->bits = own;
-    p->bits_count = count;
+    return calloc(a->words ? a->words : 1, sizeof(uint64_t));
 }
 
-bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan_part *parts, size_t n_parts)
+/* The slots of a has_id list; NULL without memory. */
+static uint64_t *ids_bits(const algebra *a, const qv_point_id *ids, uint32_t n)
 {
-    if (!p->f || p->indexed || p->bits)
+    uint64_t *b = bits_new(a);
+    for (uint32_t i = 0; b && i < n; i++) {
+        int64_t slot = store_find(a->p->s, &ids[i]);
+        if (slot >= 0)
+            qv_bit_set(b, (size_t)slot);
+    }
+    return b;
+}
+
+/* A field condition a payload index answers: its slots, exact or a
+ * superset. Returns whether one did. */
+static bool index_bits(const algebra *a, const flt_node *node, known *out)
+{
+    const store *s = a->p->s;
+    fidx_cond cond;
+    if (!s->n_idx || flt_field_view(node, &cond) != QV_OK)
+        return false;
+    const pl_path *key = flt_node_key(node);
+    for (uint32_t i = 0; i < s->n_idx; i++) {
+        fidx *x = s->idx[i];
+        uint64_t est;
+        fidx_answer ans;
+        if (fidx_broken(x) || strcmp(fidx_key(x)->text, key->text) != 0 ||
+            (ans = fidx_plan(x, &cond, &est)) == FIDX_NO)
+            continue;
+        uint32_t *slots;
+        size_t n;
+        uint64_t *b = bits_new(a);
+        if (!b || fidx_select(x, &cond, &slots, &n) != QV_OK) {
+            free(b);
+            return false;
+        }
+        for (size_t k = 0; k < n; k++)
+            qv_bit_set(b, slots[k]);
+        free(slots);
+        *out = (known){b, ans == FIDX_EXACT};
+        return true;
+    }
+    return false;
+}
+
+/* A condition judged on its own: its cached answer (asked under its
+ * canonical text, src written by jw_tree), built now when asked the second
+ * time at this generation and nothing was built for this ask yet. */
+static void cached_bits(algebra *a, const flt_node *node, const jr_value *src, known *out)
+{
+    plan *p = a->p;
+    a->text.len = 0;
+    jw w;
+    jw_init(&w, &a->text);
+    jw_tree(&w, src);
+    if (!qv_buf_ok(&a->text))
+        return;
+    const char *key = a->text.data;
+    size_t len = a->text.len;
+    plan_answer *ans = NULL;
+    bool build = false;
+    pthread_mutex_lock(&cache.m);
+    cache_entry *e = entry_ask(key, len, p->s->gen);
+    if (e && e->ans)
+        (ans = e->ans)->refs++;
+    else if (e && e->asks >= 2 && !a->built)
+        build = a->built = true;
+    pthread_mutex_unlock(&cache.m);
+    if (build && (ans = answer_build(p, node, a->bytes))) {
+        pthread_mutex_lock(&cache.m);
+        answer_keep(e, key, len, p->s->gen, ans);
+        pthread_mutex_unlock(&cache.m);
+    }
+    if (!ans)
+        return;
+    if ((out->bits = bits_new(a))) {
+        memcpy(out->bits, ans->bits, a->words * sizeof(uint64_t));
+        out->exact = true;
+    }
+    answer_release(ans);
+}
+
+/* acc &= k (NULL k: no bound); k is consumed. */
+static void known_and(const algebra *a, known *acc, known k)
+{
+    acc->exact &= k.exact;
+    if (!k.bits)
+        return;
+    if (!acc->bits) {
+        acc->bits = k.bits;
+        return;
+    }
+    qv_bits_and(acc->bits, k.bits, a->words);
+    free(k.bits);
+}
+
+static void known_eval(algebra *a, const flt_node *node, const jr_value *src, known *out);
+
+/* The JSON of a filter's clause: the list (or single condition) and its
+ * length; NULL when absent. */
+static const jr_value *clause_json(const jr_value *src, flt_clause cl, uint32_t *n)
+{
+    static const char *const names[] = {"must", "should", "must_not", "min_should"};
+    const jr_value *v = jr_is_object(src) ? jr_get(src, names[cl]) : NULL;
+    if (v && cl == FLT_MIN_SHOULD)
+        v = jr_is_object(v) ? jr_get(v, "conditions") : NULL;
+    *n = !v || jr_is_null(v) ? 0 : jr_is(v, JR_ARRAY) ? v->len : 1;
+    return v && !jr_is_null(v) ? v : NULL;
+}
+
+typedef struct filter_walk {
+    algebra        *a;
+    const jr_value *src;
+    const jr_value *list[4];
+    uint32_t        n[4], seen[4];
+    known           acc;                /* must and must_not so far */
+    known           any;                /* the should list's union */
+    bool            any_unbounded;
+} filter_walk;
+
+static bool filter_each(void *ctx, const flt_cond *fc)
+{
+    filter_walk *fw = ctx;
+    algebra *a = fw->a;
+    uint32_t i = fw->seen[fc->clause]++;
+    known k = {NULL, false};
+    if (i < fw->n[fc->clause]) {
+        const jr_value *l = fw->list[fc->clause];
+        known_eval(a, fc->node, jr_is(l, JR_ARRAY) ? &l->u.items[i] : l, &k);
+    }
+    switch (fc->clause) {
+    case FLT_MUST: known_and(a, &fw->acc, k); break;
+    case FLT_MUST_NOT:
+        if (!k.exact) {
+            fw->acc.exact = false;
+        } else if (!k.bits) {  /* every slot matches it: nothing is left */
+            free(fw->acc.bits);
+            fw->acc.bits = bits_new(a);
+        } else {
+            for (size_t w = 0; w < a->words; w++)
+                k.bits[w] = ~k.bits[w];
+            known_and(a, &fw->acc, k);
+            return true;
+        }
+        free(k.bits);
+        break;
+    case FLT_SHOULD:
+        fw->any.exact &= k.exact;
+        if (!k.bits)
+            fw->any_unbounded = true;
+        else if (fw->any.bits)
+            qv_bits_or(fw->any.bits, k.bits, a->words);
+        free(fw->any.bits ? k.bits : NULL);
+        if (!fw->any.bits)
+            fw->any.bits = k.bits;
+        break;
+    case FLT_MIN_SHOULD: free(k.bits); break;
+    }
+    return true;
+}
+
+static void filter_eval(algebra *a, const flt_node *node, const jr_value *src, known *out)
+{
+    filter_walk fw = {.a = a, .src = src, .acc = {NULL, true}, .any = {NULL, true}};
+    bool has_should, dup = false;
+    uint32_t min_should;
+    flt_filter_info(node, &has_should, &min_should);
+    for (uint32_t i = 0; jr_is_object(src) && i < src->len; i++)
+        for (uint32_t j = i + 1; j < src->len; j++)
+            dup |= strcmp(src->u.members[i].key, src->u.members[j].key) == 0;
+    for (int cl = FLT_MUST; !dup && cl <= FLT_MIN_SHOULD; cl++)
+        fw.list[cl] = clause_json(src, (flt_clause)cl, &fw.n[cl]);
+    flt_each(node, filter_each, &fw);
+    for (int cl = FLT_MUST; cl <= FLT_MIN_SHOULD; cl++)
+        if (fw.seen[cl] != fw.n[cl])  /* the JSON is not this filter's: nothing known */
+            fw.acc.exact = false;
+    if (has_should && !fw.seen[FLT_SHOULD] && !fw.any.bits)
+        fw.any.bits = bits_new(a);  /* an empty should matches nothing */
+    if (has_should && !fw.any_unbounded)
+        known_and(a, &fw.acc, fw.any);
+    else {
+        fw.acc.exact &= fw.any.exact;
+        free(fw.any.bits);
+    }
+    if (min_should)
+        fw.acc.exact = false;
+    *out = fw.acc;
+}
+
+/* What the cache, the payload indexes and has_id lists tell of one
+ * condition (or sub-filter) node, written as src. */
+static void known_eval(algebra *a, const flt_node *node, const jr_value *src, known *out)
+{
+    *out = (known){NULL, false};
+    switch (flt_node_kind(node)) {
+    case FLT_COND_FILTER: filter_eval(a, node, src, out); return;
+    case FLT_COND_HAS_ID: {
+        const qv_point_id *ids;
+        uint32_t n = flt_node_ids(node, &ids);
+        if ((out->bits = ids_bits(a, ids, n)))
+            out->exact = true;
+        return;
+    }
+    case FLT_COND_FIELD:
+        if (index_bits(a, node, out))
+            return;
+        break;
+    default: break;
+    }
+    cached_bits(a, node, src, out);
+}
+
+bool plan_use_cache(plan *p, const jr_value *src, bool eager)
+{
+    if (!p->f || p->indexed || p->bits || !src)
         return p->bits != NULL;
     const store *s = p->s;
     size_t words = qv_bits_words(s->n_slots), bytes = sizeof(plan_answer) + words * sizeof(uint64_t);
     if (bytes > PLAN_CACHE_BYTES)
         return false;
-    if (n_parts > PLAN_PARTS)
-        n_parts = PLAN_PARTS;
-    cache_entry *build = NULL;       /* the entry to evaluate an answer for */
-    const plan_part *build_part = NULL;  /* the part it is for; NULL: the whole filter */
-    plan_answer *part = NULL;        /* the smallest answer of a part */
+    qv_buf whole = QV_BUF_INIT;
+    jw w;
+    jw_init(&w, &whole);
+    jw_tree(&w, src);
+    if (!qv_buf_ok(&whole)) {
+        qv_buf_free(&whole);
+        return false;
+    }
+    uint32_t asks = 0;
     pthread_mutex_lock(&cache.m);
-    cache_entry *e = entry_ask(key, len, s->gen);
-    if (e && e->ans) {
-        e->ans->refs++;
-        p->answer = e->ans;
-    } else if (e) {
-        for (size_t i = 0; i < n_parts; i++) {
-            cache_entry *pe = entry_ask(parts[i].key, parts[i].len, s->gen);
-            if (pe && pe->ans && (!part || pe->ans->count < part->count))
-                part = pe->ans;
-            else if (pe && !pe->ans && pe->asks >= 2 && !build) {
-                build = pe;
-                build_part = &parts[i];
+    cache_entry *e = entry_ask(whole.data, whole.len, s->gen);
+    if (e && e->ans)
+        (p->answer = e->ans)->refs++;
+    asks = e ? e->asks : 0;
+    pthread_mutex_unlock(&cache.m);
+    if (!p->answer) {
+        algebra a = {.p = p, .words = words, .bytes = bytes, .text = QV_BUF_INIT};
+        known k;
+        known_eval(&a, flt_root(p->f), src, &k);
+        qv_buf_free(&a.text);
+        if (k.exact && !k.bits && (k.bits = bits_new(&a)))
+            memset(k.bits, 0xff, words * sizeof *k.bits);
+        if (k.bits)
+            qv_bits_and(k.bits, s->live, words);
+        uint64_t count = k.bits ? qv_bits_count(k.bits, words) : 0;
+        if (k.bits && !k.exact && count * PLAN_NARROW <= s->n_points) {
+            /* Few candidates: judge each by the whole filter. */
+            qv_bits_it it;
+            size_t slot;
+            for (qv_bits_it_init(&it, k.bits, words); qv_bits_next(&it, &slot);)
+                if (!store_matches(s, p->cfg, p->f, (uint32_t)slot)) {
+                    qv_bit_clear(k.bits, slot);
+                    count--;
+                }
+            k.exact = true;
+        }
+        if (k.bits && k.exact) {
+            p->own_bits = k.bits;
+            p->bits = k.bits;
+            p->bits_count = count;
+        } else {
+            if (k.bits) {  /* a large superset: the slots outside it cannot match */
+                p->own_bits = k.bits;
+                p->sieve = k.bits;
+            }
+            if (e && !a.built && (eager || asks >= 2) && (p->answer = answer_build(p, NULL, bytes))) {
+                pthread_mutex_lock(&cache.m);
+                answer_keep(e, whole.data, whole.len, s->gen, p->answer);
+                pthread_mutex_unlock(&cache.m);
             }
         }
-        if (part) {
-            part->refs++;
-            build = NULL;
-        } else if (!build && (eager || e->asks >= 2)) {
-            build = e;
-        }
     }
-    pthread_mutex_unlock(&cache.m);
-    if (build) {
-        /* Evaluated outside the lock: other searches go on meanwhile. */
-        plan_answer *a = answer_build(p, build_part ? build_part->node : NULL, bytes);
-        if (!a)
-            return false;
-        pthread_mutex_lock(&cache.m);
-        answer_keep(build, build_part ? build_part->key : key, build_part ? build_part->len : len, s->gen, a);
-        pthread_mutex_unlock(&cache.m);
-        if (build_part)
-            part = a;  /* the reference answer_build gave */
-        else
-            p->answer = a;
-    }
+    qv_buf_free(&whole);
     if (p->answer) {
         p->bits = p->answer->bits;
         p->bits_count = p->answer->count;
-    } else if (part && part->count * PLAN_NARROW <= s->n_points) {
-        answer_narrow(p, part);
-        answer_release(part);
-    } else if (part) {
-        p->sieve_answer = part;
-        p->sieve = part->bits;
     }
     return p->bits != NULL;
 }

@@ -29,13 +29,18 @@
  * one mutex around the table; answers are reference-counted, so a plan
  * reads its bits while the entry moves on.
  *
- * Parts of filters: a filter seen for the first time often shares a
- * top-level `must` condition with the filters before it (the tenant or
- * category, and then something that differs each time), so the cache
- * keeps answers of such conditions too, by their own text, under the same
- * rule (built when asked twice at one generation), as Lucene caches the
- * clauses of boolean queries. A filter without an answer of its own is
- * then judged only on the slots of its smallest cached part.
+ * Conditions of filters: a filter seen for the first time is mostly made
+ * of conditions seen before (the tenant or category, and then something
+ * that differs each time, as a has_id list), so the cache keeps answers
+ * of single conditions too, by their own text, under the same rule (built
+ * when asked twice at one generation), as Lucene caches the clauses of
+ * boolean queries. A filter without an answer of its own is then worked
+ * out as bitset algebra: must is an intersection, should a union, must_not
+ * a complement, over the answers of its conditions at every depth: cached
+ * ones, has_id lists (looked up), payload index answers, and sub-filters
+ * worked out the same way. When every condition is known that is the
+ * answer; else it is a superset, whose slots are judged by the whole
+ * filter when they are few (PLAN_NARROW), or which is kept as a sieve.
  *
  * Threading: the caller holds the collection's read lock from plan_make to
  * plan_free (the plan points into the store). Plans share nothing but the
@@ -51,6 +56,7 @@
 #include "core/config.h"
 #include "core/store.h"
 #include "filter/filter.h"
+#include "json/jr.h"
 
 /* Points looked at to estimate a filter that no index settles. */
 #define PLAN_SAMPLE 256
@@ -67,29 +73,18 @@ typedef struct plan {
     const uint64_t       *bits;     /* from the cache: exactly the matching live slots */
     uint64_t              bits_count;
     struct plan_answer   *answer;   /* the cache entry bits belongs to (plan_free lets go) */
-    uint64_t             *own_bits; /* bits narrowed from a part's answer (malloc'd) */
-    const uint64_t       *sieve;    /* a large part's answer: slots outside it cannot match */
-    struct plan_answer   *sieve_answer;
+    uint64_t             *own_bits; /* bits or sieve, when the plan's own (malloc'd) */
+    const uint64_t       *sieve;    /* a superset of the answer: slots outside it cannot match */
 } plan;
 
-/* A part's answer is narrowed into the plan's own bits when it holds at
- * most 1 / PLAN_NARROW of the points (one check of the whole filter per
- * slot it holds), else kept as a sieve that turns the slots outside it
- * down without a check (a graph walk then judges only where it goes). */
+/* A superset from the algebra is narrowed into the plan's own bits when it
+ * holds at most 1 / PLAN_NARROW of the points (one check of the whole
+ * filter per slot it holds), else kept as a sieve that turns the slots
+ * outside it down without a check (a graph walk then judges only where it
+ * goes). */
 #define PLAN_NARROW 32
 
-/* A top-level `must` condition of a filter, for the cache: its canonical
- * text and its node. */
-typedef struct plan_part {
-    const char     *key;
-    size_t          len;
-    const flt_node *node;
-} plan_part;
-
-/* Parts of one filter looked up in the cache, at most. */
-#define PLAN_PARTS 4
-
-#define PLAN_CACHE_ENTRIES 16
+#define PLAN_CACHE_ENTRIES 64
 #define PLAN_CACHE_BYTES   (64u << 20)
 
 /* Plan a read of s (schema cfg) through filter f (NULL: no filter). Cannot
@@ -119,23 +114,20 @@ static inline bool plan_accepts(const plan *p, uint32_t slot)
 }
 
 /*
- * Answer a scan plan's filter from the cache of repeated filters (see
- * top): key (len bytes) names the filter, its canonical text. On a hit,
- * the same text at s->gen, p->bits and p->bits_count are set and
- * plan_match, plan_estimate read them; the second ask of a text at one
- * generation (the first, with eager: for a filter the caller expects to
- * be cheaper to scan once than to judge where a search walks) evaluates
- * the filter into bits (one check per live slot) and keeps them. Without
- * an answer of its own, the filter's parts (its top-level `must`
- * conditions, n_parts of them, none when the filter is a single
- * condition) are asked the same way, and the smallest part's answer,
- * kept or built now, narrows p (PLAN_NARROW): into p's own bits, or as
- * p's sieve; a part asked the second time is built rather than the whole
- * filter.
+ * Answer a scan plan's filter from the cache (see top). src is the
+ * filter's JSON; its canonical text (jw_tree) names it, and the texts of
+ * its conditions name theirs. On a hit of the whole text at s->gen,
+ * p->bits and p->bits_count are set and plan_match, plan_estimate read
+ * them. Else the bitset algebra over its conditions (one condition's
+ * answer built per call at most: one asked the second time) gives p its
+ * own bits, or a sieve; without bits, the second ask of the whole text at
+ * one generation (the first, with eager: for a filter the caller expects
+ * to be cheaper to scan once than to judge where a search walks)
+ * evaluates the filter into bits (one check per live slot) and keeps them.
  * Returns whether p has bits. Cannot fail: without memory it leaves p as
  * it was. Nothing for indexed plans (their index answers).
  */
-bool plan_use_cache(plan *p, const char *key, size_t len, bool eager, const plan_part *parts, size_t n_parts);
+bool plan_use_cache(plan *p, const jr_value *src, bool eager);
 
 /* How many candidates to visit, and the i-th (i < plan_visits). */
 static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }

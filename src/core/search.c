@@ -1467,52 +1467,16 @@ static bool sparse_search_index(qv_collection *c, sr_query *q, const plan *p, sr
  * filter above 2% one time in twelve. */
 #define CACHE_EAGER 33
 
-/* The top-level `must` conditions' nodes, in order, for parts_of. */
-typedef struct must_nodes {
-    const flt_node *node[PLAN_PARTS];
-    size_t          n, conds;  /* kept, and conditions at the top level */
-} must_nodes;
-
-static bool must_node(void *ctx, const flt_cond *fc)
-{
-    must_nodes *m = ctx;
-    if (fc->clause == FLT_MUST && m->n < PLAN_PARTS)
-        m->node[m->n++] = fc->node;
-    m->conds++;
-    return true;
-}
-
 /* A filter no index answers: the planner's cache of repeated filters and
- * of their parts (plan.h), keyed by the text as written by jw_tree, so the
- * same filter written with other spacing is the same key. */
+ * of their conditions (plan.h), keyed by the text as written by jw_tree,
+ * so the same filter written with other spacing is the same key. */
 static void cached_filter(const sr_query *q, plan *p)
 {
     if (!q->filter_src || p->indexed || q->parent)
         return;
     bool exact;
     bool eager = plan_estimate(p, &exact) * CACHE_EAGER <= p->s->n_points;
-    qv_buf b = QV_BUF_INIT;
-    jw w;
-    jw_init(&w, &b);
-    jw_tree(&w, q->filter_src);
-    /* The parts: each top-level `must` condition of a filter of several
-     * conditions, written after the whole (offsets into b, which moves). */
-    must_nodes m = {.n = 0};
-    flt_each(flt_root(q->filter), must_node, &m);
-    const jr_value *must = jr_get(q->filter_src, "must");
-    size_t n_must = must && jr_is(must, JR_ARRAY) ? must->len : must && jr_is(must, JR_OBJECT) ? 1 : 0;
-    size_t n_parts = m.conds > 1 && n_must >= m.n ? m.n : 0, ends[PLAN_PARTS + 1] = {b.len};
-    for (size_t i = 0; i < n_parts; i++) {
-        jw_tree(&w, jr_is(must, JR_ARRAY) ? &must->u.items[i] : must);
-        ends[i + 1] = b.len;
-    }
-    if (qv_buf_ok(&b)) {
-        plan_part parts[PLAN_PARTS];
-        for (size_t i = 0; i < n_parts; i++)
-            parts[i] = (plan_part){b.data + ends[i], ends[i + 1] - ends[i], m.node[i]};
-        plan_use_cache(p, b.data, ends[0], eager, parts, n_parts);
-    }
-    qv_buf_free(&b);
+    plan_use_cache(p, q->filter_src, eager);
 }
 
 /* Score the matching points into hp; caller holds the read lock. */

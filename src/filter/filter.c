@@ -1629,10 +1629,7 @@ void flt_each(const flt_node *n, bool (*fn)(void *ctx, const flt_cond *c), void 
     for (int cl = FLT_MUST; cl <= FLT_MIN_SHOULD; cl++) {
         for (uint32_t i = 0; i < n->u.f.n[cl]; i++) {
             const flt_node *x = n->u.f.c[cl][i];
-            flt_cond c = {(flt_clause)cl, x->kind, NULL, 0, x};
-            if (x->kind == FLT_COND_FIELD || x->kind == FLT_COND_IS_EMPTY ||
-                x->kind == FLT_COND_IS_NULL || x->kind == FLT_COND_NESTED)
-                c.key = &x->key;
+            flt_cond c = {(flt_clause)cl, x->kind, flt_node_key(x), 0, x};
             if (x->kind == FLT_COND_FIELD)
                 c.tests = x->u.field.mask;
             if (!fn(ctx, &c))
@@ -1656,6 +1653,21 @@ const flt_node *flt_nested_filter(const flt_node *n)
 }
 
 bool flt_node_match(const flt_node *n, const flt_point *p) { return node_match(n, p); }
+
+flt_cond_kind flt_node_kind(const flt_node *n) { return n->kind; }
+
+const pl_path *flt_node_key(const flt_node *n)
+{
+    bool keyed = n->kind == FLT_COND_FIELD || n->kind == FLT_COND_IS_EMPTY || n->kind == FLT_COND_IS_NULL ||
+                 n->kind == FLT_COND_NESTED;
+    return keyed ? &n->key : NULL;
+}
+
+uint32_t flt_node_ids(const flt_node *n, const qv_point_id **ids)
+{
+    *ids = n->kind == FLT_COND_HAS_ID ? n->u.ids.ids : NULL;
+    return n->kind == FLT_COND_HAS_ID ? n->u.ids.n : 0;
+}
 
 /* ---- slices ------------------------------------------------------------------------------- */
 

@@ -140,6 +140,12 @@ void flt_filter_info(const flt_node *n, bool *has_should, uint32_t *min_should_c
 /* The inner filter of a FLT_COND_NESTED node (NULL for other kinds). */
 const flt_node *flt_nested_filter(const flt_node *n);
 bool flt_node_match(const flt_node *n, const flt_point *p);
+/* A node's kind; the key of a FIELD, IS_EMPTY, IS_NULL or NESTED node
+ * (else NULL); the sorted ids of a HAS_ID node (*ids) and their number
+ * (0 for other kinds). */
+flt_cond_kind  flt_node_kind(const flt_node *n);
+const pl_path *flt_node_key(const flt_node *n);
+uint32_t       flt_node_ids(const flt_node *n, const qv_point_id **ids);
 
 /* The tests of a FLT_COND_FIELD node as payload indexes take them
  * (index/cond.h): out points into the filter, nothing is copied. O(1).

@@ -365,6 +365,93 @@ static void test_new_filters_sharing_a_part(void **state)
     }
 }
 
+/* All matching ids of a search over a collection of at most 300 points, sorted. */
+static size_t all_ids(qv_db *db, const char *flt, uint64_t *ids)
+{
+    float q[DIM] = {0.5f, -0.25f, 0.125f, 0, 0, 0, 0, 1};
+    qv_search_request r = {.query = q, .dim = DIM, .limit = 300, .filter_json = flt, .filter_len = strlen(flt)};
+    static qv_hit out[300];
+    size_t n;
+    qv_error err;
+    if (qv_search(db, "a", &r, out, &n, &err) != QV_OK)
+        fail_msg("search %s: %s", flt, err.msg);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = out[i].id;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            uint64_t t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    return n;
+}
+
+/* Filters new each time, of every shape, worked out from the answers of
+ * their conditions (plan.h: bitset algebra over cached conditions, has_id
+ * lists, sub-filters): each gets exactly its own points, asked over and
+ * over (so its conditions are cached) and through writes. */
+static void test_filters_worked_out_from_conditions(void **state)
+{
+    fixture *f = *state;
+    static const char *const forms[] = {
+        "{\"should\":[{\"key\":\"g\",\"match\":{\"value\":3}},{\"has_id\":[%u]}]}",
+        "{\"should\":[{\"must\":[{\"key\":\"g\",\"match\":{\"value\":3}},{\"has_id\":[%u,%u]}]},"
+        "{\"key\":\"g\",\"match\":{\"value\":5}}]}",
+        "{\"must_not\":[{\"should\":[{\"key\":\"g\",\"match\":{\"value\":1}},{\"key\":\"g\",\"match\":{\"value\":2}}]}],"
+        "\"must\":{\"has_id\":[%u,%u,%u]}}",
+        "{\"min_should\":{\"conditions\":[{\"key\":\"g\",\"match\":{\"value\":1}},{\"has_id\":[%u]},"
+        "{\"key\":\"g\",\"match\":{\"value\":2}}],\"min_count\":2}}",
+        "{\"must\":[{\"key\":\"g\",\"range\":{\"gte\":7}}],\"should\":[{\"has_id\":[%u]},{\"key\":\"g\",\"match\":{\"value\":8}}]}",
+        "{\"should\":[],\"must\":[{\"key\":\"g\",\"match\":{\"value\":3}}],\"must_not\":{\"has_id\":[%u]}}",
+        "{\"must_not\":[{\"has_id\":[%u]},{\"key\":\"g\",\"match\":{\"value\":0}}]}",
+    };
+    qv_error err;
+    static const char cfg[] = "{\"vectors\":{\"size\":8,\"distance\":\"Dot\"}}";
+    assert_int_equal(qv_collection_create(f->db, "a", cfg, sizeof cfg - 1, &err), QV_OK);
+    fill(f->db, "a", NULL, 300, false);
+    static unsigned g[301];
+    static bool live[301];
+    for (unsigned id = 1; id <= 300; id++) {
+        g[id] = id % 10;
+        live[id] = true;
+    }
+    static uint64_t ids[300];
+    char flt[512];
+    for (int phase = 0; phase < 2; phase++) {
+        for (int round = 0; round < 12; round++)
+            for (size_t fi = 0; fi < sizeof forms / sizeof *forms; fi++) {
+                unsigned x = 1 + (unsigned)(round * 37 + (int)fi * 11) % 300, y = 1 + (x + 100) % 300,
+                         z = 1 + (x + 200) % 300;
+                snprintf(flt, sizeof flt, forms[fi], x, y, z);
+                size_t n = all_ids(f->db, flt, ids), want = 0;
+                for (unsigned id = 1; id <= 300; id++) {
+                    bool in, has = id == x || id == y || id == z;
+                    switch (fi) {
+                    case 0: in = g[id] == 3 || id == x; break;
+                    case 1: in = (g[id] == 3 && (id == x || id == y)) || g[id] == 5; break;
+                    case 2: in = g[id] != 1 && g[id] != 2 && has; break;
+                    case 3: in = (g[id] == 1) + (id == x) + (g[id] == 2) >= 2; break;
+                    case 4: in = g[id] >= 7 && (id == x || g[id] == 8); break;
+                    case 5: in = false; break;
+                    default: in = id != x && g[id] != 0; break;
+                    }
+                    if (!in || !live[id])
+                        continue;
+                    if (want >= n || ids[want] != id)
+                        fail_msg("phase %d round %d filter %s: id %u missing (got %zu)", phase, round, flt, id, n);
+                    want++;
+                }
+                if (n != want)
+                    fail_msg("phase %d filter %s: %zu ids, want %zu", phase, flt, n, want);
+            }
+        /* Writes move points between the conditions' answers. */
+        update(f->db, "a", QV_UPDATE_SET_PAYLOAD, "{\"payload\":{\"g\":3},\"points\":[1,2,101]}");
+        update(f->db, "a", QV_UPDATE_DELETE, "{\"points\":[13,15,8]}");
+        g[1] = g[2] = g[101] = 3;
+        live[13] = live[15] = live[8] = false;
+    }
+}
+
 /* A text index changes what match.text means (substring without one,
  * tokens with one): a cached answer from before it is not used after. */
 static void test_repeated_filter_follows_a_text_index(void **state)
@@ -445,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_repeated_filter_follows_writes),
         cmocka_unit_test(test_new_filters_sharing_a_part),
+        cmocka_unit_test(test_filters_worked_out_from_conditions),
         cmocka_unit_test(test_repeated_filter_follows_a_text_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
