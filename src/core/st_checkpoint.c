@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "core/store_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,7 +24,10 @@
 
 #define SNAP_MAGIC "QVSNAP\0\0"
 #define SNAP_END   "QVND"
-#define SNAP_VERSION 3  /* 3: slots and point versions; 1 and 2 are still read */
+#define SNAP_VERSION 4  /* 4: dense vectors in chunk files; 3: slots and point versions; 1-3
+                         * are still read */
+#define VEC_FILE   "vec-%u.dat"
+#define AT_NONE    UINT32_MAX
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
 
@@ -74,24 +78,178 @@ static void bio_u64(bio *b, uint64_t v) { uint8_t x[8]; qv_put_le64(x, v); bio_p
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "st_checkpoint.c copies float and u32 arrays as they are in memory");
 
-qv_status store_save(const store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
+/* ---- chunk files ----------------------------------------------------------------------- */
+
+static bool vec_path(char *out, size_t cap, const char *dir, uint32_t no)
+{
+    return snprintf(out, cap, "%s/" VEC_FILE, dir, no) < (int)cap;
+}
+
+static int pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = pwrite(fd, c, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        c += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* 0, or -1 with errno (0: the file ends first). */
+static int pread_all(int fd, void *p, size_t n, off_t off)
+{
+    char *c = p;
+    while (n) {
+        ssize_t k = pread(fd, c, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = 0;
+            return -1;
+        }
+        c += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* Where each chunk of a dense column lies for the checkpoint being
+ * written: at[c], crc[c] for c < n (file_no 0: the vectors are inline). */
+typedef struct chunk_plan {
+    uint32_t  file_no, n;
+    uint32_t *at, *crc;
+} chunk_plan;
+
+/*
+ * Write the chunks of column d that changed since the last checkpoint (or
+ * that it does not hold) to locations of the chunk file that checkpoint
+ * does not use, the lowest free first, and make them durable: the last
+ * checkpoint's images are never overwritten, so a crash before the new
+ * checkpoint file lands leaves them whole. Unchanged chunks keep their
+ * place. QV_IO / QV_NOMEM with nothing of the last checkpoint touched.
+ */
+static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan *cp, qv_error *err)
+{
+    /* The chunks the slots reach (a rolled-back slot may have left one
+     * more allocated). */
+    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, n_loc = n;
+    size_t bytes = (size_t)VEC_CHUNK * d->dim * sizeof(float);
+    *cp = (chunk_plan){.file_no = 0};
+    if (!n)  /* no slots yet: nothing to write, inline is as good */
+        return QV_OK;
+    if (!d->file_no)
+        d->file_no = s->next_file++;
+    for (uint32_t c = 0; c < d->n_saved; c++)
+        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > n_loc)
+            n_loc = d->saved_at[c] + 1;
+    n_loc += n;  /* room for every chunk moving */
+    uint64_t *used = calloc(qv_bits_words(n_loc) ? qv_bits_words(n_loc) : 1, sizeof *used);
+    *cp = (chunk_plan){.file_no = d->file_no, .n = n, .at = malloc((n ? n : 1) * sizeof *cp->at),
+                       .crc = malloc((n ? n : 1) * sizeof *cp->crc)};
+    if (!used || !cp->at || !cp->crc) {
+        free(used);
+        return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    }
+    for (uint32_t c = 0; c < d->n_saved; c++)
+        if (d->saved_at[c] != AT_NONE)
+            qv_bit_set(used, d->saved_at[c]);
+    char path[PATH_MAX];
+    int fd = vec_path(path, sizeof path, dir, d->file_no) ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    qv_status rc = QV_OK;
+    bool wrote = false;
+    uint32_t next = 0;
+    if (fd < 0)
+        rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+    for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
+        if (c < d->n_saved && d->saved_at[c] != AT_NONE && !d->dirty[c]) {
+            cp->at[c] = d->saved_at[c];
+            cp->crc[c] = d->saved_crc[c];
+            continue;
+        }
+        while (qv_bit_get(used, next))
+            next++;
+        qv_bit_set(used, next);
+        cp->at[c] = next;
+        cp->crc[c] = qv_crc32c(0, d->chunks[c], bytes);
+        if (pwrite_all(fd, d->chunks[c], bytes, (off_t)next * (off_t)bytes) != 0)
+            rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+        wrote = true;
+    }
+    if (rc == QV_OK && wrote && fsync(fd) != 0)
+        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(used);
+    return rc;
+}
+
+/* Remove the chunk files in dir that no column of s saved to. */
+static void prune_chunk_files(const store *s, const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    while (dh && (e = readdir(dh))) {
+        unsigned no;
+        char tail;
+        if (sscanf(e->d_name, "vec-%u.da%c", &no, &tail) != 2 || tail != 't')
+            continue;
+        bool keep = false;
+        for (uint32_t v = 0; v < s->n_dense; v++)
+            keep |= s->dense[v].file_no == no && s->dense[v].n_saved;
+        char path[PATH_MAX];
+        if (!keep && vec_path(path, sizeof path, dir, no))
+            unlink(path);
+    }
+    if (dh)
+        closedir(dh);
+}
+
+qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= (int)sizeof tmp ||
         snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return qv_fail(err, QV_IO, "checkpoint path too long in %s", dir);
-    bio b = {.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), .buf = malloc(IO_BUF)};
-    if (b.fd < 0 || !b.buf) {
-        int e = errno;
+    /* Slots as they are, so that a saved HNSW graph (whose nodes are
+     * slots) fits the store this file loads into, and the dense vectors in
+     * chunk files, of which only what changed is written; a store with
+     * too many free slots for that is written compacted
+     * (store_keeps_slots), its vectors inline. */
+    bool keep = store_keeps_slots(s);
+    chunk_plan *plans = calloc(s->n_dense ? s->n_dense : 1, sizeof *plans);
+    if (!plans)
+        return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    qv_status rc = QV_OK;
+    for (uint32_t v = 0; keep && v < s->n_dense && rc == QV_OK; v++)
+        rc = save_chunks(s, &s->dense[v], dir, &plans[v], err);
+    bio b = {.fd = -1};
+    if (rc == QV_OK) {
+        b = (bio){.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), .buf = malloc(IO_BUF)};
+        if (b.fd < 0 || !b.buf)
+            rc = qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+    }
+    if (rc) {
         if (b.fd >= 0)
             close(b.fd);
         free(b.buf);
-        return qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(e));
+        for (uint32_t v = 0; v < s->n_dense; v++) {
+            free(plans[v].at);
+            free(plans[v].crc);
+        }
+        free(plans);
+        return rc;
     }
-    /* Slots as they are, so that a saved HNSW graph (whose nodes are
-     * slots) fits the store this file loads into; a store with too many
-     * free slots for that is written compacted (store_keeps_slots). */
-    bool keep = store_keeps_slots(s);
     uint32_t rank = 0;
     bio_put(&b, SNAP_MAGIC, 8);
     bio_u32(&b, SNAP_VERSION);
@@ -100,13 +258,24 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
     bio_u32(&b, keep ? s->n_slots : (uint32_t)s->n_points);
     bio_u64(&b, seq);
     bio_u64(&b, s->n_points);
+    bio_u32(&b, s->next_file);
     /* Columns by name, so that a load can map them onto another vector
-     * list (a vector added or removed since). */
+     * list (a vector added or removed since); each dense one with where
+     * its chunks lie. */
     for (uint32_t v = 0; v < s->n_dense; v++) {
         uint32_t nl = (uint32_t)strlen(s->dense[v].name);
         bio_u32(&b, s->dense[v].dim);
         bio_u32(&b, nl);
         bio_put(&b, s->dense[v].name, nl);
+        bio_u32(&b, plans[v].file_no);
+        if (!plans[v].file_no)
+            continue;
+        bio_u32(&b, VEC_CHUNK);
+        bio_u32(&b, plans[v].n);
+        for (uint32_t c = 0; c < plans[v].n; c++) {
+            bio_u32(&b, plans[v].at[c]);
+            bio_u32(&b, plans[v].crc[c]);
+        }
     }
     for (uint32_t v = 0; v < s->n_sparse; v++) {
         uint32_t nl = (uint32_t)strlen(s->sparse_names[v]);
@@ -130,7 +299,7 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         for (uint32_t v = 0; v < s->n_dense; v++) {
             bool has = store_has_dense(s, v, slot);
             bio_u8(&b, has);
-            if (has)
+            if (has && !plans[v].file_no)
                 bio_put(&b, store_dense(s, v, slot), (size_t)s->dense[v].dim * 4);
         }
         for (uint32_t v = 0; v < s->n_sparse; v++) {
@@ -154,9 +323,32 @@ qv_status store_save(const store *s, const char *dir, const char *name, uint64_t
         if (ok)
             e = errno;
         unlink(tmp);
-        return qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
+        rc = qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
     }
-    return QV_OK;
+    /* Landed: the new images are the saved ones, and the locations only
+     * the last checkpoint used are free. Failed: the last checkpoint's
+     * record stands (the chunks written meanwhile lie where it does not
+     * look). */
+    for (uint32_t v = 0; v < s->n_dense; v++) {
+        vec_dense *d = &s->dense[v];
+        if (rc == QV_OK) {
+            free(d->saved_at);
+            free(d->saved_crc);
+            d->saved_at = plans[v].at;
+            d->saved_crc = plans[v].crc;
+            d->n_saved = plans[v].n;
+            d->file_no = plans[v].file_no;
+            if (s->n_chunks)
+                memset(d->dirty, 0, s->n_chunks);
+        } else {
+            free(plans[v].at);
+            free(plans[v].crc);
+        }
+    }
+    free(plans);
+    if (rc == QV_OK)
+        prune_chunk_files(s, dir);
+    return rc;
 }
 
 /* Reader: fills the buffer as needed; a short file marks failure. */
@@ -260,10 +452,39 @@ static qv_status free_the_rest(store *s, uint32_t n_slots, qv_error *err)
     return QV_OK;
 }
 
-/* Read the column list of a version 2 header and map each file column onto
- * the store's column of that name (-1: not in the store). */
-static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t n_sparse,
-                              uint32_t *dims, int32_t *dmap, int32_t *smap, const char *path,
+/* Where a checkpoint's dense column keeps its vectors (version 4): in
+ * chunk file file_no, chunk c at location at[c] with CRC32C crc[c]; file_no
+ * 0: inline, in the points. */
+typedef struct file_col {
+    uint32_t  file_no, n;
+    uint32_t *at, *crc;
+} file_col;
+
+/* A version 4 column's chunk list: QV_CORRUPT when damaged (the caller
+ * words it), QV_NOMEM. */
+static qv_status load_chunk_list(bio *b, file_col *fc)
+{
+    uint32_t slots;
+    if (!bio_get_u32(b, &fc->file_no))
+        return QV_CORRUPT;
+    if (!fc->file_no)
+        return QV_OK;
+    if (!bio_get_u32(b, &slots) || slots != VEC_CHUNK || !bio_get_u32(b, &fc->n) || !bio_has(b, (uint64_t)fc->n * 8))
+        return QV_CORRUPT;
+    fc->at = malloc((fc->n ? fc->n : 1) * sizeof *fc->at);
+    fc->crc = malloc((fc->n ? fc->n : 1) * sizeof *fc->crc);
+    if (!fc->at || !fc->crc)
+        return QV_NOMEM;
+    for (uint32_t c = 0; c < fc->n; c++)
+        if (!bio_get_u32(b, &fc->at[c]) || !bio_get_u32(b, &fc->crc[c]))
+            return QV_CORRUPT;
+    return QV_OK;
+}
+
+/* Read the column list of a version 2-4 header and map each file column
+ * onto the store's column of that name (-1: not in the store). */
+static qv_status load_columns(const store *s, bio *b, uint32_t version, uint32_t n_dense, uint32_t n_sparse,
+                              uint32_t *dims, int32_t *dmap, int32_t *smap, file_col *fcols, const char *path,
                               qv_error *err)
 {
     char name[SNAP_MAX_NAME + 1];
@@ -273,6 +494,10 @@ static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t
         if ((!sparse && !bio_get_u32(b, &dim)) || !bio_get_u32(b, &nl) || nl > SNAP_MAX_NAME ||
             !bio_get(b, name, nl) || (!sparse && (dim == 0 || dim > CFG_MAX_DIM)))
             return qv_fail(err, QV_CORRUPT, "%s: damaged vector list", path);
+        qv_status lrc = !sparse && version >= 4 ? load_chunk_list(b, &fcols[v]) : QV_OK;
+        if (lrc)
+            return lrc == QV_NOMEM ? qv_fail(err, QV_NOMEM, "out of memory")
+                                   : qv_fail(err, QV_CORRUPT, "%s: damaged chunk list", path);
         name[nl] = '\0';
         int32_t dense_at = -1, sparse_at = -1;
         for (uint32_t i = 0; i < s->n_dense; i++)
@@ -306,6 +531,47 @@ static qv_status load_columns(const store *s, bio *b, uint32_t n_dense, uint32_t
     return QV_OK;
 }
 
+/* Read column d's chunks from its chunk file (beside the checkpoint at
+ * path), each checked against its CRC32C, and take fc's list as d's saved
+ * record (fc is emptied). */
+static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col *fc, qv_error *err)
+{
+    char file[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path) : 1;
+    if (snprintf(file, sizeof file, "%.*s/" VEC_FILE, dl, slash ? path : ".", fc->file_no) >= (int)sizeof file)
+        return qv_fail(err, QV_IO, "path too long: %s", path);
+    if (fc->n > s->n_chunks)
+        return qv_fail(err, QV_CORRUPT, "%s: %u chunks of vectors for %u slots", path, fc->n, s->n_slots);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qv_fail(err, errno == ENOENT ? QV_CORRUPT : QV_IO, "cannot open %s: %s", file, strerror(errno));
+    size_t bytes = (size_t)VEC_CHUNK * d->dim * sizeof(float);
+    qv_status rc = QV_OK;
+    for (uint32_t c = 0; c < fc->n && rc == QV_OK; c++) {
+        if (fc->at[c] == AT_NONE)
+            continue;
+        if (pread_all(fd, d->chunks[c], bytes, (off_t)fc->at[c] * (off_t)bytes) != 0)
+            rc = errno ? qv_fail(err, QV_IO, "cannot read %s: %s", file, strerror(errno))
+                       : qv_fail(err, QV_CORRUPT, "%s: chunk %u is cut short", file, c);
+        else if (qv_crc32c(0, d->chunks[c], bytes) != fc->crc[c])
+            rc = qv_fail(err, QV_CORRUPT, "%s: chunk %u is damaged (checksum mismatch)", file, c);
+    }
+    close(fd);
+    if (rc)
+        return rc;
+    free(d->saved_at);
+    free(d->saved_crc);
+    d->saved_at = fc->at;
+    d->saved_crc = fc->crc;
+    d->n_saved = fc->n;
+    d->file_no = fc->file_no;
+    fc->at = fc->crc = NULL;
+    if (s->n_chunks)
+        memset(d->dirty, 0, s->n_chunks);
+    return QV_OK;
+}
+
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err)
 {
@@ -324,6 +590,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     uint32_t blob_cap = 0;
     uint32_t *dims = NULL;
     int32_t *dmap = NULL, *smap = NULL;
+    file_col *fcols = NULL;
     st_txn t = {.s = s, .a = &a, .err = err};
     struct stat st;
     if (fstat(b.fd, &st) != 0) {
@@ -336,14 +603,15 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         goto done;
     }
     char magic[8];
-    uint32_t version, n_dense, n_sparse, file_slots;
+    uint32_t version, n_dense, n_sparse, file_slots, next_file = 1;
     uint64_t n_points;
     if (!bio_get(&b, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0 || !bio_get_u32(&b, &version) ||
         version < 1 || version > SNAP_VERSION || !bio_get_u32(&b, &n_dense) ||
         !bio_get_u32(&b, &n_sparse) || !bio_get_u32(&b, &file_slots) || !bio_get_u64(&b, seq) ||
         !bio_get_u64(&b, &n_points) || n_points > UINT32_MAX || n_dense > CFG_MAX_NAMED_VECTORS ||
         n_sparse > CFG_MAX_NAMED_VECTORS ||
-        (version == 1 && (n_dense != s->n_dense || n_sparse != s->n_sparse))) {
+        (version == 1 && (n_dense != s->n_dense || n_sparse != s->n_sparse)) ||
+        (version >= 4 && !bio_get_u32(&b, &next_file))) {
         rc = qv_fail(err, QV_CORRUPT, "%s: bad header or vectors differ from the config", path);
         goto done;
     }
@@ -361,7 +629,8 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     dims = calloc(n_dense + 1, sizeof *dims);
     dmap = calloc(n_dense + 1, sizeof *dmap);
     smap = calloc(n_sparse + 1, sizeof *smap);
-    if (!dims || !dmap || !smap) {
+    fcols = calloc(n_dense + 1, sizeof *fcols);
+    if (!dims || !dmap || !smap || !fcols) {
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto done;
     }
@@ -375,7 +644,7 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         }
         for (uint32_t v = 0; v < n_sparse; v++)
             smap[v] = (int32_t)v;
-    } else if ((rc = load_columns(s, &b, n_dense, n_sparse, dims, dmap, smap, path, err))) {
+    } else if ((rc = load_columns(s, &b, version, n_dense, n_sparse, dims, dmap, smap, fcols, path, err))) {
         goto done;
     }
     /* A point the listeners refuse (st_txn_end) rolls back, freeing a slot:
@@ -432,6 +701,11 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
                 goto truncated;
             if (!has)
                 continue;
+            if (fcols[v].file_no) {  /* its floats are in the chunk file */
+                if (dmap[v] >= 0)
+                    qv_bit_put(s->dense[dmap[v]].has, slot, true);
+                continue;
+            }
             size_t bytes = (size_t)dims[v] * 4;
             if (dmap[v] < 0) {
                 if (!bio_skip(&b, bytes))
@@ -490,7 +764,21 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
     }
     if (rc == QV_OK && slots)
         rc = free_the_rest(s, file_slots, err);
+    for (uint32_t v = 0; rc == QV_OK && v < n_dense; v++)
+        if (fcols[v].file_no && dmap[v] >= 0)
+            rc = load_chunks(s, &s->dense[dmap[v]], path, &fcols[v], err);
+    if (rc == QV_OK) {
+        s->next_file = next_file;
+        for (uint32_t v = 0; v < n_dense; v++)
+            if (fcols[v].file_no >= s->next_file)
+                s->next_file = fcols[v].file_no + 1;
+    }
 done:
+    for (uint32_t v = 0; fcols && v < n_dense; v++) {
+        free(fcols[v].at);
+        free(fcols[v].crc);
+    }
+    free(fcols);
     free(t.log);
     free(dims);
     free(dmap);

@@ -318,8 +318,10 @@ qv_status st_set_dense(st_txn *t, uint32_t v, uint32_t slot, const float *vals)
     qv_status rc = txn_push(t, (st_undo){.kind = U_DENSE, .slot = slot, .vec = v, .had = had, .old = saved});
     if (rc)
         return rc;
-    if (vals)
+    if (vals) {
         memcpy(dst, vals, bytes);
+        s->dense[v].dirty[slot >> VEC_CHUNK_SHIFT] = 1;
+    }
     qv_bit_put(s->dense[v].has, slot, vals != NULL);
     return QV_OK;
 }

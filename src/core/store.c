@@ -32,6 +32,7 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
         free(s->map);
         return qv_fail(err, QV_NOMEM, "out of memory");
     }
+    s->next_file = 1;
     s->dense = calloc(s->n_dense ? s->n_dense : 1, sizeof *s->dense);
     s->sparse = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse);
     s->sparse_names = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse_names);
@@ -60,6 +61,9 @@ void st_dense_col_free(vec_dense *d, uint32_t n_chunks)
     free(d->chunks);
     free(d->has);
     free(d->name);
+    free(d->dirty);
+    free(d->saved_at);
+    free(d->saved_crc);
 }
 
 void st_sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots)
@@ -211,6 +215,9 @@ qv_status st_ensure_slot(store *s, qv_error *err)
         if (!(p = grow(s->dense[v].chunks, cap / VEC_CHUNK, sizeof(float *), s->n_chunks)))
             goto oom;
         s->dense[v].chunks = p;
+        if (!(p = grow(s->dense[v].dirty, cap / VEC_CHUNK, 1, s->n_chunks)))
+            goto oom;
+        s->dense[v].dirty = p;
     }
     for (uint32_t v = 0; v < s->n_sparse; v++) {
         if (!(p = grow(s->sparse[v], cap, sizeof(void *), s->cap_slots)))
@@ -374,7 +381,8 @@ qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32
         /* As ensure_slot and ensure_chunk would have made them. */
         d->has = calloc(qv_bits_words(s->cap_slots) ? qv_bits_words(s->cap_slots) : 1, 8);
         d->chunks = calloc(s->cap_slots / VEC_CHUNK + 1, sizeof *d->chunks);
-        ok = d->name && d->has && d->chunks;
+        d->dirty = calloc(s->cap_slots / VEC_CHUNK + 1, 1);
+        ok = d->name && d->has && d->chunks && d->dirty;
         l->added_chunks = ok ? s->n_chunks : 0;
         for (uint32_t c = 0; ok && c < s->n_chunks; c++)
             ok = (d->chunks[c] = vec_chunk_alloc(dim)) != NULL;
@@ -410,6 +418,19 @@ qv_status store_layout_remove(const store *s, bool sparse, uint32_t index, store
 
 void store_layout_commit(store *s, store_layout *l)
 {
+    /* A checkpoint between prepare and commit (collection.h) rewrote the
+     * columns' saved-chunk records: the copies take the current ones. */
+    for (uint32_t i = 0; i < l->n_dense; i++) {
+        if (!l->add_sparse && (int)i == l->added)
+            continue;
+        uint32_t from = l->removed_dense >= 0 && (int)i >= l->removed_dense ? i + 1 : i;
+        vec_dense *d = &l->dense[i];
+        const vec_dense *o = &s->dense[from];
+        d->file_no = o->file_no;
+        d->n_saved = o->n_saved;
+        d->saved_at = o->saved_at;
+        d->saved_crc = o->saved_crc;
+    }
     if (l->removed_dense >= 0)
         st_dense_col_free(&s->dense[l->removed_dense], s->n_chunks);
     if (l->removed_sparse >= 0)

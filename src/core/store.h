@@ -30,14 +30,19 @@
  * Checkpoint file (points.snap; little-endian; also in docs/FORMAT.md):
  *   OFFSET SIZE DESCRIPTION
  *   0      8    magic "QVSNAP\0\0"
- *   8      4    version (3; versions 1 and 2 are still read)
+ *   8      4    version (4; versions 1 to 3 are still read)
  *   12     4    n_dense: dense vector columns
  *   16     4    n_sparse: sparse vector columns
  *   20     4    n_slots: the store's slots, free ones included (n_points
  *               <= n_slots <= store_slot_bound(n_points)); versions 1, 2: 0
  *   24     8    sequence number of the last operation applied
  *   32     8    n_points
- *   40     ...  per dense column: u32 dim, u32 name length, name bytes;
+ *   40     4    (version 4) next_file: the number the next chunk file gets
+ *   44     ...  per dense column: u32 dim, u32 name length, name bytes,
+ *               (version 4) u32 file_no: 0 = its vectors are inline in the
+ *               points, else they are in chunk file vec-<file_no>.dat and
+ *               there follow u32 chunk_slots (VEC_CHUNK), u32 n_chunks and
+ *               n_chunks x (u32 location, u32 CRC32C of the chunk's image);
  *               then per sparse column: u32 name length, name bytes
  *               (version 1: 4*n_dense dims only, columns in config order)
  *   then n_points records:
@@ -47,10 +52,18 @@
  *          8    version: the operation that last wrote the point (not in
  *               versions 1 and 2, whose points load with version 0)
  *          4    payload length, then the payload blob (pl.h)
- *          per dense column:  u8 present, then dim f32 if present
+ *          per dense column:  u8 present, then dim f32 if present and inline
  *          per sparse column: u32 nnz or 0xFFFFFFFF if absent, u32 indices[nnz], f32 values[nnz]
  *   then   4    CRC32C of every byte before it
  *          4    end magic "QVND"
+ * Chunk file vec-<n>.dat: images of VEC_CHUNK x dim f32 (a chunk of the
+ * column, slots without a vector included), image k at byte k x its size.
+ * A checkpoint writes the chunks changed since the last one (st_set_dense
+ * marks them dirty) to images the last one does not use, then the new
+ * points.snap, whose rename is the commit point; images no longer named
+ * are reused by the next checkpoint, and chunk files no column names are
+ * removed. A store written compacted (too many free slots) has its
+ * vectors inline.
  * Loading maps the file's columns onto the store's by name: a column the
  * store lacks is skipped, a store column the file lacks starts empty, and
  * the same name with another dimension or kind is damage (QV_CORRUPT). So a
@@ -151,6 +164,7 @@ typedef struct store {
     vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
+    uint32_t        next_file; /* the number the next new chunk file gets (never reused) */
     uint64_t        gen;       /* the state's generation: new at every commit that changed
                                 * something, column swap, index attached or dropped (a text
                                 * index changes what match.text means) and load; drawn from one
@@ -219,7 +233,7 @@ static inline uint64_t store_slot_bound(uint64_t n_points) { return 2 * n_points
 static inline bool store_keeps_slots(const store *s) { return s->n_slots <= store_slot_bound(s->n_points); }
 
 /* Write the checkpoint file path atomically (temp, fsync, rename, fsync dir). */
-qv_status store_save(const store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);
+qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);
 
 /* Load a checkpoint into an initialised, empty store; *seq gets its sequence
  * number. Columns are matched by name (version 1 files: by position, and

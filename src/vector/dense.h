@@ -9,8 +9,13 @@
  * new ones, as long as the chunk-pointer array they read is not freed under
  * them (the owner's business; core/ swaps it under its lock).
  *
+ * Saved chunks: the owner (core/'s checkpoint) records, per chunk, whether
+ * it changed since it was last saved (dirty) and where that saved image
+ * lies in the column's chunk file and its checksum (saved_at, saved_crc),
+ * so that a checkpoint writes only the chunks that changed.
+ *
  * Threading: none of its own. Who owns what: the column owns its name, its
- * chunk array, every chunk and its presence bits.
+ * chunk array, every chunk, its presence bits and the saved-chunk record.
  */
 #ifndef QV_VECTOR_DENSE_H
 #define QV_VECTOR_DENSE_H
@@ -28,6 +33,12 @@ typedef struct vec_dense {
     uint32_t  dim;
     float   **chunks;  /* chunks of VEC_CHUNK * dim floats, VEC_ALIGN-aligned */
     uint64_t *has;     /* presence bit per slot */
+    uint8_t  *dirty;   /* per chunk (as many entries as chunks has room for): written
+                        * since it was last saved */
+    uint32_t  file_no; /* its chunk file's number; 0: none yet */
+    uint32_t  n_saved; /* chunks with an entry in saved_at and saved_crc */
+    uint32_t *saved_at, *saved_crc; /* per chunk: its location in the chunk file as
+                                     * of the last checkpoint (UINT32_MAX none), CRC32C */
 } vec_dense;
 
 /* The vector of slot (its chunk must exist; its bit says if it is set). */

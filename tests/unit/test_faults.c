@@ -341,7 +341,8 @@ static void test_reset_keeps_a_broken_log_broken(void **state)
 /* ---- checkpoint, config and catalog files ---------------------------------- */
 
 /*
- * The files written outside the log — checkpoints (store_save), the log's
+ * The files written outside the log — checkpoints (store_save, its chunk
+ * files through pwrite), the log's
  * reset header and void list, config.json, aliases.json, a new collection's
  * staged directory — go through write, fsync and rename. This executable
  * defines those three itself: the quiver library is linked in statically,
@@ -383,6 +384,19 @@ ssize_t write(int fd, const void *buf, size_t n)
         return -1;
     }
     return syscall(SYS_write, fd, buf, n);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    if (gfire(G_SHORT_WRITE) && n > 1) {
+        G = (typeof(G)){.armed = true, .kind = G_WRITE, .err = ENOSPC, .fired = G.fired};
+        return syscall(SYS_pwrite64, fd, buf, n / 2, off);
+    }
+    if (gfire(G_WRITE)) {
+        errno = G.err;
+        return -1;
+    }
+    return syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
 int fsync(int fd)
@@ -580,7 +594,7 @@ static void file_loop(file_fault kind, int errnum, bool sticky, int *rounds)
     fail_msg("the fault kept firing past 200 calls");
 }
 
-/* Every write, fsync and rename of the sequence — two checkpoints with
+/* Every write, pwrite, fsync and rename of the sequence — two checkpoints with
  * their log resets, a config change, alias changes, two collection
  * creations — failed in turn. */
 static void test_file_faults(void **state)

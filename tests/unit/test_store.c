@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -496,7 +497,8 @@ static void checkpoint_refuses_impossible_fields(void **state)
     snprintf(path, sizeof path, "%s/points.snap", dir);
     /* Layout (store.h): the header with its vector list, then the point:
      * id (u8 0, u64 0, u64 7), version (u64), payload length, payload,
-     * dense a (1 + 8), dense b (1), nnz. The id is found by its bytes. */
+     * dense a (1: its floats are in its chunk file), dense b (1), nnz. The
+     * id is found by its bytes. */
     char *data;
     size_t len;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
@@ -508,7 +510,7 @@ static void checkpoint_refuses_impossible_fields(void **state)
     uint32_t plen;
     memcpy(&plen, data + plen_at, 4);
     free(data);
-    long nnz_at = plen_at + 4 + (long)plen + 9 + 1;
+    long nnz_at = plen_at + 4 + (long)plen + 1 + 1;
     assert_int_equal(load_again(&g, path, &err), QV_OK);  /* the layout is as assumed */
 
     uint32_t big = 1u << 30;
@@ -568,6 +570,18 @@ static void record_decoding_rejects_impossible_ids(void **state)
 
 /* Replace f's config with one parsed from json and make the store's
  * columns follow by name through store_layout_* (what a vector DDL does). */
+/* Where relayout saves a checkpoint between preparing and committing each
+ * change, as a vector DDL does (collection.h); NULL: none. */
+static const char *relayout_dir;
+
+static void layout_commit(fixture *f, store_layout *l)
+{
+    qv_error err;
+    if (relayout_dir)
+        assert_int_equal(store_save(&f->st, relayout_dir, "points.snap", 5, &err), QV_OK);
+    store_layout_commit(&f->st, l);
+}
+
 static void relayout(fixture *f, const char *json)
 {
     qv_error err;
@@ -582,14 +596,14 @@ static void relayout(fixture *f, const char *json)
             continue;
         store_layout l;
         assert_int_equal(store_layout_remove(&f->st, false, i, &l, &err), QV_OK);
-        store_layout_commit(&f->st, &l);
+        layout_commit(f, &l);
     }
     for (uint32_t i = f->st.n_sparse; i-- > 0;) {
         if (cfg_find_sparse(&next, f->st.sparse_names[i]) >= 0)
             continue;
         store_layout l;
         assert_int_equal(store_layout_remove(&f->st, true, i, &l, &err), QV_OK);
-        store_layout_commit(&f->st, &l);
+        layout_commit(f, &l);
     }
     for (uint32_t i = 0; i < next.n_vectors; i++) {
         bool have = false;
@@ -599,7 +613,7 @@ static void relayout(fixture *f, const char *json)
             continue;
         store_layout l;
         assert_int_equal(store_layout_add(&f->st, false, next.vectors[i].name, next.vectors[i].size, &l, &err), QV_OK);
-        store_layout_commit(&f->st, &l);
+        layout_commit(f, &l);
     }
     for (uint32_t i = 0; i < next.n_sparse; i++) {
         bool have = false;
@@ -609,7 +623,7 @@ static void relayout(fixture *f, const char *json)
             continue;
         store_layout l;
         assert_int_equal(store_layout_add(&f->st, true, next.sparse[i].name, 0, &l, &err), QV_OK);
-        store_layout_commit(&f->st, &l);
+        layout_commit(f, &l);
     }
     /* the test configs list kept columns first, in store order */
     assert_int_equal(f->st.n_dense, next.n_vectors);
@@ -670,6 +684,132 @@ static void columns_added_and_removed(void **state)
     assert_int_equal(f.st.n_sparse, 1);
     assert_int_equal(store_layout_remove(&f.st, false, 2, &l, &err), QV_INTERNAL);
     fx_free(&f);
+}
+
+static long file_size(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* Dense vectors live in chunk files (st_checkpoint.c): a checkpoint
+ * writes only the chunks that changed, each to a place the last one does
+ * not use (its images are never overwritten), frees the places it no
+ * longer needs for the next one, and a damaged chunk refuses to load. */
+static void checkpoint_writes_what_changed(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    fx_init(&g, "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}");
+    char *body = malloc(1 << 16);
+    assert_non_null(body);
+    for (int first = 0; first < 3000; first += 500) {  /* three chunks of 1024 slots */
+        size_t len = (size_t)sprintf(body, "{\"points\":[");
+        for (int i = first; i < first + 500; i++)
+            len += (size_t)sprintf(body + len, "%s{\"id\":%d,\"vector\":[%d,1]}", i > first ? "," : "", i, i);
+        sprintf(body + len, "]}");
+        qv_arena_reset(&f.a);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+    }
+    free(body);
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    long chunk = 1024 * 2 * 4;
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 1, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 3 * chunk);
+    long snap = file_size(dir, "points.snap");
+    assert_true(snap < 3000 * 40);  /* ids, versions, presence: no floats */
+    /* Nothing changed: nothing moves. */
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 1, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 3 * chunk);
+    /* A vector of chunk 1 changes: that chunk goes to a fourth place. */
+    qv_arena_reset(&f.a);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":1500,\"vector\":[7,7]}]}", &err), QV_OK);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 2, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 4 * chunk);
+    assert_int_equal(load_again(&g, path, &err), QV_OK);
+    char *want = picture(&f.st), *got = picture(&g.st);
+    assert_string_equal(got, want);
+    free(got);
+    /* Then one of chunk 0: it takes the place chunk 1 left. */
+    qv_arena_reset(&f.a);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":3,\"vector\":[5,6]}]}", &err), QV_OK);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 3, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 4 * chunk);
+    assert_int_equal(load_again(&g, path, &err), QV_OK);
+    free(want);
+    want = picture(&f.st);
+    got = picture(&g.st);
+    assert_string_equal(got, want);
+    free(got);
+    /* The loaded store knows where its chunks lie: its own next
+     * checkpoint of one change writes one chunk. */
+    qv_arena_reset(&g.a);
+    assert_int_equal(run(&g, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":2999,\"vector\":[1,2]}]}", &err), QV_OK);
+    assert_int_equal(store_save(&g.st, dir, "points.snap", 4, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 4 * chunk);
+    /* A damaged chunk is found. */
+    char vpath[256];
+    snprintf(vpath, sizeof vpath, "%s/vec-1.dat", dir);
+    FILE *fp = fopen(vpath, "r+b");
+    assert_non_null(fp);
+    for (long at = 0; at < 4 * chunk; at += chunk) {  /* one byte of every place: some are in use */
+        fseek(fp, at + 100, SEEK_SET);
+        fputc(0x55, fp);
+    }
+    fclose(fp);
+    assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    free(want);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
+}
+
+/* Checkpoints across vector changes, saved between each change's prepare
+ * and commit as the DDL does: the columns keep their chunk files, a
+ * removed column's file goes, an added one gets a new file. */
+static void checkpoint_across_vector_changes(void **state)
+{
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, NAMED);
+    char body[256];
+    for (int i = 0; i < 1500; i++) {
+        qv_arena_reset(&f.a);
+        snprintf(body, sizeof body, "{\"points\":[{\"id\":%d,\"vector\":{\"a\":[%d,1],\"b\":[0,1,%d]}}]}", i, i, i);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+    }
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 4, &err), QV_OK);
+    assert_true(file_size(dir, "vec-1.dat") > 0 && file_size(dir, "vec-2.dat") > 0);
+    relayout_dir = dir;
+    relayout(&f, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},"
+                 "\"c\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
+    relayout_dir = NULL;
+    qv_arena_reset(&f.a);
+    assert_int_equal(run(&f, QV_UPDATE_UPDATE_VECTORS, "{\"points\":[{\"id\":3,\"vector\":{\"c\":[7,8]}}]}", &err), QV_OK);
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 6, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), -1);  /* a's */
+    assert_true(file_size(dir, "vec-2.dat") > 0);       /* b's, kept */
+    assert_true(file_size(dir, "vec-3.dat") > 0);       /* c's, new */
+    fx_init(&g, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},"
+                "\"c\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
+    assert_int_equal(load_again(&g, path, &err), QV_OK);
+    char *want = picture(&f.st), *got = picture(&g.st);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(got, "[7.0,8.0]"));
+    free(want);
+    free(got);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
 }
 
 static void checkpoint_columns_by_name(void **state)
@@ -1063,6 +1203,8 @@ int main(void)
         cmocka_unit_test(checkpoint_refuses_impossible_fields),
         cmocka_unit_test(record_decoding_rejects_impossible_ids),
         cmocka_unit_test(columns_added_and_removed),
+        cmocka_unit_test(checkpoint_writes_what_changed),
+        cmocka_unit_test(checkpoint_across_vector_changes),
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_old_versions_load),
         cmocka_unit_test(checkpoint_compacts_sparse_store),
