@@ -18,6 +18,7 @@
 #include "payload/pl.h"
 #include "util/crc32c.h"
 #include "util/endian.h"
+#include "util/buf.h"
 #include "util/fsutil.h"
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
@@ -27,6 +28,10 @@
 #define SNAP_VERSION 4  /* 4: dense vectors in chunk files; 3: slots and point versions; 1-3
                          * are still read */
 #define VEC_FILE   "vec-%u.dat"
+#define BLK_FILE   "blk-%u.dat"
+/* A block file is written anew once its dead images outweigh its live ones
+ * and it holds more than this. */
+#define BLK_COMPACT_MIN (4u << 20)
 #define AT_NONE    UINT32_MAX
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
@@ -38,11 +43,18 @@ typedef struct bio {
     uint32_t crc;
     bool     failed;
     uint64_t left;      /* reader: bytes of the file not yet taken by bio_get */
+    qv_buf  *mem;       /* writer: appends here instead of to fd */
 } bio;
 
 static void bio_flush(bio *b)
 {
     size_t off = 0;
+    if (b->mem) {
+        qv_buf_append(b->mem, b->buf, b->len);
+        b->failed |= !qv_buf_ok(b->mem);
+        b->len = 0;
+        return;
+    }
     while (!b->failed && off < b->len) {
         ssize_t n = write(b->fd, b->buf + off, b->len - off);
         if (n < 0 && errno == EINTR)
@@ -194,21 +206,124 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
     return rc;
 }
 
-/* Remove the chunk files in dir that no column of s saved to. */
-static void prune_chunk_files(const store *s, const char *dir)
+/* One point's record (store.h): its slot as slot_field, vectors of the
+ * columns plans puts in chunk files by presence only. */
+static void put_point(bio *b, const store *s, uint32_t slot, uint32_t slot_field, const chunk_plan *plans)
+{
+    const qv_point_id *id = &s->ids[slot];
+    bio_u32(b, slot_field);
+    bio_u8(b, id->uuid);
+    bio_u64(b, id->hi);
+    bio_u64(b, id->lo);
+    bio_u64(b, s->versions[slot]);
+    const uint8_t *blob;
+    size_t len;
+    store_payload(s, slot, &blob, &len);
+    bio_u32(b, (uint32_t)len);
+    bio_put(b, blob, len);
+    for (uint32_t v = 0; v < s->n_dense; v++) {
+        bool has = store_has_dense(s, v, slot);
+        bio_u8(b, has);
+        if (has && !plans[v].file_no)
+            bio_put(b, store_dense(s, v, slot), (size_t)s->dense[v].dim * 4);
+    }
+    for (uint32_t v = 0; v < s->n_sparse; v++) {
+        const st_sparse_vec *sv = s->sparse[v][slot];
+        bio_u32(b, sv ? sv->n : UINT32_MAX);
+        if (sv)
+            bio_put(b, sv->data, (size_t)sv->n * 8);
+    }
+}
+
+/* Where each chunk of slots lies for the checkpoint being written. */
+typedef struct blk_plan {
+    uint32_t  file_no, n;
+    st_block *b;
+    uint64_t  end, live;
+} blk_plan;
+
+/*
+ * The blocks: per chunk of VEC_CHUNK slots, an image of its points'
+ * records (u32 count, then the records), appended to the block file
+ * past what the last checkpoint wrote, for the chunks a slot of which
+ * changed since; the others keep their image. Once dead images outweigh
+ * live ones, every block goes to a new block file instead. Made durable
+ * before the checkpoint file lands; the last checkpoint's images are never
+ * overwritten.
+ */
+static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans, blk_plan *bp, qv_error *err)
+{
+    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK;
+    bool fresh = !s->blk_file || (s->blk_end - s->blk_live > s->blk_live && s->blk_end > BLK_COMPACT_MIN);
+    *bp = (blk_plan){.file_no = fresh ? s->next_file++ : s->blk_file, .n = n, .end = fresh ? 0 : s->blk_end,
+                     .b = malloc((n ? n : 1) * sizeof *bp->b)};
+    qv_buf img = QV_BUF_INIT;
+    bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &img};
+    char path[PATH_MAX];
+    int fd = -1;
+    qv_status rc = QV_OK;
+    if (!bp->b || !mb.buf)
+        rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    else if (snprintf(path, sizeof path, "%s/" BLK_FILE, dir, bp->file_no) >= (int)sizeof path ||
+             (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644)) < 0)
+        rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+    bool wrote = false;
+    for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
+        if (!fresh && c < s->n_blk_saved && !s->blk_dirty[c]) {
+            bp->b[c] = s->blk_saved[c];
+            bp->live += bp->b[c].len;
+            continue;
+        }
+        uint32_t lo = c * VEC_CHUNK, hi = lo + VEC_CHUNK < s->n_slots ? lo + VEC_CHUNK : s->n_slots, count = 0;
+        for (uint32_t slot = lo; slot < hi; slot++)
+            count += store_live(s, slot);
+        img.len = 0;
+        bio_u32(&mb, count);
+        for (uint32_t slot = lo; slot < hi; slot++)
+            if (store_live(s, slot))
+                put_point(&mb, s, slot, slot, plans);
+        bio_flush(&mb);
+        if (mb.failed) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+            break;
+        }
+        bp->b[c] = (st_block){.at = bp->end, .len = (uint32_t)img.len, .crc = qv_crc32c(0, img.data, img.len)};
+        if (pwrite_all(fd, img.data, img.len, (off_t)bp->end) != 0)
+            rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+        bp->end += img.len;
+        bp->live += img.len;
+        wrote = true;
+    }
+    if (rc == QV_OK && wrote && fsync(fd) != 0)
+        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    qv_buf_free(&img);
+    free(mb.buf);
+    return rc;
+}
+
+/* Remove the chunk and block files in dir that the checkpoint s last
+ * wrote does not name. */
+static void prune_files(const store *s, const char *dir)
 {
     DIR *dh = opendir(dir);
     struct dirent *e;
     while (dh && (e = readdir(dh))) {
         unsigned no;
-        char tail;
-        if (sscanf(e->d_name, "vec-%u.da%c", &no, &tail) != 2 || tail != 't')
+        char kind[4], tail;
+        if (sscanf(e->d_name, "%3[a-z]-%u.da%c", kind, &no, &tail) != 3 || tail != 't')
             continue;
         bool keep = false;
-        for (uint32_t v = 0; v < s->n_dense; v++)
-            keep |= s->dense[v].file_no == no && s->dense[v].n_saved;
+        if (strcmp(kind, "vec") == 0)
+            for (uint32_t v = 0; v < s->n_dense; v++)
+                keep |= s->dense[v].file_no == no && s->dense[v].n_saved;
+        else if (strcmp(kind, "blk") == 0)
+            keep = s->blk_file == no;
+        else
+            continue;
         char path[PATH_MAX];
-        if (!keep && vec_path(path, sizeof path, dir, no))
+        if (!keep && snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
             unlink(path);
     }
     if (dh)
@@ -222,113 +337,94 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
         snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return qv_fail(err, QV_IO, "checkpoint path too long in %s", dir);
     /* Slots as they are, so that a saved HNSW graph (whose nodes are
-     * slots) fits the store this file loads into, and the dense vectors in
-     * chunk files, of which only what changed is written; a store with
-     * too many free slots for that is written compacted
-     * (store_keeps_slots), its vectors inline. */
+     * slots) fits the store this file loads into, the dense vectors in
+     * chunk files and the points in blocks, of both of which only what
+     * changed is written; a store with too many free slots for that is
+     * written compacted (store_keeps_slots), everything inline. */
     bool keep = store_keeps_slots(s);
     chunk_plan *plans = calloc(s->n_dense ? s->n_dense : 1, sizeof *plans);
+    blk_plan bp = {.file_no = 0};
     if (!plans)
         return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
     qv_status rc = QV_OK;
     for (uint32_t v = 0; keep && v < s->n_dense && rc == QV_OK; v++)
         rc = save_chunks(s, &s->dense[v], dir, &plans[v], err);
+    if (keep && rc == QV_OK)
+        rc = save_blocks(s, dir, plans, &bp, err);
     bio b = {.fd = -1};
     if (rc == QV_OK) {
         b = (bio){.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), .buf = malloc(IO_BUF)};
         if (b.fd < 0 || !b.buf)
             rc = qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(errno));
     }
-    if (rc) {
-        if (b.fd >= 0)
-            close(b.fd);
-        free(b.buf);
+    if (rc == QV_OK) {
+        uint32_t rank = 0;
+        bio_put(&b, SNAP_MAGIC, 8);
+        bio_u32(&b, SNAP_VERSION);
+        bio_u32(&b, s->n_dense);
+        bio_u32(&b, s->n_sparse);
+        bio_u32(&b, keep ? s->n_slots : (uint32_t)s->n_points);
+        bio_u64(&b, seq);
+        bio_u64(&b, s->n_points);
+        bio_u32(&b, s->next_file);
+        /* Columns by name, so that a load can map them onto another vector
+         * list (a vector added or removed since); each dense one with where
+         * its chunks lie. */
         for (uint32_t v = 0; v < s->n_dense; v++) {
-            free(plans[v].at);
-            free(plans[v].crc);
-        }
-        free(plans);
-        return rc;
-    }
-    uint32_t rank = 0;
-    bio_put(&b, SNAP_MAGIC, 8);
-    bio_u32(&b, SNAP_VERSION);
-    bio_u32(&b, s->n_dense);
-    bio_u32(&b, s->n_sparse);
-    bio_u32(&b, keep ? s->n_slots : (uint32_t)s->n_points);
-    bio_u64(&b, seq);
-    bio_u64(&b, s->n_points);
-    bio_u32(&b, s->next_file);
-    /* Columns by name, so that a load can map them onto another vector
-     * list (a vector added or removed since); each dense one with where
-     * its chunks lie. */
-    for (uint32_t v = 0; v < s->n_dense; v++) {
-        uint32_t nl = (uint32_t)strlen(s->dense[v].name);
-        bio_u32(&b, s->dense[v].dim);
-        bio_u32(&b, nl);
-        bio_put(&b, s->dense[v].name, nl);
-        bio_u32(&b, plans[v].file_no);
-        if (!plans[v].file_no)
-            continue;
-        bio_u32(&b, VEC_CHUNK);
-        bio_u32(&b, plans[v].n);
-        for (uint32_t c = 0; c < plans[v].n; c++) {
-            bio_u32(&b, plans[v].at[c]);
-            bio_u32(&b, plans[v].crc[c]);
-        }
-    }
-    for (uint32_t v = 0; v < s->n_sparse; v++) {
-        uint32_t nl = (uint32_t)strlen(s->sparse_names[v]);
-        bio_u32(&b, nl);
-        bio_put(&b, s->sparse_names[v], nl);
-    }
-    for (uint32_t slot = 0; slot < s->n_slots && !b.failed; slot++) {
-        if (!store_live(s, slot))
-            continue;
-        const qv_point_id *id = &s->ids[slot];
-        bio_u32(&b, keep ? slot : rank++);
-        bio_u8(&b, id->uuid);
-        bio_u64(&b, id->hi);
-        bio_u64(&b, id->lo);
-        bio_u64(&b, s->versions[slot]);
-        const uint8_t *blob;
-        size_t len;
-        store_payload(s, slot, &blob, &len);
-        bio_u32(&b, (uint32_t)len);
-        bio_put(&b, blob, len);
-        for (uint32_t v = 0; v < s->n_dense; v++) {
-            bool has = store_has_dense(s, v, slot);
-            bio_u8(&b, has);
-            if (has && !plans[v].file_no)
-                bio_put(&b, store_dense(s, v, slot), (size_t)s->dense[v].dim * 4);
+            uint32_t nl = (uint32_t)strlen(s->dense[v].name);
+            bio_u32(&b, s->dense[v].dim);
+            bio_u32(&b, nl);
+            bio_put(&b, s->dense[v].name, nl);
+            bio_u32(&b, plans[v].file_no);
+            if (!plans[v].file_no)
+                continue;
+            bio_u32(&b, VEC_CHUNK);
+            bio_u32(&b, plans[v].n);
+            for (uint32_t c = 0; c < plans[v].n; c++) {
+                bio_u32(&b, plans[v].at[c]);
+                bio_u32(&b, plans[v].crc[c]);
+            }
         }
         for (uint32_t v = 0; v < s->n_sparse; v++) {
-            const st_sparse_vec *sv = s->sparse[v][slot];
-            bio_u32(&b, sv ? sv->n : UINT32_MAX);
-            if (sv)
-                bio_put(&b, sv->data, (size_t)sv->n * 8);
+            uint32_t nl = (uint32_t)strlen(s->sparse_names[v]);
+            bio_u32(&b, nl);
+            bio_put(&b, s->sparse_names[v], nl);
         }
-    }
-    uint32_t crc = b.crc;
-    bio_u32(&b, crc);
-    bio_put(&b, SNAP_END, 4);
-    bio_flush(&b);
-    int e = errno;
-    bool ok = !b.failed && fsync(b.fd) == 0;
-    if (!b.failed && !ok)
-        e = errno;
-    close(b.fd);
-    free(b.buf);
-    if (!ok || rename(tmp, path) != 0 || qv_fsync_dir(dir) != 0) {
-        if (ok)
+        bio_u32(&b, bp.file_no);
+        if (bp.file_no) {
+            bio_u32(&b, VEC_CHUNK);
+            bio_u32(&b, bp.n);
+            for (uint32_t c = 0; c < bp.n; c++) {
+                bio_u64(&b, bp.b[c].at);
+                bio_u32(&b, bp.b[c].len);
+                bio_u32(&b, bp.b[c].crc);
+            }
+        }
+        for (uint32_t slot = 0; !bp.file_no && slot < s->n_slots && !b.failed; slot++)
+            if (store_live(s, slot))
+                put_point(&b, s, slot, keep ? slot : rank++, plans);
+        uint32_t crc = b.crc;
+        bio_u32(&b, crc);
+        bio_put(&b, SNAP_END, 4);
+        bio_flush(&b);
+        int e = errno;
+        bool ok = !b.failed && fsync(b.fd) == 0;
+        if (!b.failed && !ok)
             e = errno;
-        unlink(tmp);
-        rc = qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
+        close(b.fd);
+        if (!ok || rename(tmp, path) != 0 || qv_fsync_dir(dir) != 0) {
+            if (ok)
+                e = errno;
+            unlink(tmp);
+            rc = qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
+        }
+    } else if (b.fd >= 0) {
+        close(b.fd);
     }
-    /* Landed: the new images are the saved ones, and the locations only
-     * the last checkpoint used are free. Failed: the last checkpoint's
-     * record stands (the chunks written meanwhile lie where it does not
-     * look). */
+    free(b.buf);
+    /* Landed: the new images are the saved ones, and the places only the
+     * last checkpoint used are free. Failed: the last checkpoint's record
+     * stands (what was written meanwhile lies where it does not look). */
     for (uint32_t v = 0; v < s->n_dense; v++) {
         vec_dense *d = &s->dense[v];
         if (rc == QV_OK) {
@@ -346,8 +442,19 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
         }
     }
     free(plans);
-    if (rc == QV_OK)
-        prune_chunk_files(s, dir);
+    if (rc == QV_OK) {
+        free(s->blk_saved);
+        s->blk_saved = bp.b;
+        s->n_blk_saved = bp.file_no ? bp.n : 0;
+        s->blk_file = bp.file_no;
+        s->blk_end = bp.end;
+        s->blk_live = bp.live;
+        if (s->cap_slots)
+            memset(s->blk_dirty, 0, s->cap_slots / VEC_CHUNK);
+        prune_files(s, dir);
+    } else {
+        free(bp.b);
+    }
     return rc;
 }
 
@@ -572,6 +679,191 @@ static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col 
     return QV_OK;
 }
 
+/* What a load reads points with. */
+typedef struct loader {
+    store      *s;
+    st_txn      t;
+    qv_arena    a;
+    uint32_t    version, file_slots, n_dense, n_sparse;
+    uint32_t   *dims;
+    int32_t    *dmap, *smap;
+    file_col   *fcols;
+    uint8_t    *blob;
+    uint32_t    blob_cap;
+    const char *path;
+    qv_error   *err;
+} loader;
+
+/* Read point i's record from b and insert it (its slot, version 3 on, in
+ * [lo, hi)), through the same mutation path as writes, one txn. */
+static qv_status load_point(loader *L, bio *b, uint64_t i, uint32_t lo, uint32_t hi)
+{
+    store *s = L->s;
+    qv_status rc = QV_OK;
+    qv_point_id id;
+    uint32_t len;
+    qv_arena_reset(&L->a);
+    L->t.ver = 0;  /* versions 1 and 2 keep none */
+    uint32_t at;
+    if (L->version >= 3) {  /* increasing: the free slots before it are passed by */
+        if (!bio_get_u32(b, &at) || at < s->n_slots || at < lo || at >= hi)
+            goto truncated;
+        if ((rc = reach_slot(s, at, L->err)))
+            return rc;
+    }
+    if (!bio_get(b, &id.uuid, 1) || !bio_get_u64(b, &id.hi) || !bio_get_u64(b, &id.lo) ||
+        !pid_valid(&id) || (L->version >= 3 && !bio_get_u64(b, &L->t.ver)) || !bio_get_u32(b, &len) ||
+        len > (1u << 30))
+        goto truncated;
+    if (!bio_has(b, len)) {
+        rc = qv_fail(L->err, QV_CORRUPT,
+                     "%s: point %llu claims a payload of %u bytes, more than the file holds", L->path,
+                     (unsigned long long)i, len);
+        return rc;
+    }
+    if (len > L->blob_cap) {
+        uint8_t *p = realloc(L->blob, len);
+        if (!p) {
+            rc = qv_fail(L->err, QV_NOMEM, "out of memory");
+            return rc;
+        }
+        L->blob = p;
+        L->blob_cap = len;
+    }
+    if (!bio_get(b, L->blob, len) || !pl_validate(L->blob, len) || store_find(s, &id) >= 0)
+        goto truncated;
+    uint32_t slot;
+    if ((rc = st_insert_slot(&L->t, &id, &slot)) || (rc = st_set_payload_blob(&L->t, slot, L->blob, len)))
+        return rc;
+    for (uint32_t v = 0; v < L->n_dense; v++) {
+        uint8_t has;
+        if (!bio_get(b, &has, 1))
+            goto truncated;
+        if (!has)
+            continue;
+        if (L->fcols[v].file_no) {  /* its floats are in the chunk file */
+            if (L->dmap[v] >= 0)
+                qv_bit_put(s->dense[L->dmap[v]].has, slot, true);
+            continue;
+        }
+        size_t bytes = (size_t)L->dims[v] * 4;
+        if (L->dmap[v] < 0) {
+            if (!bio_skip(b, bytes))
+                goto truncated;
+            continue;
+        }
+        uint32_t to = (uint32_t)L->dmap[v];
+        if (!bio_get(b, (float *)store_dense(s, to, slot), bytes))
+            goto truncated;
+        qv_bit_put(s->dense[to].has, slot, true);
+    }
+    for (uint32_t v = 0; v < L->n_sparse; v++) {
+        uint32_t nnz;
+        if (!bio_get_u32(b, &nnz))
+            goto truncated;
+        if (nnz == UINT32_MAX)
+            continue;
+        if (nnz > OPS_MAX_SPARSE_NNZ)
+            goto truncated;
+        if (!bio_has(b, (uint64_t)nnz * 8)) {
+            rc = qv_fail(L->err, QV_CORRUPT,
+                         "%s: point %llu claims a sparse vector of %u values, more than the file holds",
+                         L->path, (unsigned long long)i, nnz);
+            return rc;
+        }
+        if (L->smap[v] < 0) {
+            if (!bio_skip(b, (size_t)nnz * 8))
+                goto truncated;
+            continue;
+        }
+        st_sparse_vec *sv = malloc(sizeof *sv + (size_t)nnz * 8);
+        if (!sv) {
+            rc = qv_fail(L->err, QV_NOMEM, "out of memory");
+            return rc;
+        }
+        sv->n = nnz;
+        s->sparse[L->smap[v]][slot] = sv;
+        if (!bio_get(b, sv->data, (size_t)nnz * 8))
+            goto truncated;
+        st_sparse_sort(sv);
+    }
+    /* A point cut short (rc set above) stays as it is: the caller frees
+     * the store. */
+    return rc ? rc : st_txn_end(&L->t, QV_OK);
+truncated:
+    return qv_fail(L->err, QV_CORRUPT, "%s: truncated or damaged at point %llu", L->path, (unsigned long long)i);
+}
+
+/* The points from the blocks the checkpoint names (blk-<blk_file>.dat
+ * beside it), each checked against its CRC32C: exactly n_points of them.
+ * The list becomes the store's saved record (blocks is taken). */
+static qv_status load_blocks(loader *L, uint32_t blk_file, st_block *blocks, uint32_t n_blocks, uint64_t n_points)
+{
+    char file[PATH_MAX];
+    const char *slash = strrchr(L->path, '/');
+    int dl = slash ? (int)(slash - L->path) : 1;
+    if (snprintf(file, sizeof file, "%.*s/" BLK_FILE, dl, slash ? L->path : ".", blk_file) >= (int)sizeof file)
+        return qv_fail(L->err, QV_IO, "path too long: %s", L->path);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qv_fail(L->err, errno == ENOENT ? QV_CORRUPT : QV_IO, "cannot open %s: %s", file, strerror(errno));
+    qv_status rc = QV_OK;
+    uint8_t *img = NULL;
+    size_t cap = 0;
+    uint64_t i = 0;
+    for (uint32_t c = 0; c < n_blocks && rc == QV_OK; c++) {
+        const st_block *k = &blocks[c];
+        if (k->len > cap) {
+            uint8_t *p = realloc(img, k->len);
+            if (!p) {
+                rc = qv_fail(L->err, QV_NOMEM, "out of memory");
+                break;
+            }
+            img = p;
+            cap = k->len;
+        }
+        if (pread_all(fd, img, k->len, (off_t)k->at) != 0) {
+            rc = errno ? qv_fail(L->err, QV_IO, "cannot read %s: %s", file, strerror(errno))
+                       : qv_fail(L->err, QV_CORRUPT, "%s: block %u is cut short", file, c);
+            break;
+        }
+        if (qv_crc32c(0, img, k->len) != k->crc) {
+            rc = qv_fail(L->err, QV_CORRUPT, "%s: block %u is damaged (checksum mismatch)", file, c);
+            break;
+        }
+        bio mb = {.fd = -1, .buf = img, .len = k->len, .left = k->len};
+        uint32_t count;
+        if (!bio_get_u32(&mb, &count) || count > VEC_CHUNK || i + count > n_points) {
+            rc = qv_fail(L->err, QV_CORRUPT, "%s: block %u is damaged", file, c);
+            break;
+        }
+        uint32_t lo = c * VEC_CHUNK, hi = lo + VEC_CHUNK < L->file_slots ? lo + VEC_CHUNK : L->file_slots;
+        for (uint32_t j = 0; j < count && rc == QV_OK; j++)
+            rc = load_point(L, &mb, i++, lo, hi);
+        if (rc == QV_OK && mb.pos != mb.len)
+            rc = qv_fail(L->err, QV_CORRUPT, "%s: block %u is damaged", file, c);
+    }
+    if (rc == QV_OK && i != n_points)
+        rc = qv_fail(L->err, QV_CORRUPT, "%s: %llu points, the checkpoint says %llu", file, (unsigned long long)i,
+                     (unsigned long long)n_points);
+    free(img);
+    close(fd);
+    if (rc)
+        return rc;
+    store *s = L->s;
+    free(s->blk_saved);
+    s->blk_saved = blocks;
+    s->n_blk_saved = n_blocks;
+    s->blk_file = blk_file;
+    s->blk_live = s->blk_end = 0;
+    for (uint32_t c = 0; c < n_blocks; c++) {
+        s->blk_live += blocks[c].len;
+        if (blocks[c].at + blocks[c].len > s->blk_end)
+            s->blk_end = blocks[c].at + blocks[c].len;
+    }
+    return QV_OK;
+}
+
 qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint64_t *seq,
                      qv_error *err)
 {
@@ -584,14 +876,11 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
                                : qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
     }
     qv_status rc = QV_OK;
-    qv_arena a;
-    qv_arena_init(&a, 1 << 16);
-    uint8_t *blob = NULL;
-    uint32_t blob_cap = 0;
-    uint32_t *dims = NULL;
-    int32_t *dmap = NULL, *smap = NULL;
-    file_col *fcols = NULL;
-    st_txn t = {.s = s, .a = &a, .err = err};
+    loader L = {.s = s, .path = path, .err = err};
+    qv_arena_init(&L.a, 1 << 16);
+    L.t = (st_txn){.s = s, .a = &L.a, .err = err};
+    st_block *blocks = NULL;
+    uint32_t blk_file = 0, n_blocks = 0;
     struct stat st;
     if (fstat(b.fd, &st) != 0) {
         rc = qv_fail(err, QV_IO, "cannot stat %s: %s", path, strerror(errno));
@@ -615,36 +904,69 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         rc = qv_fail(err, QV_CORRUPT, "%s: bad header or vectors differ from the config", path);
         goto done;
     }
-    /* Every count that sizes memory is held to the file's size first: a
-     * point takes at least 21 bytes (12 more with its slot and version), plus a byte per
-     * dense and 4 per sparse column; the slots at most store_slot_bound. */
+    L.version = version;
+    L.file_slots = file_slots;
+    L.n_dense = n_dense;
+    L.n_sparse = n_sparse;
     bool slots = version >= 3;
-    uint64_t min_point = 21 + (slots ? 12 : 0) + n_dense + 4ull * n_sparse;
-    if (n_points > b.left / min_point ||
-        (slots && (file_slots < n_points || file_slots > store_slot_bound(n_points)))) {
-        rc = qv_fail(err, QV_CORRUPT, "%s: %llu points or %u slots cannot fit in the file", path,
-                     (unsigned long long)n_points, file_slots);
+    if (slots && (file_slots < n_points || file_slots > store_slot_bound(n_points))) {
+        rc = qv_fail(err, QV_CORRUPT, "%s: %llu points in %u slots", path, (unsigned long long)n_points, file_slots);
         goto done;
     }
-    dims = calloc(n_dense + 1, sizeof *dims);
-    dmap = calloc(n_dense + 1, sizeof *dmap);
-    smap = calloc(n_sparse + 1, sizeof *smap);
-    fcols = calloc(n_dense + 1, sizeof *fcols);
-    if (!dims || !dmap || !smap || !fcols) {
+    L.dims = calloc(n_dense + 1, sizeof *L.dims);
+    L.dmap = calloc(n_dense + 1, sizeof *L.dmap);
+    L.smap = calloc(n_sparse + 1, sizeof *L.smap);
+    L.fcols = calloc(n_dense + 1, sizeof *L.fcols);
+    if (!L.dims || !L.dmap || !L.smap || !L.fcols) {
         rc = qv_fail(err, QV_NOMEM, "out of memory");
         goto done;
     }
     if (version == 1) {  /* no names: columns in config order, exactly */
         for (uint32_t v = 0; v < n_dense; v++) {
-            if (!bio_get_u32(&b, &dims[v]) || dims[v] != s->dense[v].dim) {
+            if (!bio_get_u32(&b, &L.dims[v]) || L.dims[v] != s->dense[v].dim) {
                 rc = qv_fail(err, QV_CORRUPT, "%s: vector dimensions differ from the config", path);
                 goto done;
             }
-            dmap[v] = (int32_t)v;
+            L.dmap[v] = (int32_t)v;
         }
         for (uint32_t v = 0; v < n_sparse; v++)
-            smap[v] = (int32_t)v;
-    } else if ((rc = load_columns(s, &b, version, n_dense, n_sparse, dims, dmap, smap, fcols, path, err))) {
+            L.smap[v] = (int32_t)v;
+    } else if ((rc = load_columns(s, &b, version, n_dense, n_sparse, L.dims, L.dmap, L.smap, L.fcols, path, err))) {
+        goto done;
+    }
+    /* The points: inline, or (version 4) in blocks of the block file. */
+    uint32_t chunk_slots;
+    if (version >= 4 && (!bio_get_u32(&b, &blk_file) ||
+                         (blk_file && (!bio_get_u32(&b, &chunk_slots) || chunk_slots != VEC_CHUNK ||
+                                       !bio_get_u32(&b, &n_blocks) || !bio_has(&b, (uint64_t)n_blocks * 16))))) {
+        rc = qv_fail(err, QV_CORRUPT, "%s: damaged block list", path);
+        goto done;
+    }
+    /* Every count that sizes memory is held to the bytes that hold the
+     * points first: a point takes at least 21 bytes (12 more with its slot
+     * and version), plus a byte per dense and 4 per sparse column; the
+     * slots at most store_slot_bound. */
+    uint64_t min_point = 21 + (slots ? 12 : 0) + n_dense + 4ull * n_sparse, room = b.left;
+    if (blk_file) {
+        if (!(blocks = malloc((n_blocks ? n_blocks : 1) * sizeof *blocks))) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory");
+            goto done;
+        }
+        room = 0;
+        for (uint32_t c = 0; c < n_blocks; c++) {
+            if (!bio_get_u64(&b, &blocks[c].at) || !bio_get_u32(&b, &blocks[c].len) || !bio_get_u32(&b, &blocks[c].crc)) {
+                rc = qv_fail(err, QV_CORRUPT, "%s: damaged block list", path);
+                goto done;
+            }
+            room += blocks[c].len;
+        }
+        if (n_blocks > (file_slots + VEC_CHUNK - 1) / VEC_CHUNK) {
+            rc = qv_fail(err, QV_CORRUPT, "%s: %u blocks for %u slots", path, n_blocks, file_slots);
+            goto done;
+        }
+    }
+    if (n_points > room / min_point) {
+        rc = qv_fail(err, QV_CORRUPT, "%s: %llu points cannot fit in the file", path, (unsigned long long)n_points);
         goto done;
     }
     /* A point the listeners refuse (st_txn_end) rolls back, freeing a slot:
@@ -659,135 +981,48 @@ qv_status store_load(store *s, const cfg_collection *cfg, const char *path, uint
         s->cap_free = s->n_free + 1;
     }
     /* Points go through the same mutation path as writes, one txn each. */
-    for (uint64_t i = 0; i < n_points && rc == QV_OK; i++) {
-        qv_point_id id;
-        uint32_t len;
-        qv_arena_reset(&a);
-        t.ver = 0;  /* versions 1 and 2 keep none */
-        uint32_t at;
-        if (slots) {  /* increasing: the free slots before it are passed by */
-            if (!bio_get_u32(&b, &at) || at < s->n_slots || at >= file_slots)
-                goto truncated;
-            if ((rc = reach_slot(s, at, err)))
-                break;
-        }
-        if (!bio_get(&b, &id.uuid, 1) || !bio_get_u64(&b, &id.hi) || !bio_get_u64(&b, &id.lo) ||
-            !pid_valid(&id) || (version >= 3 && !bio_get_u64(&b, &t.ver)) || !bio_get_u32(&b, &len) ||
-            len > (1u << 30))
-            goto truncated;
-        if (!bio_has(&b, len)) {
-            rc = qv_fail(err, QV_CORRUPT,
-                         "%s: point %llu claims a payload of %u bytes, more than the file holds", path,
-                         (unsigned long long)i, len);
-            break;
-        }
-        if (len > blob_cap) {
-            uint8_t *p = realloc(blob, len);
-            if (!p) {
-                rc = qv_fail(err, QV_NOMEM, "out of memory");
-                break;
-            }
-            blob = p;
-            blob_cap = len;
-        }
-        if (!bio_get(&b, blob, len) || !pl_validate(blob, len) || store_find(s, &id) >= 0)
-            goto truncated;
-        uint32_t slot;
-        if ((rc = st_insert_slot(&t, &id, &slot)) || (rc = st_set_payload_blob(&t, slot, blob, len)))
-            break;
-        for (uint32_t v = 0; v < n_dense; v++) {
-            uint8_t has;
-            if (!bio_get(&b, &has, 1))
-                goto truncated;
-            if (!has)
-                continue;
-            if (fcols[v].file_no) {  /* its floats are in the chunk file */
-                if (dmap[v] >= 0)
-                    qv_bit_put(s->dense[dmap[v]].has, slot, true);
-                continue;
-            }
-            size_t bytes = (size_t)dims[v] * 4;
-            if (dmap[v] < 0) {
-                if (!bio_skip(&b, bytes))
-                    goto truncated;
-                continue;
-            }
-            uint32_t to = (uint32_t)dmap[v];
-            if (!bio_get(&b, (float *)store_dense(s, to, slot), bytes))
-                goto truncated;
-            qv_bit_put(s->dense[to].has, slot, true);
-        }
-        for (uint32_t v = 0; v < n_sparse; v++) {
-            uint32_t nnz;
-            if (!bio_get_u32(&b, &nnz))
-                goto truncated;
-            if (nnz == UINT32_MAX)
-                continue;
-            if (nnz > OPS_MAX_SPARSE_NNZ)
-                goto truncated;
-            if (!bio_has(&b, (uint64_t)nnz * 8)) {
-                rc = qv_fail(err, QV_CORRUPT,
-                             "%s: point %llu claims a sparse vector of %u values, more than the file holds",
-                             path, (unsigned long long)i, nnz);
-                break;
-            }
-            if (smap[v] < 0) {
-                if (!bio_skip(&b, (size_t)nnz * 8))
-                    goto truncated;
-                continue;
-            }
-            st_sparse_vec *sv = malloc(sizeof *sv + (size_t)nnz * 8);
-            if (!sv) {
-                rc = qv_fail(err, QV_NOMEM, "out of memory");
-                break;
-            }
-            sv->n = nnz;
-            s->sparse[smap[v]][slot] = sv;
-            if (!bio_get(&b, sv->data, (size_t)nnz * 8))
-                goto truncated;
-            st_sparse_sort(sv);
-        }
-        /* A point cut short (rc set above) stays as it is: the caller
-         * frees the store. */
-        if (rc || (rc = st_txn_end(&t, QV_OK)))
-            break;
-        continue;
-    truncated:
-        rc = qv_fail(err, QV_CORRUPT, "%s: truncated or damaged at point %llu", path,
-                     (unsigned long long)i);
-    }
+    if (!blk_file)
+        for (uint64_t i = 0; i < n_points && rc == QV_OK; i++)
+            rc = load_point(&L, &b, i, 0, slots ? file_slots : UINT32_MAX);
     if (rc == QV_OK) {
         uint32_t want = b.crc, crc;
         char end[4];
         if (!bio_get_u32(&b, &crc) || crc != want || !bio_get(&b, end, 4) || memcmp(end, SNAP_END, 4) != 0)
             rc = qv_fail(err, QV_CORRUPT, "%s: checksum mismatch", path);
     }
+    if (rc == QV_OK && blk_file && (rc = load_blocks(&L, blk_file, blocks, n_blocks, n_points)) == QV_OK)
+        blocks = NULL;  /* the store's record now */
     if (rc == QV_OK && slots)
         rc = free_the_rest(s, file_slots, err);
     for (uint32_t v = 0; rc == QV_OK && v < n_dense; v++)
-        if (fcols[v].file_no && dmap[v] >= 0)
-            rc = load_chunks(s, &s->dense[dmap[v]], path, &fcols[v], err);
+        if (L.fcols[v].file_no && L.dmap[v] >= 0)
+            rc = load_chunks(s, &s->dense[L.dmap[v]], path, &L.fcols[v], err);
     if (rc == QV_OK) {
         s->next_file = next_file;
         for (uint32_t v = 0; v < n_dense; v++)
-            if (fcols[v].file_no >= s->next_file)
-                s->next_file = fcols[v].file_no + 1;
+            if (L.fcols[v].file_no >= s->next_file)
+                s->next_file = L.fcols[v].file_no + 1;
+        if (blk_file >= s->next_file)
+            s->next_file = blk_file + 1;
+        /* Loaded as saved: nothing changed since. */
+        if (s->cap_slots)
+            memset(s->blk_dirty, 0, s->cap_slots / VEC_CHUNK);
     }
 done:
-    for (uint32_t v = 0; fcols && v < n_dense; v++) {
-        free(fcols[v].at);
-        free(fcols[v].crc);
+    for (uint32_t v = 0; L.fcols && v < L.n_dense; v++) {
+        free(L.fcols[v].at);
+        free(L.fcols[v].crc);
     }
-    free(fcols);
-    free(t.log);
-    free(dims);
-    free(dmap);
-    free(smap);
-    free(blob);
+    free(blocks);
+    free(L.fcols);
+    free(L.t.log);
+    free(L.dims);
+    free(L.dmap);
+    free(L.smap);
+    free(L.blob);
     free(b.buf);
     if (b.fd >= 0)
         close(b.fd);
-    qv_arena_free(&a);
+    qv_arena_free(&L.a);
     return rc;
 }
-

@@ -43,6 +43,7 @@ static qv_status txn_push(st_txn *t, st_undo u)
     }
     u.ver = t->s->versions[u.slot];
     t->log[t->n++] = u;
+    t->s->blk_dirty[u.slot >> VEC_CHUNK_SHIFT] = 1;
     t->s->versions[u.slot] = t->ver;
     return QV_OK;
 }

@@ -91,6 +91,8 @@ void store_free(store *s)
     free(s->live);
     free(s->free_slots);
     free(s->map);
+    free(s->blk_dirty);
+    free(s->blk_saved);
     idt_free(&s->order);
     for (uint32_t i = 0; i < s->n_idx; i++)
         fidx_free(s->idx[i]);
@@ -208,6 +210,9 @@ qv_status st_ensure_slot(store *s, qv_error *err)
     if (!(p = grow(s->live, qv_bits_words(cap), 8, qv_bits_words(s->cap_slots))))
         goto oom;
     s->live = p;
+    if (!(p = grow(s->blk_dirty, cap / VEC_CHUNK, 1, s->cap_slots / VEC_CHUNK)))
+        goto oom;
+    s->blk_dirty = p;
     for (uint32_t v = 0; v < s->n_dense; v++) {
         if (!(p = grow(s->dense[v].has, qv_bits_words(cap), 8, qv_bits_words(s->cap_slots))))
             goto oom;
@@ -444,6 +449,8 @@ void store_layout_commit(store *s, store_layout *l)
     s->n_dense = l->n_dense;
     s->n_sparse = l->n_sparse;
     s->gen = store_gen_next();  /* has_vector may answer otherwise now */
+    s->blk_file = 0;  /* the points' records change shape: the next checkpoint writes every
+                       * block, into a new block file */
     memset(l, 0, sizeof *l);
     l->added = l->removed_dense = l->removed_sparse = -1;
 }

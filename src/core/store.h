@@ -45,7 +45,11 @@
  *               n_chunks x (u32 location, u32 CRC32C of the chunk's image);
  *               then per sparse column: u32 name length, name bytes
  *               (version 1: 4*n_dense dims only, columns in config order)
- *   then n_points records:
+ *   then (version 4) u32 blk_file: 0 = the points follow inline, else they
+ *               are in block file blk-<blk_file>.dat and there follow u32
+ *               chunk_slots (VEC_CHUNK), u32 n_blocks and n_blocks x (u64
+ *               offset, u32 length, u32 CRC32C of the block's image)
+ *   then, inline, n_points records:
  *          4    slot (version 3): increasing, < n_slots; the slots no
  *               record names are free
  *          17   id: u8 uuid, u64 hi, u64 lo
@@ -58,12 +62,17 @@
  *          4    end magic "QVND"
  * Chunk file vec-<n>.dat: images of VEC_CHUNK x dim f32 (a chunk of the
  * column, slots without a vector included), image k at byte k x its size.
- * A checkpoint writes the chunks changed since the last one (st_set_dense
- * marks them dirty) to images the last one does not use, then the new
- * points.snap, whose rename is the commit point; images no longer named
- * are reused by the next checkpoint, and chunk files no column names are
- * removed. A store written compacted (too many free slots) has its
- * vectors inline.
+ * Block file blk-<n>.dat: per chunk of VEC_CHUNK slots an image of its
+ * points' records (u32 count, then the records, as above), appended.
+ * A checkpoint writes the vector chunks and the blocks changed since the
+ * last one (st_set_dense marks a vector chunk dirty, every mutation its
+ * block): chunks to images the last one does not use, blocks past the
+ * block file's end; then the new points.snap, whose rename is the commit
+ * point. Vector images no longer named are reused by the next checkpoint;
+ * once a block file's dead images outweigh its live ones (past 4 MB), the
+ * next checkpoint writes every block into a new one. Files the last
+ * checkpoint does not name are removed. A store written compacted (too
+ * many free slots) has everything inline.
  * Loading maps the file's columns onto the store's by name: a column the
  * store lacks is skipped, a store column the file lacks starts empty, and
  * the same name with another dimension or kind is damage (QV_CORRUPT). So a
@@ -90,6 +99,13 @@ typedef struct st_payload {
     uint32_t len;
     uint8_t  data[];
 } st_payload;
+
+/* Where a chunk of VEC_CHUNK slots was last saved in the block file
+ * (st_checkpoint.c). */
+typedef struct st_block {
+    uint64_t at;
+    uint32_t len, crc;
+} st_block;
 
 typedef struct st_sparse_vec {
     uint32_t n;
@@ -164,7 +180,14 @@ typedef struct store {
     vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
-    uint32_t        next_file; /* the number the next new chunk file gets (never reused) */
+    uint32_t        next_file; /* the number the next new chunk or block file gets (never reused) */
+    uint8_t        *blk_dirty; /* per chunk of VEC_CHUNK slots (room as for the vector
+                                * chunks): one of its slots changed since the last checkpoint */
+    uint32_t        blk_file;  /* the block file the last checkpoint wrote; 0: none */
+    uint32_t        n_blk_saved;
+    st_block       *blk_saved; /* per chunk of slots: its image in the block file */
+    uint64_t        blk_end, blk_live; /* the block file's length after the last checkpoint,
+                                        * and the bytes of the images it names */
     uint64_t        gen;       /* the state's generation: new at every commit that changed
                                 * something, column swap, index attached or dropped (a text
                                 * index changes what match.text means) and load; drawn from one

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -471,6 +472,27 @@ static void patch_snap(const char *path, long off, const void *bytes, size_t n)
     free(data);
 }
 
+/* The same in the one block of a checkpoint's block file (blk, from
+ * offset 0): the block's CRC in the checkpoint's block list (its last
+ * entry, just before the checkpoint's own CRC) is fixed too. */
+static void patch_block(const char *snap, const char *blk, long off, const void *bytes, size_t n)
+{
+    char *data;
+    size_t len;
+    assert_int_equal(qv_read_file(blk, 1 << 20, &data, &len), 0);
+    assert_true((size_t)off + n <= len);
+    memcpy(data + off, bytes, n);
+    uint32_t crc = qv_crc32c(0, data, len);
+    FILE *fp = fopen(blk, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    free(data);
+    assert_int_equal(qv_read_file(snap, 1 << 20, &data, &len), 0);
+    free(data);
+    patch_snap(snap, (long)len - 8 - 4, &crc, 4);
+}
+
 static qv_status load_again(fixture *g, const char *path, qv_error *err)
 {
     uint64_t seq;
@@ -492,17 +514,19 @@ static void checkpoint_refuses_impossible_fields(void **state)
     assert_int_equal(run(&f, QV_UPDATE_UPSERT,
                          "{\"points\":[{\"id\":7,\"vector\":{\"a\":[1,2],\"s\":{\"indices\":[3],"
                          "\"values\":[1]}},\"payload\":{\"k\":\"v\"}}]}", &err), QV_OK);
-    char dir[] = "/tmp/qv-store-XXXXXX", path[256];
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256], blk[256];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/points.snap", dir);
-    /* Layout (store.h): the header with its vector list, then the point:
-     * id (u8 0, u64 0, u64 7), version (u64), payload length, payload,
-     * dense a (1: its floats are in its chunk file), dense b (1), nnz. The
-     * id is found by its bytes. */
+    /* Layout (store.h): the point's record is in the one block of the
+     * block file (blk-3.dat: the vectors' chunk files are 1 and 2): u32
+     * count, then slot, id (u8 0, u64 0, u64 7), version (u64), payload
+     * length, payload, dense a (1: its floats are in its chunk file),
+     * dense b (1), nnz. The id is found by its bytes. */
+    snprintf(blk, sizeof blk, "%s/blk-3.dat", dir);
     char *data;
     size_t len;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
-    assert_int_equal(qv_read_file(path, 1 << 20, &data, &len), 0);
+    assert_int_equal(qv_read_file(blk, 1 << 20, &data, &len), 0);
     static const uint8_t id7[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
     const char *at = memmem(data, len, id7, sizeof id7);
     assert_non_null(at);
@@ -514,21 +538,29 @@ static void checkpoint_refuses_impossible_fields(void **state)
     assert_int_equal(load_again(&g, path, &err), QV_OK);  /* the layout is as assumed */
 
     uint32_t big = 1u << 30;
-    patch_snap(path, plen_at, &big, 4);
+    patch_block(path, blk, plen_at, &big, 4);
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     assert_non_null(strstr(err.msg, "more than the file holds"));
 
+    /* Each patch is undone by a checkpoint into a new block file (whose
+     * one image is again at offset 0). */
+    f.st.blk_file = 0;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
+    snprintf(blk, sizeof blk, "%s/blk-%u.dat", dir, f.st.blk_file);
     uint32_t nnz = 1000000;
-    patch_snap(path, nnz_at, &nnz, 4);
+    patch_block(path, blk, nnz_at, &nnz, 4);
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     assert_non_null(strstr(err.msg, "more than the file holds"));
 
+    f.st.blk_file = 0;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
-    patch_snap(path, id_at, "\2", 1);
+    snprintf(blk, sizeof blk, "%s/blk-%u.dat", dir, f.st.blk_file);
+    patch_block(path, blk, id_at, "\2", 1);
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
+    f.st.blk_file = 0;
     assert_int_equal(store_save(&f.st, dir, "points.snap", 9, &err), QV_OK);
-    patch_snap(path, id_at + 1, "\1", 1);  /* integer id with hi = 1 */
+    snprintf(blk, sizeof blk, "%s/blk-%u.dat", dir, f.st.blk_file);
+    patch_block(path, blk, id_at + 1, "\1", 1);  /* integer id with hi = 1 */
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     qv_rm_rf(dir);
     fx_free(&f);
@@ -686,6 +718,17 @@ static void columns_added_and_removed(void **state)
     fx_free(&f);
 }
 
+static int count_files(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
 static long file_size(const char *dir, const char *name)
 {
     char path[512];
@@ -752,6 +795,29 @@ static void checkpoint_writes_what_changed(void **state)
     assert_int_equal(run(&g, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":2999,\"vector\":[1,2]}]}", &err), QV_OK);
     assert_int_equal(store_save(&g.st, dir, "points.snap", 4, &err), QV_OK);
     assert_int_equal(file_size(dir, "vec-1.dat"), 4 * chunk);
+    /* The points' blocks: one changed block is appended per checkpoint;
+     * once dead images outweigh live ones (past 4 MB), the block file is
+     * written anew and the old one removed. */
+    long blocks = file_size(dir, "blk-2.dat");
+    assert_true(blocks > 0);
+    qv_arena_reset(&g.a);
+    assert_int_equal(run(&g, QV_UPDATE_SET_PAYLOAD, "{\"points\":[2000],\"payload\":{\"x\":1}}", &err), QV_OK);
+    assert_int_equal(store_save(&g.st, dir, "points.snap", 5, &err), QV_OK);
+    long grown = file_size(dir, "blk-2.dat") - blocks;
+    assert_true(grown > 0 && grown < blocks / 2);
+    for (int round = 0; count_files(dir, "blk-2") && round < 400; round++) {
+        qv_arena_reset(&g.a);
+        assert_int_equal(run(&g, QV_UPDATE_SET_PAYLOAD, "{\"points\":[2001],\"payload\":{\"y\":2}}", &err), QV_OK);
+        assert_int_equal(store_save(&g.st, dir, "points.snap", 6, &err), QV_OK);
+    }
+    assert_int_equal(count_files(dir, "blk-2"), 0);
+    assert_int_equal(count_files(dir, "blk-"), 1);
+    assert_int_equal(load_again(&f, path, &err), QV_OK);
+    free(want);
+    want = picture(&f.st);
+    got = picture(&g.st);
+    assert_string_equal(got, want);
+    free(got);
     /* A damaged chunk is found. */
     char vpath[256];
     snprintf(vpath, sizeof vpath, "%s/vec-1.dat", dir);
@@ -798,7 +864,8 @@ static void checkpoint_across_vector_changes(void **state)
     assert_int_equal(store_save(&f.st, dir, "points.snap", 6, &err), QV_OK);
     assert_int_equal(file_size(dir, "vec-1.dat"), -1);  /* a's */
     assert_true(file_size(dir, "vec-2.dat") > 0);       /* b's, kept */
-    assert_true(file_size(dir, "vec-3.dat") > 0);       /* c's, new */
+    assert_int_equal(count_files(dir, "vec-"), 2);      /* and c's, new */
+    assert_int_equal(count_files(dir, "blk-"), 1);      /* the points' blocks, in one file */
     fx_init(&g, "{\"vectors\":{\"b\":{\"size\":3,\"distance\":\"Cosine\"},"
                 "\"c\":{\"size\":2,\"distance\":\"Dot\"}},\"sparse_vectors\":{\"s\":{}}}");
     assert_int_equal(load_again(&g, path, &err), QV_OK);
