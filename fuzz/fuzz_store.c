@@ -3,7 +3,9 @@
  * points.snap file, loaded with store_load into a collection with dense and
  * sparse vectors (fuzz_common.h).
  *
- * The checksum covers the whole file and is checked last, so mutations reach
+ * The input is one self-contained file (store.save_inline: the points and
+ * vectors inline); a checkpoint naming chunk or block files, which the
+ * harness has not, fails as damage. The checksum covers the whole file and is checked last, so mutations reach
  * every field without help; when the input ends with the end magic "QVND"
  * the harness also writes the right CRC before it, so that loads can
  * succeed. Checks: no crash, leak or UB, and no allocation beyond what the
@@ -61,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
     uint64_t digest = fuzz_digest(&s);
+    s.save_inline = (digest & 1) != 0;  /* both forms: one file, or the chunk and block files */
     if (store_save(&s, dir, "points.snap", seq, &err) != QV_OK)
         fuzz_die("cannot save a loaded store");
     char path[128];

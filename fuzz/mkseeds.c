@@ -148,6 +148,7 @@ int main(int argc, char **argv)
     if (store_init(&s, &cfg, &err) != QV_OK)
         fuzz_die(err.msg);
     qv_buf cp = QV_BUF_INIT;
+    s.save_inline = true;  /* a seed is one file, as the target reads one */
     if (store_save(&s, tmp, "points.snap", 0, &err) != QV_OK)
         fuzz_die(err.msg);
     snprintf(path, sizeof path, "%s/points.snap", tmp);

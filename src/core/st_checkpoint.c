@@ -341,15 +341,15 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
      * chunk files and the points in blocks, of both of which only what
      * changed is written; a store with too many free slots for that is
      * written compacted (store_keeps_slots), everything inline. */
-    bool keep = store_keeps_slots(s);
+    bool keep = store_keeps_slots(s), files = keep && !s->save_inline;
     chunk_plan *plans = calloc(s->n_dense ? s->n_dense : 1, sizeof *plans);
     blk_plan bp = {.file_no = 0};
     if (!plans)
         return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
     qv_status rc = QV_OK;
-    for (uint32_t v = 0; keep && v < s->n_dense && rc == QV_OK; v++)
+    for (uint32_t v = 0; files && v < s->n_dense && rc == QV_OK; v++)
         rc = save_chunks(s, &s->dense[v], dir, &plans[v], err);
-    if (keep && rc == QV_OK)
+    if (files && rc == QV_OK)
         rc = save_blocks(s, dir, plans, &bp, err);
     bio b = {.fd = -1};
     if (rc == QV_OK) {

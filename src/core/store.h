@@ -180,6 +180,8 @@ typedef struct store {
     vec_dense       *dense;
     st_sparse_vec ***sparse;   /* [n_sparse][cap_slots] */
     char          **sparse_names;  /* [n_sparse] */
+    bool            save_inline; /* store_save writes one self-contained points.snap (no
+                                  * chunk or block files; for seeds and exports) */
     uint32_t        next_file; /* the number the next new chunk or block file gets (never reused) */
     uint8_t        *blk_dirty; /* per chunk of VEC_CHUNK slots (room as for the vector
                                 * chunks): one of its slots changed since the last checkpoint */
