@@ -687,8 +687,14 @@ static void *upload_thread(void *arg)
            (i = atomic_fetch_add(&w->q->next, 1)) < w->q->bodies->n) {
         const qv_buf *b = &w->q->bodies->body[i];
         int status = 0;
-        if (bc_request(&w->conn, "PUT", "/collections/bench/points?wait=true", b->data, b->len,
-                       &status, &resp) != 0)
+        double t = bc_now();
+        int r = bc_request(&w->conn, "PUT", "/collections/bench/points?wait=true", b->data, b->len, &status, &resp);
+        double now = bc_now();
+        if (w->q->lat)
+            w->q->lat[i] = now - t;
+        if (w->q->done)
+            w->q->done[i] = now - w->q->t0;
+        if (r != 0)
             snprintf(w->err, sizeof w->err, "body %zu: %s", i, w->conn.err);
         else if (status != 200 || !strstr(resp.data, "\"completed\""))
             snprintf(w->err, sizeof w->err, "body %zu: HTTP %d %.200s", i, status, resp.data);
@@ -704,11 +710,46 @@ static void *upload_thread(void *arg)
 
 int bc_run_upload(unsigned port, const bc_body_set *bs, int conns, double *secs)
 {
-    bc_work_queue q = {.bodies = bs};
+    return bc_run_upload_timed(port, bs, conns, secs, NULL, NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+void bc_report_upload_timing(const char *what, double *lat, double *done, size_t n, size_t points_per_body)
+{
+    if (n < 10)
+        return;
+    qsort(done, n, sizeof *done, cmp_double);
+    qsort(lat, n, sizeof *lat, cmp_double);
+    printf("%s: points/s per 10%% of the bodies:", what);
+    double prev = 0, first = 0, last = 0;
+    for (int k = 1; k <= 10; k++) {
+        size_t lo = (size_t)(k - 1) * n / 10, hi = (size_t)k * n / 10;
+        double t = done[hi - 1], rate = (double)(hi - lo) * (double)points_per_body / (t - prev);
+        printf(" %.0f", rate);
+        if (k == 1)
+            first = rate;
+        last = rate;
+        prev = t;
+    }
+    printf(" (last / first = %.2f)\n", last / first);
+    double p50 = lat[n / 2], p99 = lat[(size_t)((double)n * 0.99)], max = lat[n - 1];
+    printf("%s: write latency p50 / p99 / max: %.1f / %.1f / %.1f ms (p99 / p50 = %.1f)\n", what, p50 * 1e3,
+           p99 * 1e3, max * 1e3, p99 / p50);
+}
+
+int bc_run_upload_timed(unsigned port, const bc_body_set *bs, int conns, double *secs, double *lat, double *done)
+{
+    bc_work_queue q = {.bodies = bs, .lat = lat, .done = done};
     upload_worker w[MAX_CONNS];
     pthread_t t[MAX_CONNS];
     int started = 0, rc = 0;
     double t0 = bc_now();
+    q.t0 = t0;
     for (; started < conns; started++) {
         memset(&w[started], 0, sizeof w[started]);
         w[started].q = &q;

@@ -167,10 +167,22 @@ typedef struct bc_work_queue {
     const bc_body_set *bodies;
     atomic_size_t      next;    /* index of the next body to take */
     atomic_bool        failed;  /* one worker failed: the others stop */
+    double             t0;      /* when the upload started */
+    double            *lat, *done;  /* per body (NULL: not kept): its request's seconds,
+                                     * and when it was answered (since t0) */
 } bc_work_queue;
 
 /* PUT /collections/bench/points?wait=true of every body over conns
  * connections, one thread each; *secs is the wall time. */
 int bc_run_upload(unsigned port, const bc_body_set *bs, int conns, double *secs);
+/* The same, keeping per body (bs->n entries each, or NULL) its latency and
+ * when it was answered. */
+int bc_run_upload_timed(unsigned port, const bc_body_set *bs, int conns, double *secs, double *lat,
+                        double *done);
+/* Print how the upload went over time: points/s per tenth of the bodies
+ * (by when they were answered; last / first) and write latency p50 / p99
+ * / max (p99 / p50). lat and done as bc_run_upload_timed kept them; they
+ * are sorted in place. */
+void bc_report_upload_timing(const char *what, double *lat, double *done, size_t n, size_t points_per_body);
 
 #endif

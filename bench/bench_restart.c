@@ -128,7 +128,8 @@ static void file_sizes(const char *storage, uint64_t *snap, uint64_t *graphs, ui
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (stat(path, &st) != 0)
             continue;
-        if (strcmp(e->d_name, "points.snap") == 0)
+        if (strcmp(e->d_name, "points.snap") == 0 || strncmp(e->d_name, "vec-", 4) == 0 ||
+            strncmp(e->d_name, "blk-", 4) == 0)  /* the checkpoint: its chunk and block files too */
             *snap += (uint64_t)st.st_size;
         else if (strncmp(e->d_name, "hnsw-", 5) == 0)
             *graphs += (uint64_t)st.st_size;
@@ -194,7 +195,8 @@ int main(int argc, char **argv)
     printf("clean stop (checkpoint with the graph): %.1f s\n", bc_now() - t0);
     uint64_t snap, graphs, wal;
     file_sizes(storage, &snap, &graphs, &wal);
-    printf("files: points.snap %.1f MB, graphs %.1f MB, wal.log %.3f MB\n", snap / MB, graphs / MB, wal / MB);
+    printf("files: checkpoint (points.snap, vec-*.dat, blk-*.dat) %.1f MB, graphs %.1f MB, wal.log %.3f MB\n",
+           snap / MB, graphs / MB, wal / MB);
 
     t0 = bc_now();
     if (bc_server_start_in(&srv, a.bin, storage))
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
     printf("restart: listening after %.2f s; green and searching after %.2f s (the first 100 searches "
            "included); indexed_vectors_count at once: %" PRIu64 "\n",
            listening, ready, first_indexed);
-    printf("restart bytes read: %.1f MB (points.snap %.1f, graphs %.1f, log %.3f); the server's split is "
+    printf("restart bytes read: %.1f MB (checkpoint %.1f, graphs %.1f, log %.3f); the server's split is "
            "its \"opened in\" line above\n", (snap + graphs + wal) / MB, snap / MB, graphs / MB, wal / MB);
     bool same = before.len == after.len && memcmp(before.data, after.data, before.len) == 0;
     printf("searches after the restart equal those before: %s\n", same ? "yes" : "NO");

@@ -317,8 +317,12 @@ static int bench(const bc_server *srv, size_t points, int conns)
     printf("collection: 128-d Cosine, indexing_threshold 0 (the write path without the HNSW index)\n");
     bc_cpu_snap(srv->pid, &cpu0);
     bc_cpu_use u0 = bc_cpu_use_now();
-    if (bc_run_upload(srv->port, &bs, conns, &t_up) != 0)
+    double *lat = calloc(bs.n ? bs.n : 1, sizeof *lat), *when = calloc(bs.n ? bs.n : 1, sizeof *when);
+    if (!lat || !when || bc_run_upload_timed(srv->port, &bs, conns, &t_up, lat, when) != 0) {
+        free(lat);
+        free(when);
         goto done;
+    }
     bc_cpu_use u1 = bc_cpu_use_now();
     bc_cpu_snap(srv->pid, &cpu1);
     double up_mbs = bs.bytes / t_up / MB;
@@ -326,6 +330,9 @@ static int bench(const bc_server *srv, size_t points, int conns)
            "(%d connection%s, batches of %d, wait=true)\n",
            points, t_up, points / t_up, up_mbs, conns, conns == 1 ? "" : "s", BATCH);
     bc_report_cpu("upload", &cpu0, &cpu1, t_up, u0, u1);
+    bc_report_upload_timing("upload", lat, when, bs.n, BATCH);
+    free(lat);
+    free(when);
 
     double raw = (double)points * DIM * sizeof(float) + (double)bs.payload_bytes;
     printf("raw data: %.1f MB vectors + %.1f MB payload JSON = %.1f MB\n",

@@ -155,7 +155,8 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
     rc = store_load(&c->st, &c->schema, path, &r.snap_seq, err);
     bool had_snap = rc == QV_OK;
     struct stat sb;
-    uint64_t snap_bytes = had_snap && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0, graph_bytes = 0;
+    uint64_t snap_bytes = had_snap && stat(path, &sb) == 0 ? (uint64_t)sb.st_size + store_saved_bytes(&c->st) : 0,
+             graph_bytes = 0;
     if (rc == QV_NOT_FOUND)
         rc = QV_OK;
     if (rc)

@@ -206,6 +206,15 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
     return rc;
 }
 
+uint64_t store_saved_bytes(const store *s)
+{
+    uint64_t n = s->blk_file ? s->blk_live : 0;
+    for (uint32_t v = 0; v < s->n_dense; v++)
+        for (uint32_t c = 0; c < s->dense[v].n_saved; c++)
+            n += s->dense[v].saved_at[c] != AT_NONE ? (uint64_t)VEC_CHUNK * s->dense[v].dim * sizeof(float) : 0;
+    return n;
+}
+
 /* One point's record (store.h): its slot as slot_field, vectors of the
  * columns plans puts in chunk files by presence only. */
 static void put_point(bio *b, const store *s, uint32_t slot, uint32_t slot_field, const chunk_plan *plans)
@@ -638,15 +647,22 @@ static qv_status load_columns(const store *s, bio *b, uint32_t version, uint32_t
     return QV_OK;
 }
 
+/* The path of chunk or block file <kind>-<no>.dat in the directory of the
+ * checkpoint at path; false if it does not fit. */
+static bool beside(char *out, size_t cap, const char *path, const char *kind, uint32_t no)
+{
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path) : 1;
+    return snprintf(out, cap, "%.*s/%s-%u.dat", dl, slash ? path : ".", kind, no) < (int)cap;
+}
+
 /* Read column d's chunks from its chunk file (beside the checkpoint at
  * path), each checked against its CRC32C, and take fc's list as d's saved
  * record (fc is emptied). */
 static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col *fc, qv_error *err)
 {
     char file[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path) : 1;
-    if (snprintf(file, sizeof file, "%.*s/" VEC_FILE, dl, slash ? path : ".", fc->file_no) >= (int)sizeof file)
+    if (!beside(file, sizeof file, path, "vec", fc->file_no))
         return qv_fail(err, QV_IO, "path too long: %s", path);
     if (fc->n > s->n_chunks)
         return qv_fail(err, QV_CORRUPT, "%s: %u chunks of vectors for %u slots", path, fc->n, s->n_slots);
@@ -800,9 +816,7 @@ truncated:
 static qv_status load_blocks(loader *L, uint32_t blk_file, st_block *blocks, uint32_t n_blocks, uint64_t n_points)
 {
     char file[PATH_MAX];
-    const char *slash = strrchr(L->path, '/');
-    int dl = slash ? (int)(slash - L->path) : 1;
-    if (snprintf(file, sizeof file, "%.*s/" BLK_FILE, dl, slash ? L->path : ".", blk_file) >= (int)sizeof file)
+    if (!beside(file, sizeof file, L->path, "blk", blk_file))
         return qv_fail(L->err, QV_IO, "path too long: %s", L->path);
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

@@ -304,4 +304,8 @@ void store_layout_discard(store_layout *l);
 /* Bytes of memory held (for reports). */
 size_t store_memory(const store *s);
 
+/* Bytes of chunk and block images the last checkpoint saved or loaded
+ * names (points.snap itself aside). */
+uint64_t store_saved_bytes(const store *s);
+
 #endif

@@ -255,16 +255,18 @@ static void test_graph_as_json(void **state)
     }
 }
 
-/* The ids of a filtered search (exact or through the graph), sorted. */
-static size_t filtered_ids(qv_db *db, const char *name, const char *flt, bool exact, uint64_t *ids)
+/* The ids of a filtered search (exact or through the graph), at most
+ * limit (<= 300) of them, sorted. */
+static size_t search_ids(qv_db *db, const char *name, const char *flt, bool exact, size_t limit, uint64_t *ids)
 {
     float q[DIM] = {0.5f, -0.25f, 0.125f, 0, 0, 0, 0, 1};
-    qv_search_request r = {.query = q, .dim = DIM, .limit = 64, .exact = exact, .filter_json = flt,
+    qv_search_request r = {.query = q, .dim = DIM, .limit = limit, .exact = exact, .filter_json = flt,
                            .filter_len = strlen(flt)};
-    qv_hit out[64];
+    static qv_hit out[300];
     size_t n;
     qv_error err;
-    assert_int_equal(qv_search(db, name, &r, out, &n, &err), QV_OK);
+    if (qv_search(db, name, &r, out, &n, &err) != QV_OK)
+        fail_msg("search %s: %s", flt, err.msg);
     for (size_t i = 0; i < n; i++)
         ids[i] = out[i].id;
     for (size_t i = 1; i < n; i++)
@@ -274,6 +276,11 @@ static size_t filtered_ids(qv_db *db, const char *name, const char *flt, bool ex
             ids[j - 1] = t;
         }
     return n;
+}
+
+static size_t filtered_ids(qv_db *db, const char *name, const char *flt, bool exact, uint64_t *ids)
+{
+    return search_ids(db, name, flt, exact, 64, ids);
 }
 
 static void update(qv_db *db, const char *name, qv_update_kind kind, const char *body)
@@ -365,27 +372,6 @@ static void test_new_filters_sharing_a_part(void **state)
     }
 }
 
-/* All matching ids of a search over a collection of at most 300 points, sorted. */
-static size_t all_ids(qv_db *db, const char *flt, uint64_t *ids)
-{
-    float q[DIM] = {0.5f, -0.25f, 0.125f, 0, 0, 0, 0, 1};
-    qv_search_request r = {.query = q, .dim = DIM, .limit = 300, .filter_json = flt, .filter_len = strlen(flt)};
-    static qv_hit out[300];
-    size_t n;
-    qv_error err;
-    if (qv_search(db, "a", &r, out, &n, &err) != QV_OK)
-        fail_msg("search %s: %s", flt, err.msg);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = out[i].id;
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
-            uint64_t t = ids[j];
-            ids[j] = ids[j - 1];
-            ids[j - 1] = t;
-        }
-    return n;
-}
-
 /* Filters new each time, of every shape, worked out from the answers of
  * their conditions (plan.h: bitset algebra over cached conditions, has_id
  * lists, sub-filters): each gets exactly its own points, asked over and
@@ -423,7 +409,7 @@ static void test_filters_worked_out_from_conditions(void **state)
                 unsigned x = 1 + (unsigned)(round * 37 + (int)fi * 11) % 300, y = 1 + (x + 100) % 300,
                          z = 1 + (x + 200) % 300;
                 snprintf(flt, sizeof flt, forms[fi], x, y, z);
-                size_t n = all_ids(f->db, flt, ids), want = 0;
+                size_t n = search_ids(f->db, "a", flt, false, 300, ids), want = 0;
                 for (unsigned id = 1; id <= 300; id++) {
                     bool in, has = id == x || id == y || id == z;
                     switch (fi) {
