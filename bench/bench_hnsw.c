@@ -418,7 +418,7 @@ static int graph_bench(const sd_opts *o, const char *dir, uint32_t m, uint32_t e
     col.chunks = calloc(chunks, sizeof *col.chunks);
     col.has = calloc((size_t)chunks * VEC_CHUNK / 64, 8);
     for (uint32_t c = 0; c < chunks; c++)
-        if (!col.chunks || !(col.chunks[c] = vec_chunk_alloc(S.dim)))
+        if (!col.chunks || !(col.chunks[c] = vec_chunk_alloc(S.dim, false)))
             return -1;
     for (uint32_t i = 0; i < S.n; i++) {
         memcpy((float *)vec_dense_get(&col, i), S.base + (size_t)i * S.dim, S.dim * sizeof(float));
@@ -484,7 +484,7 @@ built:;
         bench_repair(g, &col, efs, n_efs, threads, min_seconds);
     hnsw_free(g);
     for (uint32_t c = 0; c < chunks; c++)
-        vec_chunk_free(col.chunks[c]);
+        vec_chunk_free(col.chunks[c], S.dim, false);
     free(col.chunks);
     free(col.has);
     return 0;

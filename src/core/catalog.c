@@ -651,7 +651,7 @@ static qv_status change_vectors(qv_db *db, const char *name, const char *vector,
     paused = true;
     /* Everything that can fail for want of memory happens before the disk. */
     if (add) {
-        rc = store_layout_add(&c->st, add->sparse, vector, add->dense.size, &lay, err);
+        rc = store_layout_add(&c->st, add->sparse, vector, add->dense.size, add->dense.on_disk, &lay, err);
     } else {
         uint32_t n = UINT32_MAX;  /* not found: store_layout_remove refuses it */
         bool sparse = cfg_find_vector(&c->schema, vector) == NULL;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -312,6 +313,24 @@ static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans,
     return rc;
 }
 
+/* After a checkpoint landed: an on-disk column's chunks written by it are
+ * mapped from their new images, in place (the copies they were in memory
+ * go; the bytes are the same). The applier is idle meanwhile, and readers
+ * see the same bytes before and after. A chunk the system will not map
+ * stays in memory. */
+static void map_saved(const vec_dense *d, const char *dir, const chunk_plan *cp)
+{
+    char path[PATH_MAX];
+    int fd = vec_path(path, sizeof path, dir, cp->file_no) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    for (uint32_t c = 0; fd >= 0 && c < cp->n; c++) {
+        bool moved = c >= d->n_saved || d->saved_at[c] != cp->at[c] || d->file_no != cp->file_no;
+        if (moved)
+            (void)vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)cp->at[c] * vec_chunk_bytes(d->dim));
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Remove the chunk and block files in dir that the checkpoint s last
  * wrote does not name. */
 static void prune_files(const store *s, const char *dir)
@@ -436,6 +455,8 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
      * stands (what was written meanwhile lies where it does not look). */
     for (uint32_t v = 0; v < s->n_dense; v++) {
         vec_dense *d = &s->dense[v];
+        if (rc == QV_OK && d->on_disk && plans[v].file_no)
+            map_saved(d, dir, &plans[v]);
         if (rc == QV_OK) {
             free(d->saved_at);
             free(d->saved_crc);
@@ -669,17 +690,29 @@ static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col 
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return qv_fail(err, errno == ENOENT ? QV_CORRUPT : QV_IO, "cannot open %s: %s", file, strerror(errno));
-    size_t bytes = (size_t)VEC_CHUNK * d->dim * sizeof(float);
+    size_t bytes = vec_chunk_bytes(d->dim);
     qv_status rc = QV_OK;
+    /* On disk: each image is checked through a buffer (the page cache, not
+     * this process, keeps what it reads), then mapped in place of the chunk. */
+    float *buf = d->on_disk ? vec_chunk_alloc(d->dim, true) : NULL;
+    if (d->on_disk && !buf)
+        rc = qv_fail(err, QV_NOMEM, "out of memory");
     for (uint32_t c = 0; c < fc->n && rc == QV_OK; c++) {
         if (fc->at[c] == AT_NONE)
             continue;
-        if (pread_all(fd, d->chunks[c], bytes, (off_t)fc->at[c] * (off_t)bytes) != 0)
+        float *into = d->on_disk ? buf : d->chunks[c];
+        off_t off = (off_t)fc->at[c] * (off_t)bytes;
+        if (pread_all(fd, into, bytes, off) != 0)
             rc = errno ? qv_fail(err, QV_IO, "cannot read %s: %s", file, strerror(errno))
                        : qv_fail(err, QV_CORRUPT, "%s: chunk %u is cut short", file, c);
-        else if (qv_crc32c(0, d->chunks[c], bytes) != fc->crc[c])
+        else if (qv_crc32c(0, into, bytes) != fc->crc[c])
             rc = qv_fail(err, QV_CORRUPT, "%s: chunk %u is damaged (checksum mismatch)", file, c);
+        else if (d->on_disk && !vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)off))
+            memcpy(d->chunks[c], buf, bytes);  /* not mapped: kept in memory, as without on_disk */
+        if (d->on_disk)
+            madvise(buf, bytes, MADV_DONTNEED);  /* the buffer gives its pages back */
     }
+    vec_chunk_free(buf, d->dim, true);
     close(fd);
     if (rc)
         return rc;

@@ -39,6 +39,7 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
     bool ok = s->map && s->dense && s->sparse && s->sparse_names;
     for (uint32_t i = 0; ok && i < s->n_dense; i++) {
         s->dense[i].dim = cfg->vectors[i].size;
+        s->dense[i].on_disk = cfg->vectors[i].on_disk;
         ok = (s->dense[i].name = strdup(cfg->vectors[i].name)) != NULL;
     }
     for (uint32_t i = 0; ok && i < s->n_sparse; i++)
@@ -57,7 +58,7 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
 void st_dense_col_free(vec_dense *d, uint32_t n_chunks)
 {
     for (uint32_t c = 0; d->chunks && c < n_chunks; c++)
-        vec_chunk_free(d->chunks[c]);
+        vec_chunk_free(d->chunks[c], d->dim, d->on_disk);
     free(d->chunks);
     free(d->has);
     free(d->name);
@@ -243,10 +244,10 @@ qv_status st_ensure_chunk(store *s, uint32_t slot, qv_error *err)
     if (c < s->n_chunks)
         return QV_OK;
     for (uint32_t v = 0; v < s->n_dense; v++) {
-        float *chunk = vec_chunk_alloc(s->dense[v].dim);
+        float *chunk = vec_chunk_alloc(s->dense[v].dim, s->dense[v].on_disk);
         if (!chunk) {
             for (uint32_t u = 0; u < v; u++) {
-                vec_chunk_free(s->dense[u].chunks[c]);
+                vec_chunk_free(s->dense[u].chunks[c], s->dense[u].dim, s->dense[u].on_disk);
                 s->dense[u].chunks[c] = NULL;
             }
             return qv_fail(err, QV_NOMEM, "out of memory for vectors");
@@ -363,7 +364,7 @@ static qv_status layout_copy(const store *s, store_layout *l, qv_error *err)
     return QV_OK;
 }
 
-qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim,
+qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim, bool on_disk,
                            store_layout *l, qv_error *err)
 {
     qv_status rc = layout_copy(s, l, err);
@@ -382,6 +383,7 @@ qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32
         vec_dense *d = &l->dense[i];
         l->added = (int)i;
         d->dim = dim;
+        d->on_disk = on_disk;
         d->name = strdup(name);
         /* As ensure_slot and ensure_chunk would have made them. */
         d->has = calloc(qv_bits_words(s->cap_slots) ? qv_bits_words(s->cap_slots) : 1, 8);
@@ -390,7 +392,7 @@ qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32
         ok = d->name && d->has && d->chunks && d->dirty;
         l->added_chunks = ok ? s->n_chunks : 0;
         for (uint32_t c = 0; ok && c < s->n_chunks; c++)
-            ok = (d->chunks[c] = vec_chunk_alloc(dim)) != NULL;
+            ok = (d->chunks[c] = vec_chunk_alloc(dim, on_disk)) != NULL;
     }
     if (!ok) {
         store_layout_discard(l);

@@ -291,7 +291,7 @@ void store_drop_index(store *s, uint32_t i);
  * the kernel backs only when touched); s is not changed. The store must not
  * change until the layout is committed or discarded.
  */
-qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim,
+qv_status store_layout_add(const store *s, bool sparse, const char *name, uint32_t dim, bool on_disk,
                            store_layout *out, qv_error *err);
 qv_status store_layout_remove(const store *s, bool sparse, uint32_t index, store_layout *out,
                               qv_error *err);

@@ -2,12 +2,29 @@
 #include "vector/dense.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
-float *vec_chunk_alloc(uint32_t dim)
+float *vec_chunk_alloc(uint32_t dim, bool mapped)
 {
-    size_t bytes = (size_t)VEC_CHUNK * dim * sizeof(float);
+    size_t bytes = vec_chunk_bytes(dim);
+    if (mapped) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
     bytes = (bytes + VEC_ALIGN - 1) / VEC_ALIGN * VEC_ALIGN;  /* aligned_alloc wants a multiple */
     return aligned_alloc(VEC_ALIGN, bytes);
 }
 
-void vec_chunk_free(float *chunk) { free(chunk); }
+void vec_chunk_free(float *chunk, uint32_t dim, bool mapped)
+{
+    if (!mapped)
+        free(chunk);
+    else if (chunk)
+        munmap(chunk, vec_chunk_bytes(dim));
+}
+
+bool vec_chunk_map(float *chunk, uint32_t dim, int fd, uint64_t off)
+{
+    void *p = mmap(chunk, vec_chunk_bytes(dim), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)off);
+    return p != MAP_FAILED;
+}

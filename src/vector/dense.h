@@ -31,6 +31,8 @@
 typedef struct vec_dense {
     char     *name;    /* the vector's name ("" = the unnamed one) */
     uint32_t  dim;
+    bool      on_disk; /* chunks are mappings: of the column's chunk file once saved
+                        * (MAP_PRIVATE: a write copies the page), else anonymous */
     float   **chunks;  /* chunks of VEC_CHUNK * dim floats, VEC_ALIGN-aligned */
     uint64_t *has;     /* presence bit per slot */
     uint8_t  *dirty;   /* per chunk (as many entries as chunks has room for): written
@@ -52,9 +54,18 @@ static inline bool vec_dense_has(const vec_dense *d, uint32_t slot)
     return d->has[slot >> 6] >> (slot & 63) & 1;
 }
 
-/* One chunk for dim floats per slot, aligned; NULL when out of memory.
- * Free it with vec_chunk_free. */
-float *vec_chunk_alloc(uint32_t dim);
-void   vec_chunk_free(float *chunk);
+/* One chunk for dim floats per slot, aligned (mapped: page-aligned,
+ * replaceable by vec_chunk_map); NULL when out of memory. Free it with
+ * vec_chunk_free, with the same dim and mapped. */
+float *vec_chunk_alloc(uint32_t dim, bool mapped);
+void   vec_chunk_free(float *chunk, uint32_t dim, bool mapped);
+/* The bytes of a chunk of dim floats per slot (a multiple of the page size
+ * for any dim: VEC_CHUNK x 4 bytes per float). */
+static inline size_t vec_chunk_bytes(uint32_t dim) { return (size_t)VEC_CHUNK * dim * sizeof(float); }
+/* Map the chunk's image at offset off of fd over a mapped chunk, in place
+ * (its address stays; what it held is dropped: the image must hold the
+ * same bytes, or the caller must want them). False if the system refused
+ * (the chunk is then as it was). */
+bool   vec_chunk_map(float *chunk, uint32_t dim, int fd, uint64_t off);
 
 #endif

@@ -227,3 +227,40 @@ test('half the points deleted: tombstones repaired in the background, recall hol
   assert.deepEqual(await searchAll(srv, 't'), before);
   assert.equal(await srv.stop(), 0, srv.stderr());
 });
+
+// on_disk vectors (issue 9): kept in mapped chunk files, they answer as
+// in-memory ones do, through a clean restart, writes after it, and kill -9.
+test('on_disk vectors: same answers as in memory, across a restart and kill -9', async () => {
+  const storage = tempDir();
+  let srv = await startServer({ storage });
+  const onDisk = { ...CONFIG, vectors: { ...CONFIG.vectors, on_disk: true } };
+  await ok(srv, 'PUT', '/collections/mem', CONFIG);
+  await ok(srv, 'PUT', '/collections/disk', onDisk);
+  for (let i = 0; i < N; i += 1000) {
+    await ok(srv, 'PUT', '/collections/mem/points?wait=true', { points: POINTS.slice(i, i + 1000) });
+    await ok(srv, 'PUT', '/collections/disk/points?wait=true', { points: POINTS.slice(i, i + 1000) });
+  }
+  const exact = { exact: true };
+  const want = await searchAll(srv, 'mem', exact);
+  assert.deepEqual(await searchAll(srv, 'disk', exact), want);
+  assert.equal(await srv.stop(), 0, srv.stderr());
+  assert.ok(readdirSync(`${storage}/collections/disk`).some((f) => /^vec-\d+\.dat$/.test(f)), 'a chunk file');
+
+  srv = await startServer({ storage });
+  assert.deepEqual(await searchAll(srv, 'disk', exact), want, 'after a restart');
+  const info = await ok(srv, 'GET', '/collections/disk');
+  assert.equal(info.config.params.vectors.on_disk, true);
+  // Writes to mapped chunks after the restart, then kill -9: the log replays them.
+  const moved = POINTS.slice(0, 500).map((p) => ({ ...p, vector: p.vector.map((x) => -x) }));
+  await ok(srv, 'PUT', '/collections/mem/points?wait=true', { points: moved });
+  await ok(srv, 'PUT', '/collections/disk/points?wait=true', { points: moved });
+  const after = await searchAll(srv, 'mem', exact);
+  assert.deepEqual(await searchAll(srv, 'disk', exact), after);
+  await srv.kill9();
+  srv = await startServer({ storage });
+  assert.deepEqual(await searchAll(srv, 'disk', exact), after, 'after kill -9');
+  const got = await ok(srv, 'POST', '/collections/disk/points', { ids: [1, 600], with_vector: true });
+  const mem = await ok(srv, 'POST', '/collections/mem/points', { ids: [1, 600], with_vector: true });
+  assert.deepEqual(got, mem);
+  assert.equal(await srv.stop(), 0, srv.stderr());
+});

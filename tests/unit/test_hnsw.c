@@ -70,7 +70,7 @@ static void data_make(data *d, uint32_t n, uint64_t seed, bool normalize)
     d->col.has = calloc((size_t)chunks * VEC_CHUNK / 64, sizeof(uint64_t));
     assert_non_null(d->col.chunks);
     for (uint32_t c = 0; c < chunks; c++)
-        assert_non_null(d->col.chunks[c] = vec_chunk_alloc(DIM));
+        assert_non_null(d->col.chunks[c] = vec_chunk_alloc(DIM, false));
     for (uint32_t s = 0; s < n; s++) {
         gen_point((float *)vec_dense_get(&d->col, s), normalize);
         d->col.has[s >> 6] |= 1ull << (s & 63);
@@ -83,7 +83,7 @@ static void data_free(data *d)
 {
     uint32_t chunks = (d->n + VEC_CHUNK - 1) / VEC_CHUNK;
     for (uint32_t c = 0; c < chunks; c++)
-        vec_chunk_free(d->col.chunks[c]);
+        vec_chunk_free(d->col.chunks[c], DIM, false);
     free(d->col.chunks);
     free(d->col.has);
 }

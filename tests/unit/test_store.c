@@ -644,7 +644,7 @@ static void relayout(fixture *f, const char *json)
         if (have)
             continue;
         store_layout l;
-        assert_int_equal(store_layout_add(&f->st, false, next.vectors[i].name, next.vectors[i].size, &l, &err), QV_OK);
+        assert_int_equal(store_layout_add(&f->st, false, next.vectors[i].name, next.vectors[i].size, next.vectors[i].on_disk, &l, &err), QV_OK);
         layout_commit(f, &l);
     }
     for (uint32_t i = 0; i < next.n_sparse; i++) {
@@ -654,7 +654,7 @@ static void relayout(fixture *f, const char *json)
         if (have)
             continue;
         store_layout l;
-        assert_int_equal(store_layout_add(&f->st, true, next.sparse[i].name, 0, &l, &err), QV_OK);
+        assert_int_equal(store_layout_add(&f->st, true, next.sparse[i].name, 0, false, &l, &err), QV_OK);
         layout_commit(f, &l);
     }
     /* the test configs list kept columns first, in store order */
@@ -708,7 +708,7 @@ static void columns_added_and_removed(void **state)
     free(p);
     /* a prepared change that is dropped leaves the store as it was */
     store_layout l;
-    assert_int_equal(store_layout_add(&f.st, false, "d", 16, &l, &err), QV_OK);
+    assert_int_equal(store_layout_add(&f.st, false, "d", 16, false, &l, &err), QV_OK);
     store_layout_discard(&l);
     assert_int_equal(store_layout_remove(&f.st, true, 0, &l, &err), QV_OK);
     store_layout_discard(&l);
@@ -831,6 +831,74 @@ static void checkpoint_writes_what_changed(void **state)
     assert_int_equal(load_again(&g, path, &err), QV_CORRUPT);
     assert_non_null(strstr(err.msg, "checksum mismatch"));
     free(want);
+    qv_rm_rf(dir);
+    fx_free(&f);
+    fx_free(&g);
+}
+
+/* The name of the file mapped at addr in this process ("" if none or
+ * anonymous), from /proc/self/maps. */
+static void mapped_file(const void *addr, char *out, size_t cap)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    assert_non_null(fp);
+    char line[1024];
+    out[0] = '\0';
+    while (fgets(line, sizeof line, fp)) {
+        unsigned long lo, hi;
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &at) < 2 || (uintptr_t)addr < lo ||
+            (uintptr_t)addr >= hi)
+            continue;
+        snprintf(out, cap, "%s", line + at);
+        out[strcspn(out, "\n")] = '\0';
+    }
+    fclose(fp);
+}
+
+/* on_disk vectors: chunks are mappings of their chunk file's images once
+ * saved (a write copies the page; the next checkpoint maps the new image),
+ * anonymous before; answers are the same as in memory, and a load maps
+ * the checked images. */
+static void on_disk_chunks_are_mapped(void **state)
+{
+    static const char cfg[] = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\",\"on_disk\":true}}";
+    fixture f, g;
+    qv_error err;
+    fx_init(&f, cfg);
+    fx_init(&g, cfg);
+    char body[128];
+    for (int i = 0; i < 2000; i++) {
+        qv_arena_reset(&f.a);
+        snprintf(body, sizeof body, "{\"points\":[{\"id\":%d,\"vector\":[%d,2]}]}", i, i);
+        assert_int_equal(run(&f, QV_UPDATE_UPSERT, body, &err), QV_OK);
+    }
+    char dir[] = "/tmp/qv-store-XXXXXX", path[256], where[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/points.snap", dir);
+    mapped_file(f.st.dense[0].chunks[1], where, sizeof where);
+    assert_null(strstr(where, "vec-"));  /* not saved yet: anonymous */
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 1, &err), QV_OK);
+    mapped_file(f.st.dense[0].chunks[1], where, sizeof where);
+    assert_non_null(strstr(where, "/vec-1.dat"));
+    /* A write goes to the process's copy of the page, never to the file. */
+    qv_arena_reset(&f.a);
+    assert_int_equal(run(&f, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":1500,\"vector\":[-3,4]}]}", &err), QV_OK);
+    int64_t slot = store_find(&f.st, &(qv_point_id){.lo = 1500});
+    assert_true(slot >= 0 && store_dense(&f.st, 0, (uint32_t)slot)[0] == -3.0f);
+    assert_int_equal(load_again(&g, path, &err), QV_OK);
+    assert_true(store_dense(&g.st, 0, (uint32_t)slot)[0] == 1500.0f);  /* the saved image */
+    mapped_file(g.st.dense[0].chunks[0], where, sizeof where);
+    assert_non_null(strstr(where, "/vec-1.dat"));
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 2, &err), QV_OK);
+    assert_true(store_dense(&f.st, 0, (uint32_t)slot)[0] == -3.0f);  /* now from the new image */
+    mapped_file(f.st.dense[0].chunks[1], where, sizeof where);
+    assert_non_null(strstr(where, "/vec-1.dat"));
+    assert_int_equal(load_again(&g, path, &err), QV_OK);
+    char *want = picture(&f.st), *got = picture(&g.st);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
     qv_rm_rf(dir);
     fx_free(&f);
     fx_free(&g);
@@ -1271,6 +1339,7 @@ int main(void)
         cmocka_unit_test(record_decoding_rejects_impossible_ids),
         cmocka_unit_test(columns_added_and_removed),
         cmocka_unit_test(checkpoint_writes_what_changed),
+        cmocka_unit_test(on_disk_chunks_are_mapped),
         cmocka_unit_test(checkpoint_across_vector_changes),
         cmocka_unit_test(checkpoint_columns_by_name),
         cmocka_unit_test(checkpoint_old_versions_load),
