@@ -602,6 +602,8 @@ qv_status qv_collection_update(qv_db *db, const char *name, const char *patch_js
     pthread_rwlock_wrlock(&c->vlock);
     pthread_rwlock_wrlock(&c->lock);
     cfg_take_tuning(&c->schema, &c->cfg);
+    c->st.vacuum_ratio = c->schema.optimizers.deleted_threshold;
+    c->st.vacuum_min = c->schema.optimizers.vacuum_min_vector_number;
     vx_retune(&c->vx);
     pthread_rwlock_unlock(&c->lock);
     pthread_rwlock_unlock(&c->vlock);

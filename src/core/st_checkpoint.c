@@ -30,9 +30,6 @@
                          * are still read */
 #define VEC_FILE   "vec-%u.dat"
 #define BLK_FILE   "blk-%u.dat"
-/* A block file is written anew once its dead images outweigh its live ones
- * and it holds more than this. */
-#define BLK_COMPACT_MIN (4u << 20)
 #define AT_NONE    UINT32_MAX
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
@@ -184,8 +181,17 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
     uint32_t next = 0;
     if (fd < 0)
         rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+    /* Vacuum: a file with more images than its chunks need by over
+     * vacuum_ratio moves the chunks that lie past the first n images into
+     * free ones below (there are exactly enough); store_save then cuts the
+     * file after the last image named. */
+    uint32_t file_locs = 0;
+    for (uint32_t c = 0; c < d->n_saved; c++)
+        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > file_locs)
+            file_locs = d->saved_at[c] + 1;
+    bool compact = s->n_points >= s->vacuum_min && (double)file_locs > (double)n * (1 + s->vacuum_ratio);
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
-        if (c < d->n_saved && d->saved_at[c] != AT_NONE && !d->dirty[c]) {
+        if (c < d->n_saved && d->saved_at[c] != AT_NONE && !d->dirty[c] && !(compact && d->saved_at[c] >= n)) {
             cp->at[c] = d->saved_at[c];
             cp->crc[c] = d->saved_crc[c];
             continue;
@@ -256,15 +262,17 @@ typedef struct blk_plan {
  * The blocks: per chunk of VEC_CHUNK slots, an image of its points'
  * records (u32 count, then the records), appended to the block file
  * past what the last checkpoint wrote, for the chunks a slot of which
- * changed since; the others keep their image. Once dead images outweigh
- * live ones, every block goes to a new block file instead. Made durable
+ * changed since; the others keep their image. Once dead images pass
+ * vacuum_ratio of the live ones (with at least vacuum_min points), every
+ * block goes to a new block file instead. Made durable
  * before the checkpoint file lands; the last checkpoint's images are never
  * overwritten.
  */
 static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans, blk_plan *bp, qv_error *err)
 {
     uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK;
-    bool fresh = !s->blk_file || (s->blk_end - s->blk_live > s->blk_live && s->blk_end > BLK_COMPACT_MIN);
+    bool fresh = !s->blk_file || (s->n_points >= s->vacuum_min &&
+                                  (double)(s->blk_end - s->blk_live) > s->vacuum_ratio * (double)s->blk_live);
     *bp = (blk_plan){.file_no = fresh ? s->next_file++ : s->blk_file, .n = n, .end = fresh ? 0 : s->blk_end,
                      .b = malloc((n ? n : 1) * sizeof *bp->b)};
     qv_buf img = QV_BUF_INIT;
@@ -318,17 +326,34 @@ static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans,
  * go; the bytes are the same). The applier is idle meanwhile, and readers
  * see the same bytes before and after. A chunk the system will not map
  * stays in memory. */
-static void map_saved(const vec_dense *d, const char *dir, const chunk_plan *cp)
+static bool map_saved(const vec_dense *d, const char *dir, const chunk_plan *cp)
 {
     char path[PATH_MAX];
     int fd = vec_path(path, sizeof path, dir, cp->file_no) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    bool all = fd >= 0;
     for (uint32_t c = 0; fd >= 0 && c < cp->n; c++) {
         bool moved = c >= d->n_saved || d->saved_at[c] != cp->at[c] || d->file_no != cp->file_no;
         if (moved)
-            (void)vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)cp->at[c] * vec_chunk_bytes(d->dim));
+            all &= vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)cp->at[c] * vec_chunk_bytes(d->dim));
     }
     if (fd >= 0)
         close(fd);
+    return all;
+}
+
+/* Give back the end of column d's chunk file past the last image its
+ * checkpoint names (a failure only keeps the space). */
+static void cut_chunk_file(const vec_dense *d, const char *dir)
+{
+    uint64_t end = 0;
+    for (uint32_t c = 0; c < d->n_saved; c++)
+        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > end)
+            end = d->saved_at[c] + 1;
+    char path[PATH_MAX];
+    struct stat st;
+    if (vec_path(path, sizeof path, dir, d->file_no) && stat(path, &st) == 0 &&
+        (uint64_t)st.st_size > end * vec_chunk_bytes(d->dim))
+        (void)truncate(path, (off_t)(end * vec_chunk_bytes(d->dim)));
 }
 
 /* Remove the chunk and block files in dir that the checkpoint s last
@@ -455,8 +480,9 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
      * stands (what was written meanwhile lies where it does not look). */
     for (uint32_t v = 0; v < s->n_dense; v++) {
         vec_dense *d = &s->dense[v];
-        if (rc == QV_OK && d->on_disk && plans[v].file_no)
-            map_saved(d, dir, &plans[v]);
+        /* An on-disk chunk that could not be mapped anew still maps an old
+         * image, maybe past the new end: the file is not cut then. */
+        bool cut = rc == QV_OK && (!d->on_disk || !plans[v].file_no || map_saved(d, dir, &plans[v]));
         if (rc == QV_OK) {
             free(d->saved_at);
             free(d->saved_crc);
@@ -466,6 +492,8 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
             d->file_no = plans[v].file_no;
             if (s->n_chunks)
                 memset(d->dirty, 0, s->n_chunks);
+            if (cut && d->file_no)
+                cut_chunk_file(d, dir);
         } else {
             free(plans[v].at);
             free(plans[v].crc);

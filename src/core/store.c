@@ -33,6 +33,8 @@ qv_status store_init(store *s, const cfg_collection *cfg, qv_error *err)
         return qv_fail(err, QV_NOMEM, "out of memory");
     }
     s->next_file = 1;
+    s->vacuum_ratio = cfg->optimizers.deleted_threshold;
+    s->vacuum_min = cfg->optimizers.vacuum_min_vector_number;
     s->dense = calloc(s->n_dense ? s->n_dense : 1, sizeof *s->dense);
     s->sparse = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse);
     s->sparse_names = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *s->sparse_names);

@@ -182,6 +182,11 @@ typedef struct store {
     char          **sparse_names;  /* [n_sparse] */
     bool            save_inline; /* store_save writes one self-contained points.snap (no
                                   * chunk or block files; for seeds and exports) */
+    double          vacuum_ratio; /* a chunk or block file holding more dead images than
+                                   * this share of its live ones is compacted by the next
+                                   * checkpoint (optimizers_config.deleted_threshold) ... */
+    uint64_t        vacuum_min;   /* ... when the store holds at least this many points
+                                   * (vacuum_min_vector_number); both set from the config */
     uint32_t        next_file; /* the number the next new chunk or block file gets (never reused) */
     uint8_t        *blk_dirty; /* per chunk of VEC_CHUNK slots (room as for the vector
                                 * chunks): one of its slots changed since the last checkpoint */

@@ -762,6 +762,7 @@ static void checkpoint_writes_what_changed(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/points.snap", dir);
     long chunk = 1024 * 2 * 4;
+    f.st.vacuum_min = UINT64_MAX;  /* no vacuum until it is looked at below */
     assert_int_equal(store_save(&f.st, dir, "points.snap", 1, &err), QV_OK);
     assert_int_equal(file_size(dir, "vec-1.dat"), 3 * chunk);
     long snap = file_size(dir, "points.snap");
@@ -791,13 +792,16 @@ static void checkpoint_writes_what_changed(void **state)
     free(got);
     /* The loaded store knows where its chunks lie: its own next
      * checkpoint of one change writes one chunk. */
+    g.st.vacuum_min = UINT64_MAX;
     qv_arena_reset(&g.a);
     assert_int_equal(run(&g, QV_UPDATE_UPSERT, "{\"points\":[{\"id\":2999,\"vector\":[1,2]}]}", &err), QV_OK);
     assert_int_equal(store_save(&g.st, dir, "points.snap", 4, &err), QV_OK);
     assert_int_equal(file_size(dir, "vec-1.dat"), 4 * chunk);
     /* The points' blocks: one changed block is appended per checkpoint;
-     * once dead images outweigh live ones (past 4 MB), the block file is
-     * written anew and the old one removed. */
+     * once dead images pass vacuum_ratio (0.2) of the live ones, the block
+     * file is written anew and the old one removed. The chunk file gives
+     * back its tail: chunks past the first three images move down, and the
+     * file is cut after the last one named. */
     long blocks = file_size(dir, "blk-2.dat");
     assert_true(blocks > 0);
     qv_arena_reset(&g.a);
@@ -805,6 +809,7 @@ static void checkpoint_writes_what_changed(void **state)
     assert_int_equal(store_save(&g.st, dir, "points.snap", 5, &err), QV_OK);
     long grown = file_size(dir, "blk-2.dat") - blocks;
     assert_true(grown > 0 && grown < blocks / 2);
+    g.st.vacuum_min = 1000;  /* the default */
     for (int round = 0; count_files(dir, "blk-2") && round < 400; round++) {
         qv_arena_reset(&g.a);
         assert_int_equal(run(&g, QV_UPDATE_SET_PAYLOAD, "{\"points\":[2001],\"payload\":{\"y\":2}}", &err), QV_OK);
@@ -812,6 +817,9 @@ static void checkpoint_writes_what_changed(void **state)
     }
     assert_int_equal(count_files(dir, "blk-2"), 0);
     assert_int_equal(count_files(dir, "blk-"), 1);
+    for (int round = 0; file_size(dir, "vec-1.dat") > 3 * chunk && round < 4; round++)
+        assert_int_equal(store_save(&g.st, dir, "points.snap", 6, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 3 * chunk);
     assert_int_equal(load_again(&f, path, &err), QV_OK);
     free(want);
     want = picture(&f.st);
@@ -823,7 +831,7 @@ static void checkpoint_writes_what_changed(void **state)
     snprintf(vpath, sizeof vpath, "%s/vec-1.dat", dir);
     FILE *fp = fopen(vpath, "r+b");
     assert_non_null(fp);
-    for (long at = 0; at < 4 * chunk; at += chunk) {  /* one byte of every place: some are in use */
+    for (long at = 0; at < 3 * chunk; at += chunk) {  /* one byte of every place */
         fseek(fp, at + 100, SEEK_SET);
         fputc(0x55, fp);
     }
@@ -894,6 +902,13 @@ static void on_disk_chunks_are_mapped(void **state)
     assert_true(store_dense(&f.st, 0, (uint32_t)slot)[0] == -3.0f);  /* now from the new image */
     mapped_file(f.st.dense[0].chunks[1], where, sizeof where);
     assert_non_null(strstr(where, "/vec-1.dat"));
+    assert_int_equal(file_size(dir, "vec-1.dat"), 3 * 1024 * 2 * 4);  /* chunk 1 moved to a third image */
+    /* Vacuum: chunk 1 moves back below, is mapped there, and the file is
+     * cut after it (a chunk still mapped past the end would fault). */
+    assert_int_equal(store_save(&f.st, dir, "points.snap", 3, &err), QV_OK);
+    assert_int_equal(file_size(dir, "vec-1.dat"), 2 * 1024 * 2 * 4);
+    assert_true(store_dense(&f.st, 0, (uint32_t)slot)[0] == -3.0f);
+    assert_true(store_dense(&f.st, 0, 1999)[1] == 2.0f);
     assert_int_equal(load_again(&g, path, &err), QV_OK);
     char *want = picture(&f.st), *got = picture(&g.st);
     assert_string_equal(got, want);
