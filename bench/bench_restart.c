@@ -2,9 +2,13 @@
  * bench_restart — how long a restart of an indexed collection takes to
  * answer searches with its graph loaded.
  *
- * Usage: bench_restart [--points N | --quick] [--connections C] [QUIVER_BIN]
+ * Usage: bench_restart [--on-disk] [--points N | --quick] [--connections C] [QUIVER_BIN]
  *   N defaults to 1,000,000 (--quick: 20,000); 128 dims, Cosine, hnsw m 16,
- *   ef_construct 100 (Qdrant's defaults); C upload connections (default 2).
+ *   ef_construct 100 (Qdrant's defaults); C upload connections (default 2);
+ *   --on-disk: the vectors with on_disk true (kept in mapped chunk files).
+ *   Also reported: the upload's points/s per 10% and write latency, and the
+ *   server's RSS after the upload, right after the restart and after the
+ *   searches.
  *
  * One run: start the server on a fresh storage dir, upload N points in
  * bodies of 1,000, wait until the collection is green (graph built: the
@@ -140,10 +144,28 @@ static void file_sizes(const char *storage, uint64_t *snap, uint64_t *graphs, ui
         closedir(d);
 }
 
+/* The server's RSS, and as a share of the vectors' bytes. */
+static void report_rss(const bc_server *srv, const char *when, size_t points)
+{
+    uint64_t rss = 0, hwm = 0;
+    double vec = (double)points * DIM * sizeof(float);
+    if (bc_proc_memory(srv->pid, &rss, &hwm) == 0)
+        printf("memory %s: server VmRSS %.1f MB = %.2fx the vectors' %.1f MB\n", when, rss / MB, rss / vec,
+               vec / MB);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);  /* in order with the server's lines on stderr */
     bc_args a;
+    bool on_disk = false;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--on-disk") == 0) {
+            on_disk = true;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof *argv);
+            argc--;
+            break;
+        }
     if (bc_parse_args(argc, argv, "bench_restart", 1000000, QUICK_POINTS, 2, &a))
         return 2;
     /* A clean stop of a million points writes ~700 MB; loading reads it. */
@@ -156,11 +178,15 @@ int main(int argc, char **argv)
     if (bc_server_start(&srv, a.bin))
         goto out;
     snprintf(storage, sizeof storage, "%s", srv.dir);
-    printf("restart: %zu points x %d dims, storage on %s\n", a.points, DIM, bc_fs_kind(storage));
+    printf("restart: %zu points x %d dims%s, storage on %s\n", a.points, DIM, on_disk ? ", vectors on_disk" : "",
+           bc_fs_kind(storage));
     qv_buf r = QV_BUF_INIT;
     if (bc_request_once(srv.port, "PUT", "/collections/bench",
-                      "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"},"
-                      "\"hnsw_config\":{\"m\":16,\"ef_construct\":100}}", &r))
+                        on_disk ? "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\",\"on_disk\":true},"
+                                  "\"hnsw_config\":{\"m\":16,\"ef_construct\":100}}"
+                                : "{\"vectors\":{\"size\":128,\"distance\":\"Cosine\"},"
+                                  "\"hnsw_config\":{\"m\":16,\"ef_construct\":100}}",
+                        &r))
         goto out;
     qv_buf_free(&r);
     if (bc_build_bodies(&bodies, a.points, BATCH, write_vector, write_payload)) {
@@ -168,10 +194,18 @@ int main(int argc, char **argv)
         goto out;
     }
     double secs;
-    if (bc_run_upload(srv.port, &bodies, a.conns, &secs))
+    double *lat = calloc(bodies.n ? bodies.n : 1, sizeof *lat), *when = calloc(bodies.n ? bodies.n : 1, sizeof *when);
+    if (!lat || !when || bc_run_upload_timed(srv.port, &bodies, a.conns, &secs, lat, when)) {
+        free(lat);
+        free(when);
         goto out;
-    bc_free_bodies(&bodies);
+    }
     printf("upload: %.1f s\n", secs);
+    bc_report_upload_timing("upload", lat, when, bodies.n, BATCH);
+    free(lat);
+    free(when);
+    bc_free_bodies(&bodies);
+    report_rss(&srv, "after the upload", a.points);
     double t0 = bc_now();
     bool green = false;
     uint64_t indexed = 0;
@@ -202,6 +236,7 @@ int main(int argc, char **argv)
     if (bc_server_start_in(&srv, a.bin, storage))
         goto out;
     double listening = bc_now() - t0;
+    report_rss(&srv, "right after the restart", a.points);
     uint64_t first_indexed = 0;
     bool first = true;
     green = false;
@@ -215,6 +250,7 @@ int main(int argc, char **argv)
     if (search_all(srv.port, a.points, &after))
         goto out;
     double ready = bc_now() - t0;
+    report_rss(&srv, "after the restart's searches", a.points);
     printf("restart: listening after %.2f s; green and searching after %.2f s (the first 100 searches "
            "included); indexed_vectors_count at once: %" PRIu64 "\n",
            listening, ready, first_indexed);
