@@ -26,5 +26,10 @@ void vec_chunk_free(float *chunk, uint32_t dim, bool mapped)
 bool vec_chunk_map(float *chunk, uint32_t dim, int fd, uint64_t off)
 {
     void *p = mmap(chunk, vec_chunk_bytes(dim), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)off);
-    return p != MAP_FAILED;
+    if (p == MAP_FAILED)
+        return false;
+    /* Graph walks read vectors at random: no read-ahead around a fault,
+     * which would make resident what no search asked for. */
+    (void)madvise(p, vec_chunk_bytes(dim), MADV_RANDOM);
+    return true;
 }
