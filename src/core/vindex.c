@@ -711,6 +711,18 @@ void vx_prune(const char *dir, uint64_t seq, int which)
     closedir(d);
 }
 
+/* The round mutex for a checkpoint, not the indexer: counted as a writer
+ * waiting (writers_waiting), so that the indexer ends its round early and
+ * yields before taking the mutex again. Mutexes are not fair: without
+ * this, rounds back to back kept a checkpoint (and every write queued
+ * behind it) waiting for up to 34 s while an upload was indexed. */
+static void round_lock_saver(vx_index *x)
+{
+    atomic_fetch_add(&x->c->writers_waiting, 1);
+    pthread_mutex_lock(&x->round);
+    atomic_fetch_sub(&x->c->writers_waiting, 1);
+}
+
 /* Write column v's graph, its pending bits and the vectors of its nodes
  * that the checkpoint does not hold (deleted points the graph still routes
  * through), as of now: the indexer is held between rounds while they are
@@ -725,7 +737,7 @@ static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
     qv_status rc = QV_OK;
     uint8_t *head = NULL, *img = NULL;
     size_t img_len = 0, hlen = 0;
-    pthread_mutex_lock(&x->round);
+    round_lock_saver(x);
     if (!col->g || col->failed) {
         pthread_mutex_unlock(&x->round);
         return;
@@ -772,7 +784,7 @@ static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
     if (rc == QV_OK && qv_write_file_atomic_parts(dir, name, parts, 2) != 0)
         rc = qv_fail(&err, QV_IO, "%s", strerror(errno));
     if (rc) {
-        pthread_mutex_lock(&x->round);
+        round_lock_saver(x);
         x->dirty = true;  /* worth trying again at the next checkpoint */
         pthread_mutex_unlock(&x->round);
         QV_WARN("collection %s: cannot save the graph of vector \"%s\" (%s): a restart builds it again",
@@ -787,7 +799,7 @@ void vx_save(vx_index *x, const char *dir, uint64_t seq)
     /* A checkpoint of the same operation id written before (with other
      * slots, or a column without a graph now) must not lend it its files. */
     vx_prune(dir, seq, VX_PRUNE_SEQ);
-    pthread_mutex_lock(&x->round);
+    round_lock_saver(x);
     x->dirty = false;
     pthread_mutex_unlock(&x->round);
     if (!store_keeps_slots(&x->c->st))
