@@ -13,37 +13,49 @@
 #include "util/bitset.h"
 #include "util/buf.h"
 
+/* The payload index that answers field condition node with the fewest
+ * estimated points, the condition as it takes it, its answer and estimate. */
+typedef struct index_pick {
+    fidx       *x;  /* NULL: none answers */
+    fidx_cond   cond;
+    fidx_answer answer;
+    uint64_t    estimate;
+} index_pick;
+
+static bool pick_index(const store *s, const flt_node *node, index_pick *out)
+{
+    *out = (index_pick){.x = NULL};
+    fidx_cond cond;
+    const pl_path *key = flt_node_key(node);
+    if (!s->n_idx || flt_field_view(node, &cond) != QV_OK)
+        return false;
+    for (uint32_t i = 0; i < s->n_idx; i++) {
+        fidx *x = s->idx[i];
+        uint64_t est;
+        fidx_answer ans;
+        if (fidx_broken(x) || strcmp(fidx_key(x)->text, key->text) != 0 ||
+            (ans = fidx_plan(x, &cond, &est)) == FIDX_NO)
+            continue;
+        if (!out->x || est < out->estimate)
+            *out = (index_pick){x, cond, ans, est};
+    }
+    return out->x != NULL;
+}
+
 typedef struct plan_walk {
     const store *s;
-    uint32_t     conds;     /* conditions seen at the top level */
-    fidx        *best;
-    fidx_cond    best_cond;
-    fidx_answer  best_answer;
-    uint64_t     best_estimate;
+    uint32_t     conds;  /* conditions seen at the top level */
+    index_pick   best;
 } plan_walk;
 
 static bool plan_visit(void *ctx, const flt_cond *fc)
 {
     plan_walk *w = ctx;
     w->conds++;
-    if (fc->clause != FLT_MUST || fc->kind != FLT_COND_FIELD)
-        return true;
-    for (uint32_t i = 0; i < w->s->n_idx; i++) {
-        fidx *x = w->s->idx[i];
-        if (fidx_broken(x) || strcmp(fidx_key(x)->text, fc->key->text) != 0)
-            continue;
-        fidx_cond cond;
-        uint64_t est;
-        if (flt_field_view(fc->node, &cond) != QV_OK)
-            continue;
-        fidx_answer ans = fidx_plan(x, &cond, &est);
-        if (ans != FIDX_NO && (!w->best || est < w->best_estimate)) {
-            w->best = x;
-            w->best_cond = cond;
-            w->best_answer = ans;
-            w->best_estimate = est;
-        }
-    }
+    index_pick ip;
+    if (fc->clause == FLT_MUST && fc->kind == FLT_COND_FIELD && pick_index(w->s, fc->node, &ip) &&
+        (!w->best.x || ip.estimate < w->best.estimate))
+        w->best = ip;
     return true;
 }
 
@@ -59,12 +71,12 @@ void plan_make(plan *p, const store *s, const cfg_collection *cfg, const flt_fil
     flt_filter_info(root, &has_should, &min_should);
     flt_each(root, plan_visit, &w);
     /* Scanning costs about as much as visiting most points by index. */
-    if (!w.best || w.best_estimate > s->n_points / 2 + 64)
+    if (!w.best.x || w.best.estimate > s->n_points / 2 + 64)
         return;
-    if (fidx_select(w.best, &w.best_cond, &p->slots, &p->n) != QV_OK)
+    if (fidx_select(w.best.x, &w.best.cond, &p->slots, &p->n) != QV_OK)
         return;
     p->indexed = true;
-    p->settled = w.best_answer == FIDX_EXACT && w.conds == 1 && !has_should && !min_should;
+    p->settled = w.best.answer == FIDX_EXACT && w.conds == 1 && !has_should && !min_should;
 }
 
 void plan_scan(plan *p, const store *s, const cfg_collection *cfg, const flt_filter *f)
@@ -330,32 +342,21 @@ static uint64_t *ids_bits(const algebra *a, const qv_point_id *ids, uint32_t n)
  * superset. Returns whether one did. */
 static bool index_bits(const algebra *a, const flt_node *node, known *out)
 {
-    const store *s = a->p->s;
-    fidx_cond cond;
-    if (!s->n_idx || flt_field_view(node, &cond) != QV_OK)
+    index_pick ip;
+    if (!pick_index(a->p->s, node, &ip))
         return false;
-    const pl_path *key = flt_node_key(node);
-    for (uint32_t i = 0; i < s->n_idx; i++) {
-        fidx *x = s->idx[i];
-        uint64_t est;
-        fidx_answer ans;
-        if (fidx_broken(x) || strcmp(fidx_key(x)->text, key->text) != 0 ||
-            (ans = fidx_plan(x, &cond, &est)) == FIDX_NO)
-            continue;
-        uint32_t *slots;
-        size_t n;
-        uint64_t *b = bits_new(a);
-        if (!b || fidx_select(x, &cond, &slots, &n) != QV_OK) {
-            free(b);
-            return false;
-        }
-        for (size_t k = 0; k < n; k++)
-            qv_bit_set(b, slots[k]);
-        free(slots);
-        *out = (known){b, ans == FIDX_EXACT};
-        return true;
+    uint32_t *slots;
+    size_t n;
+    uint64_t *b = bits_new(a);
+    if (!b || fidx_select(ip.x, &ip.cond, &slots, &n) != QV_OK) {
+        free(b);
+        return false;
     }
-    return false;
+    for (size_t k = 0; k < n; k++)
+        qv_bit_set(b, slots[k]);
+    free(slots);
+    *out = (known){b, ip.answer == FIDX_EXACT};
+    return true;
 }
 
 /* A condition judged on its own: its cached answer (asked under its
@@ -525,7 +526,7 @@ static void known_eval(algebra *a, const flt_node *node, const jr_value *src, kn
     cached_bits(a, node, src, out);
 }
 
-bool plan_use_cache(plan *p, const jr_value *src, bool eager)
+bool plan_use_cache(plan *p, const jr_value *src, uint32_t eager_share)
 {
     if (!p->f || p->indexed || p->bits || !src)
         return p->bits != NULL;
@@ -578,7 +579,10 @@ bool plan_use_cache(plan *p, const jr_value *src, bool eager)
                 p->own_bits = k.bits;
                 p->sieve = k.bits;
             }
-            if (e && !a.built && (eager || asks >= 2) && (p->answer = answer_build(p, NULL, bytes))) {
+            bool exact;  /* the estimate, only for a first ask that may be eager */
+            bool build = e && !a.built &&
+                         (asks >= 2 || (eager_share && plan_estimate(p, &exact) * eager_share <= s->n_points));
+            if (build && (p->answer = answer_build(p, NULL, bytes))) {
                 pthread_mutex_lock(&cache.m);
                 answer_keep(e, whole.data, whole.len, s->gen, p->answer);
                 pthread_mutex_unlock(&cache.m);

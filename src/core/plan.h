@@ -121,13 +121,16 @@ static inline bool plan_accepts(const plan *p, uint32_t slot)
  * them. Else the bitset algebra over its conditions (one condition's
  * answer built per call at most: one asked the second time) gives p its
  * own bits, or a sieve; without bits, the second ask of the whole text at
- * one generation (the first, with eager: for a filter the caller expects
- * to be cheaper to scan once than to judge where a search walks)
- * evaluates the filter into bits (one check per live slot) and keeps them.
+ * one generation evaluates the filter into bits (one check per live slot)
+ * and keeps them — the first ask already when plan_estimate puts the
+ * matches at most 1 / eager_share of the points (0: never), for a filter
+ * the caller expects to be cheaper to scan once than to judge where a
+ * search walks; the estimate is taken only then, not for filters the
+ * cache or the algebra answered.
  * Returns whether p has bits. Cannot fail: without memory it leaves p as
  * it was. Nothing for indexed plans (their index answers).
  */
-bool plan_use_cache(plan *p, const jr_value *src, bool eager);
+bool plan_use_cache(plan *p, const jr_value *src, uint32_t eager_share);
 
 /* How many candidates to visit, and the i-th (i < plan_visits). */
 static inline size_t plan_visits(const plan *p) { return p->indexed ? p->n : p->s->n_slots; }

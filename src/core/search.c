@@ -1474,9 +1474,7 @@ static void cached_filter(const sr_query *q, plan *p)
 {
     if (!q->filter_src || p->indexed || q->parent)
         return;
-    bool exact;
-    bool eager = plan_estimate(p, &exact) * CACHE_EAGER <= p->s->n_points;
-    plan_use_cache(p, q->filter_src, eager);
+    plan_use_cache(p, q->filter_src, CACHE_EAGER);
 }
 
 /* Score the matching points into hp; caller holds the read lock. */
