@@ -28,8 +28,6 @@
 #define SNAP_END   "QVND"
 #define SNAP_VERSION 4  /* 4: dense vectors in chunk files; 3: slots and point versions; 1-3
                          * are still read */
-#define VEC_FILE   "vec-%u.dat"
-#define BLK_FILE   "blk-%u.dat"
 #define AT_NONE    UINT32_MAX
 #define SNAP_MAX_NAME 4096  /* a longer column name in a checkpoint is damage */
 #define IO_BUF     (1u << 20)
@@ -90,9 +88,40 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 /* ---- chunk files ----------------------------------------------------------------------- */
 
+/* The path of chunk or block file <kind>-<no>.dat in directory dir (its
+ * first dir_len bytes); false if it does not fit. */
+static bool data_path(char *out, size_t cap, const char *dir, int dir_len, const char *kind, uint32_t no)
+{
+    return snprintf(out, cap, "%.*s/%s-%u.dat", dir_len, dir, kind, no) < (int)cap;
+}
+
 static bool vec_path(char *out, size_t cap, const char *dir, uint32_t no)
 {
-    return snprintf(out, cap, "%s/" VEC_FILE, dir, no) < (int)cap;
+    return data_path(out, cap, dir, (int)strlen(dir), "vec", no);
+}
+
+/* One past the last image column d's checkpoint names in its chunk file. */
+static uint32_t saved_end(const vec_dense *d)
+{
+    uint32_t end = 0;
+    for (uint32_t c = 0; c < d->n_saved; c++)
+        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > end)
+            end = d->saved_at[c] + 1;
+    return end;
+}
+
+/* Column d's saved record becomes at, crc (n chunks, taken) in chunk
+ * file file_no, and nothing of it is dirty any more. */
+static void take_saved(const store *s, vec_dense *d, uint32_t file_no, uint32_t n, uint32_t *at, uint32_t *crc)
+{
+    free(d->saved_at);
+    free(d->saved_crc);
+    d->saved_at = at;
+    d->saved_crc = crc;
+    d->n_saved = n;
+    d->file_no = file_no;
+    if (s->n_chunks)
+        memset(d->dirty, 0, s->n_chunks);
 }
 
 static int pwrite_all(int fd, const void *p, size_t n, off_t off)
@@ -153,17 +182,14 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
 {
     /* The chunks the slots reach (a rolled-back slot may have left one
      * more allocated). */
-    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, n_loc = n;
-    size_t bytes = (size_t)VEC_CHUNK * d->dim * sizeof(float);
+    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, file_locs = saved_end(d);
+    size_t bytes = vec_chunk_bytes(d->dim);
     *cp = (chunk_plan){.file_no = 0};
     if (!n)  /* no slots yet: nothing to write, inline is as good */
         return QV_OK;
     if (!d->file_no)
         d->file_no = s->next_file++;
-    for (uint32_t c = 0; c < d->n_saved; c++)
-        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > n_loc)
-            n_loc = d->saved_at[c] + 1;
-    n_loc += n;  /* room for every chunk moving */
+    uint32_t n_loc = (file_locs > n ? file_locs : n) + n;  /* room for every chunk moving */
     uint64_t *used = calloc(qv_bits_words(n_loc) ? qv_bits_words(n_loc) : 1, sizeof *used);
     *cp = (chunk_plan){.file_no = d->file_no, .n = n, .at = malloc((n ? n : 1) * sizeof *cp->at),
                        .crc = malloc((n ? n : 1) * sizeof *cp->crc)};
@@ -185,10 +211,6 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
      * vacuum_ratio moves the chunks that lie past the first n images into
      * free ones below (there are exactly enough); store_save then cuts the
      * file after the last image named. */
-    uint32_t file_locs = 0;
-    for (uint32_t c = 0; c < d->n_saved; c++)
-        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > file_locs)
-            file_locs = d->saved_at[c] + 1;
     bool compact = s->n_points >= s->vacuum_min && (double)file_locs > (double)n * (1 + s->vacuum_ratio);
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
         if (c < d->n_saved && d->saved_at[c] != AT_NONE && !d->dirty[c] && !(compact && d->saved_at[c] >= n)) {
@@ -218,7 +240,7 @@ uint64_t store_saved_bytes(const store *s)
     uint64_t n = s->blk_file ? s->blk_live : 0;
     for (uint32_t v = 0; v < s->n_dense; v++)
         for (uint32_t c = 0; c < s->dense[v].n_saved; c++)
-            n += s->dense[v].saved_at[c] != AT_NONE ? (uint64_t)VEC_CHUNK * s->dense[v].dim * sizeof(float) : 0;
+            n += s->dense[v].saved_at[c] != AT_NONE ? vec_chunk_bytes(s->dense[v].dim) : 0;
     return n;
 }
 
@@ -282,7 +304,7 @@ static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans,
     qv_status rc = QV_OK;
     if (!bp->b || !mb.buf)
         rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
-    else if (snprintf(path, sizeof path, "%s/" BLK_FILE, dir, bp->file_no) >= (int)sizeof path ||
+    else if (!data_path(path, sizeof path, dir, (int)strlen(dir), "blk", bp->file_no) ||
              (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644)) < 0)
         rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
     bool wrote = false;
@@ -345,10 +367,7 @@ static bool map_saved(const vec_dense *d, const char *dir, const chunk_plan *cp)
  * checkpoint names (a failure only keeps the space). */
 static void cut_chunk_file(const vec_dense *d, const char *dir)
 {
-    uint64_t end = 0;
-    for (uint32_t c = 0; c < d->n_saved; c++)
-        if (d->saved_at[c] != AT_NONE && d->saved_at[c] + 1 > end)
-            end = d->saved_at[c] + 1;
+    uint64_t end = saved_end(d);
     char path[PATH_MAX];
     struct stat st;
     if (vec_path(path, sizeof path, dir, d->file_no) && stat(path, &st) == 0 &&
@@ -484,14 +503,7 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
          * image, maybe past the new end: the file is not cut then. */
         bool cut = rc == QV_OK && (!d->on_disk || !plans[v].file_no || map_saved(d, dir, &plans[v]));
         if (rc == QV_OK) {
-            free(d->saved_at);
-            free(d->saved_crc);
-            d->saved_at = plans[v].at;
-            d->saved_crc = plans[v].crc;
-            d->n_saved = plans[v].n;
-            d->file_no = plans[v].file_no;
-            if (s->n_chunks)
-                memset(d->dirty, 0, s->n_chunks);
+            take_saved(s, d, plans[v].file_no, plans[v].n, plans[v].at, plans[v].crc);
             if (cut && d->file_no)
                 cut_chunk_file(d, dir);
         } else {
@@ -701,8 +713,7 @@ static qv_status load_columns(const store *s, bio *b, uint32_t version, uint32_t
 static bool beside(char *out, size_t cap, const char *path, const char *kind, uint32_t no)
 {
     const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path) : 1;
-    return snprintf(out, cap, "%.*s/%s-%u.dat", dl, slash ? path : ".", kind, no) < (int)cap;
+    return slash ? data_path(out, cap, path, (int)(slash - path), kind, no) : data_path(out, cap, ".", 1, kind, no);
 }
 
 /* Read column d's chunks from its chunk file (beside the checkpoint at
@@ -744,15 +755,8 @@ static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col 
     close(fd);
     if (rc)
         return rc;
-    free(d->saved_at);
-    free(d->saved_crc);
-    d->saved_at = fc->at;
-    d->saved_crc = fc->crc;
-    d->n_saved = fc->n;
-    d->file_no = fc->file_no;
+    take_saved(s, d, fc->file_no, fc->n, fc->at, fc->crc);
     fc->at = fc->crc = NULL;
-    if (s->n_chunks)
-        memset(d->dirty, 0, s->n_chunks);
     return QV_OK;
 }
 
