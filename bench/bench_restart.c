@@ -137,7 +137,8 @@ static void file_sizes(const char *storage, uint64_t *snap, uint64_t *graphs, ui
             *snap += (uint64_t)st.st_size;
         else if (strncmp(e->d_name, "hnsw-", 5) == 0)
             *graphs += (uint64_t)st.st_size;
-        else if (strcmp(e->d_name, "wal.log") == 0)
+        else if (strncmp(e->d_name, "wal-", 4) == 0 && strlen(e->d_name) > 8 &&
+                 strcmp(e->d_name + strlen(e->d_name) - 4, ".log") == 0)  /* the log's segments */
             *wal += (uint64_t)st.st_size;
     }
     if (d)
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
     printf("clean stop (checkpoint with the graph): %.1f s\n", bc_now() - t0);
     uint64_t snap, graphs, wal;
     file_sizes(storage, &snap, &graphs, &wal);
-    printf("files: checkpoint (points.snap, vec-*.dat, blk-*.dat) %.1f MB, graphs %.1f MB, wal.log %.3f MB\n",
+    printf("files: checkpoint (points.snap, vec-*.dat, blk-*.dat) %.1f MB, graphs %.1f MB, log (wal-*.log) %.3f MB\n",
            snap / MB, graphs / MB, wal / MB);
 
     t0 = bc_now();

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "core/collection.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,14 +13,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "core/ops.h"
 #include "util/clock.h"
 #include "util/endian.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
-#define WAL_FILE  "wal.log"
+#define WAL_FILE  "wal.log"  /* the log of an earlier version: one file, no segments */
+#define SEG_FMT   "wal-%llu.log"
 #define SNAP_FILE "points.snap"
 
 struct wr_item {
@@ -135,8 +139,127 @@ qv_collection *coll_new(const char *name)
     for (int i = 0; i < WR_STAGES; i++)
         pthread_cond_init(&c->stage[i].work, NULL);
     pthread_cond_init(&c->idle, NULL);
+    pthread_cond_init(&c->ckpt_work, NULL);
+    pthread_cond_init(&c->ckpt_idle, NULL);
     pthread_mutex_init(&c->logm, NULL);
     return c;
+}
+
+/* ---- the log's segments ----------------------------------------------------------- */
+
+/* The path of the segment that starts at first (0: wal.log). */
+static bool seg_path(char *out, size_t cap, const qv_collection *c, uint64_t first)
+{
+    int n = first ? snprintf(out, cap, "%s/" SEG_FMT, c->dir, (unsigned long long)first)
+                  : snprintf(out, cap, "%s/" WAL_FILE, c->dir);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Room for one more segment (caller holds logm, or is alone). */
+static qv_status seg_room(qv_collection *c, qv_error *err)
+{
+    if (c->n_segs < c->cap_segs)
+        return QV_OK;
+    uint32_t cap = c->cap_segs ? 2 * c->cap_segs : 4;
+    uint64_t *p = realloc(c->seg_first, cap * sizeof *p);
+    if (!p)
+        return qv_fail(err, QV_NOMEM, "out of memory");
+    c->seg_first = p;
+    c->cap_segs = cap;
+    return QV_OK;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The segments in c's directory, oldest first (a wal.log first of all). */
+static qv_status find_segments(qv_collection *c, qv_error *err)
+{
+    DIR *dh = opendir(c->dir);
+    if (!dh)
+        return qv_fail(err, QV_IO, "cannot read %s: %s", c->dir, strerror(errno));
+    struct dirent *e;
+    qv_status rc = QV_OK;
+    while (rc == QV_OK && (e = readdir(dh))) {
+        unsigned long long first = 0;
+        char name[64];
+        if (strcmp(e->d_name, WAL_FILE) != 0 &&
+            (sscanf(e->d_name, "wal-%llu", &first) != 1 || !first ||
+             snprintf(name, sizeof name, SEG_FMT, first) >= (int)sizeof name || strcmp(name, e->d_name) != 0))
+            continue;
+        if ((rc = seg_room(c, err)) == QV_OK)
+            c->seg_first[c->n_segs++] = first;
+    }
+    closedir(dh);
+    if (c->n_segs > 1)
+        qsort(c->seg_first, c->n_segs, sizeof *c->seg_first, cmp_u64);
+    return rc;
+}
+
+/* Remove the segments before the newest whose records are all at or below
+ * seq (a checkpoint of seq holds them), with their void lists, durably. */
+static qv_status drop_segments(qv_collection *c, uint64_t seq, qv_error *err)
+{
+    char path[PATH_MAX], vpath[PATH_MAX + 8];
+    qv_status rc = QV_OK;
+    pthread_mutex_lock(&c->logm);
+    uint32_t k = 0;
+    while (k + 1 < c->n_segs && c->seg_first[k + 1] <= seq + 1)
+        k++;
+    for (uint32_t i = 0; i < k; i++) {
+        if (!seg_path(path, sizeof path, c, c->seg_first[i]))
+            continue;
+        snprintf(vpath, sizeof vpath, "%s.void", path);
+        if ((unlink(path) != 0 && errno != ENOENT) || (unlink(vpath) != 0 && errno != ENOENT))
+            rc = qv_fail(err, QV_IO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    if (k) {
+        memmove(c->seg_first, c->seg_first + k, (c->n_segs - k) * sizeof *c->seg_first);
+        c->n_segs -= k;
+    }
+    pthread_mutex_unlock(&c->logm);
+    if (k && rc == QV_OK && qv_fsync_dir(c->dir) != 0)
+        rc = qv_fail(err, QV_IO, "cannot sync %s: %s", c->dir, strerror(errno));
+    return rc;
+}
+
+static qv_status log_broken(qv_collection *c, qv_error *err);
+
+/* Go on in a new segment whose first record will be first (the writer
+ * with the other stages idle, or paused): the records so far stay in the
+ * older ones until a checkpoint holds them. Nothing to do while the newest
+ * holds no record. Never after a broken one (wal.h). */
+static qv_status log_rotate(qv_collection *c, uint64_t first, uint64_t prealloc, qv_error *err)
+{
+    char path[PATH_MAX];
+    if (wal_broken(c->log))
+        return log_broken(c, err);
+    if (wal_empty(c->log))
+        return QV_OK;
+    if (!seg_path(path, sizeof path, c, first))
+        return qv_fail(err, QV_IO, "path too long in %s", c->dir);
+    pthread_mutex_lock(&c->logm);
+    qv_status rc = seg_room(c, err);
+    pthread_mutex_unlock(&c->logm);
+    wal *w = NULL;
+    uint64_t last;
+    if (rc == QV_OK && (rc = wal_open(path, first, NULL, NULL, &w, &last, err)) == QV_OK && last >= first) {
+        wal_close(w);  /* records of its own: not a segment this writer started */
+        rc = qv_fail(err, QV_INTERNAL, "%s already holds operations from %llu on", path, (unsigned long long)first);
+    }
+    if (rc)
+        return rc;
+    wal_prealloc_limit(w, prealloc);
+    pthread_mutex_lock(&c->logm);
+    wal *old = c->log;
+    c->log = w;
+    c->seg_first[c->n_segs++] = first;
+    pthread_mutex_unlock(&c->logm);
+    wal_close(old);
+    return QV_OK;
 }
 
 qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
@@ -171,16 +294,35 @@ qv_status coll_open(qv_collection *c, const char *dir, qv_error *err)
         graph_bytes = vx_load(&c->vx, dir, r.snap_seq);
     vx_prune(dir, r.snap_seq, had_snap ? VX_PRUNE_OTHERS : VX_PRUNE_ALL);
     double t2 = qv_mono_seconds();
-    snprintf(path, sizeof path, "%s/" WAL_FILE, dir);
-    uint64_t last;
-    rc = wal_open(path, r.snap_seq + 1, replay_one, &r, &c->log, &last, err);
+    /* Every segment in order (replay skips what the checkpoint holds); the
+     * newest stays open for appends. */
+    uint64_t last = r.snap_seq, log_bytes = 0;
+    if ((rc = find_segments(c, err)))
+        goto done;
+    if (!c->n_segs && (rc = seg_room(c, err)) == QV_OK)
+        c->seg_first[c->n_segs++] = r.snap_seq + 1;  /* a new log */
+    for (uint32_t i = 0; i < c->n_segs && rc == QV_OK; i++) {
+        wal *w;
+        if (!seg_path(path, sizeof path, c, c->seg_first[i]))
+            rc = qv_fail(err, QV_IO, "path too long in %s", dir);
+        else if ((rc = wal_open(path, c->seg_first[i] ? c->seg_first[i] : r.snap_seq + 1, replay_one, &r, &w, &last, err)) == QV_OK) {
+            log_bytes += wal_size(w);
+            if (i + 1 < c->n_segs)
+                wal_close(w);
+            else
+                c->log = w;
+        }
+    }
     if (rc)
         goto done;
+    qv_error e2;
+    if (drop_segments(c, r.snap_seq, &e2))
+        QV_WARN("collection %s: %s", c->name, e2.msg);
     double t3 = qv_mono_seconds();
     if (had_snap || r.replayed)
         QV_INFO("collection %s: opened in %.3f s: checkpoint %.3f s (%llu bytes), graphs %.3f s (%llu bytes), "
                 "log %.3f s (%llu bytes)", c->name, t3 - t0, t1 - t0, (unsigned long long)snap_bytes, t2 - t1,
-                (unsigned long long)graph_bytes, t3 - t2, (unsigned long long)wal_size(c->log));
+                (unsigned long long)graph_bytes, t3 - t2, (unsigned long long)log_bytes);
     if (last > c->applied_seq)  /* an empty log after a reset starts past the checkpoint */
         c->applied_seq = last;
     c->next_seq = c->applied_seq + 1;
@@ -207,31 +349,134 @@ done:
 
 /* ---- the writer, the sync and the apply threads ----------------------------------- */
 
-/* Save a checkpoint, with the graphs (vindex.h: first, so that a crash
- * before points.snap lands leaves the old checkpoint and its files), and
- * start the log over (the writer, with the other stages idle: every
- * appended record applied). False if that failed (it is then retried only
- * after the log grows by another wal_capacity_mb, so a failing disk is not
- * asked to rewrite every point after each group). */
-static bool checkpoint(qv_collection *c)
+/* A checkpoint as taken, until written. */
+typedef struct ckpt_job {
+    uint64_t seq;
+    st_ckpt *st;
+    vx_ckpt *vx;
+} ckpt_job;
+
+/* Take a checkpoint of everything applied (the writer with the other
+ * stages idle, or paused, and no checkpoint being written): copies of what
+ * changed since the last one and of the graphs, under the read lock, then
+ * a new log segment (prealloc: its preallocation limit). False if there
+ * is nothing to write (logged). */
+static bool ckpt_take(qv_collection *c, ckpt_job *j, uint64_t prealloc)
 {
     qv_error err;
     if (wal_broken(c->log))
         return false;  /* applied_seq may cover voided records the log still holds */
-    uint64_t seq = c->applied_seq;
+    j->seq = c->applied_seq;
     pthread_rwlock_rdlock(&c->lock);
-    vx_save(&c->vx, c->dir, seq);
-    qv_status rc = store_save(&c->st, c->dir, SNAP_FILE, seq, &err);
+    qv_status rc = store_ckpt_take(&c->st, j->seq, c->dir, &j->st, &err);
+    j->vx = rc == QV_OK ? vx_ckpt_take(&c->vx, j->seq) : NULL;
     pthread_rwlock_unlock(&c->lock);
-    if (rc == QV_OK) {
-        c->ckpt_seq = seq;
-        vx_prune(c->dir, seq, VX_PRUNE_OTHERS);
-        rc = wal_reset(c->log, seq + 1, &err);
+    if (rc) {
+        QV_ERROR("collection %s: checkpoint failed: %s; tried again once the log grows by another %llu MB",
+                 c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+        return false;
     }
-    if (rc)
-        QV_ERROR("collection %s: checkpoint failed: %s; next attempt once the log grows by "
-                 "another %llu MB", c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
-    return rc == QV_OK;
+    if (log_rotate(c, j->seq + 1, prealloc, &err))
+        QV_WARN("collection %s: cannot start a new log segment (%s); the log grows until a checkpoint "
+                "can start one", c->name, err.msg);
+    return true;
+}
+
+/* Write a taken checkpoint: the graphs first (vindex.h: so that a crash
+ * before points.snap lands leaves the old checkpoint and its files), then
+ * the store's files; writers go on meanwhile, and wait only while on-disk
+ * chunks are mapped anew (store_ckpt_done). Landed: the segments it holds
+ * are removed. Frees what j holds. */
+static bool ckpt_write(qv_collection *c, ckpt_job *j)
+{
+    qv_error err;
+    vx_ckpt_write(&c->vx, j->vx, c->dir);
+    qv_status rc = store_ckpt_write(j->st, c->dir, SNAP_FILE, &err);
+    pthread_rwlock_rdlock(&c->lock);
+    store_ckpt_done(&c->st, j->st, rc == QV_OK, c->dir);
+    pthread_rwlock_unlock(&c->lock);
+    vx_ckpt_free(j->vx);
+    if (rc) {
+        vx_mark_dirty(&c->vx);  /* its graph files belong to no checkpoint */
+        QV_ERROR("collection %s: checkpoint failed: %s; tried again once the log grows by another %llu MB",
+                 c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+        return false;
+    }
+    c->ckpt_seq = j->seq;
+    vx_prune(c->dir, j->seq, VX_PRUNE_OTHERS);
+    if (drop_segments(c, j->seq, &err))
+        QV_WARN("collection %s: %s (replay skips what the checkpoint holds)", c->name, err.msg);
+    return true;
+}
+
+/* The checkpointer thread: writes each checkpoint the writer takes. */
+static void *ckpt_main(void *arg)
+{
+    qv_collection *c = arg;
+    pthread_mutex_lock(&c->qm);
+    for (;;) {
+        while (!c->ckpt_job && !c->ckpt_stop)
+            pthread_cond_wait(&c->ckpt_work, &c->qm);
+        if (!c->ckpt_job)
+            break;
+        ckpt_job *j = c->ckpt_job;
+        pthread_mutex_unlock(&c->qm);
+        ckpt_write(c, j);
+        pthread_mutex_lock(&c->qm);
+        free(j);
+        c->ckpt_job = NULL;
+        pthread_cond_broadcast(&c->ckpt_idle);
+        pthread_cond_signal(&c->work);  /* another may be due */
+    }
+    pthread_mutex_unlock(&c->qm);
+    return NULL;
+}
+
+/* Wait until no checkpoint is being written (caller holds qm). */
+static void ckpt_wait(qv_collection *c)
+{
+    while (c->ckpt_job)
+        pthread_cond_wait(&c->ckpt_idle, &c->qm);
+}
+
+/* The writer, with the other stages idle (caller holds qm, which this
+ * drops meanwhile): take a checkpoint and hand it to the checkpointer
+ * (started with the first; if it cannot be, the writer writes it). */
+static bool ckpt_start(qv_collection *c, uint64_t prealloc)
+{
+    pthread_mutex_unlock(&c->qm);
+    ckpt_job *j = malloc(sizeof *j);
+    bool ok = j && ckpt_take(c, j, prealloc);
+    pthread_mutex_lock(&c->qm);
+    if (!ok) {
+        free(j);
+        return false;
+    }
+    if (!c->ckpt_on) {
+        c->ckpt_stop = false;
+        int e = pthread_create(&c->ckpt_thread, NULL, ckpt_main, c);
+        c->ckpt_on = e == 0;
+        if (e)
+            QV_WARN("collection %s: cannot start the checkpoint thread (%s); the writer writes checkpoints",
+                    c->name, strerror(e));
+    }
+    if (c->ckpt_on) {
+        c->ckpt_job = j;
+        pthread_cond_signal(&c->ckpt_work);
+        return true;
+    }
+    pthread_mutex_unlock(&c->qm);
+    ok = ckpt_write(c, j);
+    free(j);
+    pthread_mutex_lock(&c->qm);
+    return ok;
+}
+
+/* A checkpoint written before the call returns (the writer stopped). */
+static bool checkpoint_now(qv_collection *c)
+{
+    ckpt_job j;
+    return ckpt_take(c, &j, 0) && ckpt_write(c, &j);
 }
 
 /* Whether a failure to apply a logged record would happen again at replay:
@@ -510,37 +755,43 @@ static void *writer_main(void *arg)
     bool started = false, staged = false;
     pthread_mutex_lock(&c->qm);
     for (;;) {
-        while (!c->head && !c->stopping)
+        /* A checkpoint that was due while one was being written starts
+         * once that one is done (the checkpointer wakes the writer). */
+        bool due = false;
+        while (!c->head && !c->stopping &&
+               !(due = wal_size(c->log) > ckpt_at && !wal_broken(c->log) && !c->ckpt_job))
             pthread_cond_wait(&c->work, &c->qm);
-        if (!c->head)
+        if (!c->head && !due)
             break;
-        wr_item *group = c->head;
-        c->head = c->tail = NULL;
-        pthread_mutex_unlock(&c->qm);
-
-        if (!started) {
-            staged = stages_start(c);
-            started = true;
-        }
-        log_group(c, group);
-
-        pthread_mutex_lock(&c->qm);
-        if (staged) {
-            stage_push(&c->stage[WR_SYNC], group);
-        } else {
+        if (c->head) {
+            wr_item *group = c->head;
+            c->head = c->tail = NULL;
             pthread_mutex_unlock(&c->qm);
-            sync_run(c, group);
-            apply_run(c, group, &a);
+
+            if (!started) {
+                staged = stages_start(c);
+                started = true;
+            }
+            log_group(c, group);
+
             pthread_mutex_lock(&c->qm);
-            complete_run(c, group);
+            if (staged) {
+                stage_push(&c->stage[WR_SYNC], group);
+            } else {
+                pthread_mutex_unlock(&c->qm);
+                sync_run(c, group);
+                apply_run(c, group, &a);
+                pthread_mutex_lock(&c->qm);
+                complete_run(c, group);
+            }
         }
-        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log)) {
+        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log) && !c->ckpt_job) {
             while (!stages_idle(c))  /* the log and the store must agree */
                 pthread_cond_wait(&c->idle, &c->qm);
-            pthread_mutex_unlock(&c->qm);
-            ckpt_at = checkpoint(c) ? cap : wal_size(c->log) + cap;
+            /* A new segment restarts the count; without one, wait for
+             * another capacity. */
+            ckpt_at = ckpt_start(c, cap) && wal_size(c->log) < cap ? cap : wal_size(c->log) + cap;
             wal_prealloc_limit(c->log, ckpt_at);
-            pthread_mutex_lock(&c->qm);
         }
     }
     if (staged) {
@@ -651,6 +902,9 @@ qv_status coll_pause(qv_collection *c, qv_error *err)
     pthread_cond_signal(&c->work);
     pthread_mutex_unlock(&c->qm);
     pthread_join(c->writer, NULL);
+    pthread_mutex_lock(&c->qm);
+    ckpt_wait(c);
+    pthread_mutex_unlock(&c->qm);
     return QV_OK;
 }
 
@@ -679,8 +933,8 @@ qv_status coll_checkpoint(qv_collection *c, uint64_t seq, uint64_t log_first, qv
     pthread_rwlock_unlock(&c->lock);
     if (rc == QV_OK)
         c->ckpt_seq = seq;
-    if (rc == QV_OK && log_first)
-        rc = wal_reset(c->log, log_first, err);
+    if (rc == QV_OK && log_first && (rc = log_rotate(c, log_first, 0, err)) == QV_OK)
+        rc = drop_segments(c, log_first - 1, err);
     return rc;
 }
 
@@ -705,9 +959,18 @@ static void stop(qv_collection *c, bool save)
         pthread_join(c->writer, NULL);
         c->stopped = true;
     }
+    pthread_mutex_lock(&c->qm);
+    ckpt_wait(c);
+    bool ckpt_on = c->ckpt_on;
+    c->ckpt_stop = true;
+    c->ckpt_on = false;
+    pthread_cond_signal(&c->ckpt_work);
+    pthread_mutex_unlock(&c->qm);
+    if (ckpt_on)
+        pthread_join(c->ckpt_thread, NULL);
     /* A restart then loads the graphs as they are and replays nothing. */
     if (save && was_running && c->log && (c->applied_seq != c->ckpt_seq || vx_dirty(&c->vx)))
-        checkpoint(c);
+        checkpoint_now(c);
     wal_close(c->log);
     c->log = NULL;
 }
@@ -738,7 +1001,10 @@ void coll_destroy(qv_collection *c)
     for (int i = 0; i < WR_STAGES; i++)
         pthread_cond_destroy(&c->stage[i].work);
     pthread_cond_destroy(&c->idle);
+    pthread_cond_destroy(&c->ckpt_work);
+    pthread_cond_destroy(&c->ckpt_idle);
     pthread_mutex_destroy(&c->logm);
+    free(c->seg_first);
     free(c->dir);
     free(c->name);
     free(c);

@@ -33,10 +33,17 @@
  * So what readers saw is what recovery rebuilds. A wait=false write is
  * answered once appended: if the group's sync then fails it is voided,
  * as a crash of the machine before the sync would have lost it.
- * When the log outgrows wal_capacity_mb, the writer writes a checkpoint of
- * the store (points.snap) and starts the log over, so recovery (load the
- * checkpoint, replay the log) stays bounded. A checkpoint that fails is
- * tried again only once the log has grown by another wal_capacity_mb.
+ * When the log's newest segment outgrows wal_capacity_mb, the writer,
+ * with the other stages idle, takes a checkpoint of the store (copies of
+ * what changed since the last one, and of the graphs: store_ckpt_take,
+ * vx_ckpt_take) and starts a new segment (wal-<first seq>.log); the
+ * checkpointer thread writes it (points.snap and its files) while writes
+ * go on, then removes the segments it covers. So recovery (load the
+ * checkpoint, replay the segments above it) stays bounded: at most about
+ * two capacities of log, one being checkpointed and the newest. One
+ * checkpoint is written at a time; a failed one leaves its segments, marks
+ * what it took dirty again and is tried again once the newest segment is
+ * full again.
  *
  * Changing the vector list (PUT/DELETE /collections/{c}/vectors/{v}, in
  * catalog.c): log records name vectors by their index in the config's
@@ -46,11 +53,13 @@
  *     parsing against `schema` and queueing its record (they hold `vgate`
  *     shared for that span); then the catalog lock shared (no collection
  *     delete, PATCH or config write meanwhile);
- *   - pauses the writer (coll_pause): everything queued is applied, and
- *     the log and the store are the DDL's alone;
+ *   - pauses the writer (coll_pause): everything queued is applied, a
+ *     checkpoint being written has landed, and the log and the store are
+ *     the DDL's alone;
  *   - (1) writes a checkpoint of the store in the current layout at the
- *     last applied id and resets the log after the change's own operation
- *     id (coll_checkpoint): no old-layout record is left to replay;
+ *     last applied id, starts a log segment after the change's own
+ *     operation id and removes the older ones (coll_checkpoint): no
+ *     old-layout record is left to replay;
  *   - (2) writes the new config file atomically (temp, fsync, rename,
  *     fsync dir);
  *   - (3) swaps `cfg`, `schema` and the store's columns under `apply`,
@@ -149,7 +158,20 @@ typedef struct qv_collection {
     wal     *log;
     uint64_t voided_to;       /* logm: voided after a failed sync up to here */
     uint64_t applied_seq;     /* last operation id applied (apply thread; writer once idle) */
-    uint64_t ckpt_seq;        /* ... as of the checkpoint on disk (writer thread, or paused) */
+    uint64_t ckpt_seq;        /* ... as of the checkpoint on disk (the checkpointer; read once
+                                 it is idle) */
+    /* The log's segments, oldest first (logm; changed by the writer and the
+     * checkpointer): first sequence number of each, 0 for a wal.log of an
+     * earlier version. The last is log; the older ones wait for a
+     * checkpoint that covers them. */
+    uint64_t *seg_first;
+    uint32_t  n_segs, cap_segs;
+    /* The checkpointer thread (qm): writes the checkpoint the writer took
+     * (ckpt_job; NULL: idle), started with the first. */
+    struct ckpt_job *ckpt_job;
+    pthread_cond_t   ckpt_work, ckpt_idle;
+    bool             ckpt_on, ckpt_stop;
+    pthread_t        ckpt_thread;
 } qv_collection;
 
 /* A new collection object holding one reference (the caller's); NULL when
@@ -177,7 +199,8 @@ void idx_defs_free(idx_def *d, uint32_t n);
  * lock). coll_pause applies everything queued and stops the writer, or
  * fails with QV_NOT_FOUND if the collection is being closed; coll_resume
  * starts it again. coll_checkpoint (paused) writes points.snap as of
- * operation seq and, if log_first, resets the log to start there. */
+ * operation seq and, if log_first, starts a log segment there and removes
+ * the older ones. */
 qv_status coll_pause(qv_collection *c, qv_error *err);
 void      coll_resume(qv_collection *c);
 qv_status coll_checkpoint(qv_collection *c, uint64_t seq, uint64_t log_first, qv_error *err);

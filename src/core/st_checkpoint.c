@@ -21,6 +21,7 @@
 #include "util/endian.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/log.h"
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
 
@@ -36,7 +37,7 @@ typedef struct bio {
     int      fd;
     uint8_t *buf;
     size_t   len, pos;  /* writer: len used; reader: len filled, pos read */
-    uint32_t crc;
+    uint32_t crc;       /* writer to a file: CRC32C of every byte put */
     bool     failed;
     uint64_t left;      /* reader: bytes of the file not yet taken by bio_get */
     qv_buf  *mem;       /* writer: appends here instead of to fd */
@@ -65,6 +66,16 @@ static void bio_flush(bio *b)
 
 static void bio_put(bio *b, const void *p, size_t n)
 {
+    if (b->mem) {  /* into memory: no checksum of the stream, no staging */
+        if (b->mem->len + n < b->mem->cap || qv_buf_reserve(b->mem, n)) {
+            memcpy(b->mem->data + b->mem->len, p, n);
+            b->mem->len += n;
+            b->mem->data[b->mem->len] = '\0';
+        } else {
+            b->failed = true;
+        }
+        return;
+    }
     b->crc = qv_crc32c(b->crc, p, n);
     const uint8_t *src = p;
     while (n) {
@@ -111,8 +122,8 @@ static uint32_t saved_end(const vec_dense *d)
 }
 
 /* Column d's saved record becomes at, crc (n chunks, taken) in chunk
- * file file_no, and nothing of it is dirty any more. */
-static void take_saved(const store *s, vec_dense *d, uint32_t file_no, uint32_t n, uint32_t *at, uint32_t *crc)
+ * file file_no. */
+static void take_saved(vec_dense *d, uint32_t file_no, uint32_t n, uint32_t *at, uint32_t *crc)
 {
     free(d->saved_at);
     free(d->saved_crc);
@@ -120,27 +131,6 @@ static void take_saved(const store *s, vec_dense *d, uint32_t file_no, uint32_t 
     d->saved_crc = crc;
     d->n_saved = n;
     d->file_no = file_no;
-    if (s->n_chunks)
-        memset(d->dirty, 0, s->n_chunks);
-}
-
-static int pwrite_all(int fd, const void *p, size_t n, off_t off)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = pwrite(fd, c, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = ENOSPC;
-            return -1;
-        }
-        c += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
 }
 
 /* 0, or -1 with errno (0: the file ends first). */
@@ -163,55 +153,127 @@ static int pread_all(int fd, void *p, size_t n, off_t off)
     return 0;
 }
 
-/* Where each chunk of a dense column lies for the checkpoint being
- * written: at[c], crc[c] for c < n (file_no 0: the vectors are inline). */
-typedef struct chunk_plan {
-    uint32_t  file_no, n;
-    uint32_t *at, *crc;
-} chunk_plan;
+uint64_t store_saved_bytes(const store *s)
+{
+    uint64_t n = s->blk_file ? s->blk_live : 0;
+    for (uint32_t v = 0; v < s->n_dense; v++)
+        for (uint32_t c = 0; c < s->dense[v].n_saved; c++)
+            n += s->dense[v].saved_at[c] != AT_NONE ? vec_chunk_bytes(s->dense[v].dim) : 0;
+    return n;
+}
 
 /*
- * Write the chunks of column d that changed since the last checkpoint (or
- * that it does not hold) to locations of the chunk file that checkpoint
- * does not use, the lowest free first, and make them durable: the last
- * checkpoint's images are never overwritten, so a crash before the new
- * checkpoint file lands leaves them whole. Unchanged chunks keep their
- * place. QV_IO / QV_NOMEM with nothing of the last checkpoint touched.
+ * Saving a checkpoint has three steps, so that only the first keeps
+ * writers out (store.h): the take copies what changed since the last
+ * checkpoint (the dirty vector chunks; the dirty blocks, serialized) and
+ * plans where each image goes; the write puts the images and the
+ * checkpoint file on disk, touching nothing of the store; the done step
+ * installs the new saved record, or marks what the take copied dirty
+ * again when the write failed.
  */
-static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan *cp, qv_error *err)
+
+/* Where each chunk of a dense column lies for the checkpoint being
+ * written: at[c], crc[c] for c < n (file_no 0: the vectors are inline).
+ * The chunks that changed since the last one (n_new: numbers new_c, bytes
+ * as the take saw them in copy) are written to their at[] by the write,
+ * which fills in their crc[]. */
+typedef struct chunk_plan {
+    uint32_t  file_no, n, n_new, dim;
+    uint32_t *at, *crc, *new_c;
+    float   **copy;
+    char     *name;
+} chunk_plan;
+
+/* Where each chunk of slots lies in the block file for the checkpoint
+ * being written; the images of the changed ones (n_new: numbers new_c)
+ * lie one after another in img, to be written at offset from (a fresh
+ * file: every block, from 0). */
+typedef struct blk_plan {
+    uint32_t  file_no, n, n_new;
+    st_block *b;
+    uint32_t *new_c;
+    uint64_t  from, end, live;
+    bool      fresh;
+    qv_buf    img;
+} blk_plan;
+
+struct st_ckpt {
+    uint64_t    seq, n_points;
+    uint32_t    n_dense, n_sparse, n_slots, next_file;  /* n_slots as the file says it */
+    chunk_plan *plans;
+    char      **sparse_names;
+    blk_plan    bp;
+    qv_buf      points;  /* the point records, when there is no block file */
+};
+
+static void ckpt_free(st_ckpt *k)
+{
+    for (uint32_t v = 0; k->plans && v < k->n_dense; v++) {
+        chunk_plan *cp = &k->plans[v];
+        for (uint32_t i = 0; cp->copy && i < cp->n_new; i++)
+            free(cp->copy[i]);
+        free(cp->copy);
+        free(cp->at);
+        free(cp->crc);
+        free(cp->new_c);
+        free(cp->name);
+    }
+    for (uint32_t v = 0; k->sparse_names && v < k->n_sparse; v++)
+        free(k->sparse_names[v]);
+    free(k->plans);
+    free(k->sparse_names);
+    free(k->bp.b);
+    free(k->bp.new_c);
+    qv_buf_free(&k->bp.img);
+    qv_buf_free(&k->points);
+    free(k);
+}
+
+/*
+ * Plan column d's chunks: those that changed since the last checkpoint
+ * (or that it does not hold) go to locations of the chunk file that
+ * checkpoint does not use, the lowest free first (the last checkpoint's
+ * images are never overwritten, so a crash before the new checkpoint file
+ * lands leaves them whole), each copied; unchanged chunks keep their
+ * place. A column whose mappings could not all be undone (pinned) puts
+ * new images past its file's end.
+ */
+static qv_status plan_chunks(store *s, vec_dense *d, const char *dir, chunk_plan *cp, qv_error *err)
 {
     /* The chunks the slots reach (a rolled-back slot may have left one
      * more allocated). */
-    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, file_locs = saved_end(d);
+    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, file_locs = saved_end(d), next = 0;
     size_t bytes = vec_chunk_bytes(d->dim);
-    *cp = (chunk_plan){.file_no = 0};
     if (!n)  /* no slots yet: nothing to write, inline is as good */
         return QV_OK;
     if (!d->file_no)
         d->file_no = s->next_file++;
-    uint32_t n_loc = (file_locs > n ? file_locs : n) + n;  /* room for every chunk moving */
+    char path[PATH_MAX];
+    struct stat st;
+    if (d->pinned && vec_path(path, sizeof path, dir, d->file_no) && stat(path, &st) == 0)
+        next = (uint32_t)((uint64_t)st.st_size / bytes + 1);
+    if (next < file_locs)
+        next = d->pinned ? file_locs : 0;
+    uint32_t n_loc = next + (file_locs > n ? file_locs : n) + n;  /* room for every chunk moving */
     uint64_t *used = calloc(qv_bits_words(n_loc) ? qv_bits_words(n_loc) : 1, sizeof *used);
-    *cp = (chunk_plan){.file_no = d->file_no, .n = n, .at = malloc((n ? n : 1) * sizeof *cp->at),
-                       .crc = malloc((n ? n : 1) * sizeof *cp->crc)};
-    if (!used || !cp->at || !cp->crc) {
-        free(used);
-        return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
-    }
-    for (uint32_t c = 0; c < d->n_saved; c++)
+    cp->file_no = d->file_no;
+    cp->n = n;
+    cp->at = malloc(n * sizeof *cp->at);
+    cp->crc = malloc(n * sizeof *cp->crc);
+    cp->new_c = malloc(n * sizeof *cp->new_c);
+    cp->copy = calloc(n, sizeof *cp->copy);
+    qv_status rc = QV_OK;
+    if (!used || !cp->at || !cp->crc || !cp->new_c || !cp->copy)
+        rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    for (uint32_t c = 0; rc == QV_OK && c < d->n_saved; c++)
         if (d->saved_at[c] != AT_NONE)
             qv_bit_set(used, d->saved_at[c]);
-    char path[PATH_MAX];
-    int fd = vec_path(path, sizeof path, dir, d->file_no) ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
-    qv_status rc = QV_OK;
-    bool wrote = false;
-    uint32_t next = 0;
-    if (fd < 0)
-        rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
     /* Vacuum: a file with more images than its chunks need by over
      * vacuum_ratio moves the chunks that lie past the first n images into
-     * free ones below (there are exactly enough); store_save then cuts the
-     * file after the last image named. */
-    bool compact = s->n_points >= s->vacuum_min && (double)file_locs > (double)n * (1 + s->vacuum_ratio);
+     * free ones below (there are exactly enough); the done step then cuts
+     * the file after the last image named. */
+    bool compact = !d->pinned && s->n_points >= s->vacuum_min &&
+                   (double)file_locs > (double)n * (1 + s->vacuum_ratio);
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
         if (c < d->n_saved && d->saved_at[c] != AT_NONE && !d->dirty[c] && !(compact && d->saved_at[c] >= n)) {
             cp->at[c] = d->saved_at[c];
@@ -222,26 +284,18 @@ static qv_status save_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
             next++;
         qv_bit_set(used, next);
         cp->at[c] = next;
-        cp->crc[c] = qv_crc32c(0, d->chunks[c], bytes);
-        if (pwrite_all(fd, d->chunks[c], bytes, (off_t)next * (off_t)bytes) != 0)
-            rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
-        wrote = true;
+        /* Copies come from the last checkpoint's when it left some: fresh
+         * memory would cost a page fault per page, with writers waiting. */
+        cp->copy[cp->n_new] = d->n_spare ? d->spare[--d->n_spare] : malloc(bytes);
+        if (!cp->copy[cp->n_new]) {
+            rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+            break;
+        }
+        memcpy(cp->copy[cp->n_new], d->chunks[c], bytes);
+        cp->new_c[cp->n_new++] = c;
     }
-    if (rc == QV_OK && wrote && fsync(fd) != 0)
-        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
     free(used);
     return rc;
-}
-
-uint64_t store_saved_bytes(const store *s)
-{
-    uint64_t n = s->blk_file ? s->blk_live : 0;
-    for (uint32_t v = 0; v < s->n_dense; v++)
-        for (uint32_t c = 0; c < s->dense[v].n_saved; c++)
-            n += s->dense[v].saved_at[c] != AT_NONE ? vec_chunk_bytes(s->dense[v].dim) : 0;
-    return n;
 }
 
 /* One point's record (store.h): its slot as slot_field, vectors of the
@@ -273,41 +327,33 @@ static void put_point(bio *b, const store *s, uint32_t slot, uint32_t slot_field
     }
 }
 
-/* Where each chunk of slots lies for the checkpoint being written. */
-typedef struct blk_plan {
-    uint32_t  file_no, n;
-    st_block *b;
-    uint64_t  end, live;
-} blk_plan;
-
 /*
- * The blocks: per chunk of VEC_CHUNK slots, an image of its points'
- * records (u32 count, then the records), appended to the block file
- * past what the last checkpoint wrote, for the chunks a slot of which
- * changed since; the others keep their image. Once dead images pass
- * vacuum_ratio of the live ones (with at least vacuum_min points), every
- * block goes to a new block file instead. Made durable
- * before the checkpoint file lands; the last checkpoint's images are never
+ * Plan the blocks: per chunk of VEC_CHUNK slots, an image of its points'
+ * records (u32 count, then the records), appended to the block file past
+ * what the last checkpoint wrote, for the chunks a slot of which changed
+ * since; the others keep their image. Once dead images pass vacuum_ratio
+ * of the live ones (with at least vacuum_min points), every block goes to
+ * a new block file instead. The last checkpoint's images are never
  * overwritten.
  */
-static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans, blk_plan *bp, qv_error *err)
+static qv_status plan_blocks(store *s, const chunk_plan *plans, blk_plan *bp, qv_error *err)
 {
     uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK;
     bool fresh = !s->blk_file || (s->n_points >= s->vacuum_min &&
                                   (double)(s->blk_end - s->blk_live) > s->vacuum_ratio * (double)s->blk_live);
-    *bp = (blk_plan){.file_no = fresh ? s->next_file++ : s->blk_file, .n = n, .end = fresh ? 0 : s->blk_end,
-                     .b = malloc((n ? n : 1) * sizeof *bp->b)};
-    qv_buf img = QV_BUF_INIT;
-    bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &img};
-    char path[PATH_MAX];
-    int fd = -1;
+    bp->file_no = fresh ? s->next_file++ : s->blk_file;
+    bp->n = n;
+    bp->fresh = fresh;
+    bp->from = bp->end = fresh ? 0 : s->blk_end;
+    bp->img = s->ck_img;  /* memory the last one faulted in already */
+    bp->img.len = 0;
+    s->ck_img = (qv_buf)QV_BUF_INIT;
+    bp->b = malloc((n ? n : 1) * sizeof *bp->b);
+    bp->new_c = malloc((n ? n : 1) * sizeof *bp->new_c);
+    bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &bp->img};
     qv_status rc = QV_OK;
-    if (!bp->b || !mb.buf)
+    if (!bp->b || !bp->new_c || !mb.buf)
         rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
-    else if (!data_path(path, sizeof path, dir, (int)strlen(dir), "blk", bp->file_no) ||
-             (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644)) < 0)
-        rc = qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
-    bool wrote = false;
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
         if (!fresh && c < s->n_blk_saved && !s->blk_dirty[c]) {
             bp->b[c] = s->blk_saved[c];
@@ -315,9 +361,9 @@ static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans,
             continue;
         }
         uint32_t lo = c * VEC_CHUNK, hi = lo + VEC_CHUNK < s->n_slots ? lo + VEC_CHUNK : s->n_slots, count = 0;
+        size_t start = bp->img.len;
         for (uint32_t slot = lo; slot < hi; slot++)
             count += store_live(s, slot);
-        img.len = 0;
         bio_u32(&mb, count);
         for (uint32_t slot = lo; slot < hi; slot++)
             if (store_live(s, slot))
@@ -327,40 +373,222 @@ static qv_status save_blocks(store *s, const char *dir, const chunk_plan *plans,
             rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
             break;
         }
-        bp->b[c] = (st_block){.at = bp->end, .len = (uint32_t)img.len, .crc = qv_crc32c(0, img.data, img.len)};
-        if (pwrite_all(fd, img.data, img.len, (off_t)bp->end) != 0)
-            rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
-        bp->end += img.len;
-        bp->live += img.len;
-        wrote = true;
+        uint32_t len = (uint32_t)(bp->img.len - start);
+        bp->b[c] = (st_block){.at = bp->end, .len = len, .crc = qv_crc32c(0, bp->img.data + start, len)};
+        bp->end += len;
+        bp->live += len;
+        bp->new_c[bp->n_new++] = c;
     }
-    if (rc == QV_OK && wrote && fsync(fd) != 0)
-        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    qv_buf_free(&img);
     free(mb.buf);
+    return rc;
+}
+
+qv_status store_ckpt_take(store *s, uint64_t seq, const char *dir, st_ckpt **out, qv_error *err)
+{
+    /* Slots as they are, so that a saved HNSW graph (whose nodes are
+     * slots) fits the store this file loads into, the dense vectors in
+     * chunk files and the points in blocks, of both of which only what
+     * changed is written; a store with too many free slots for that is
+     * written compacted (store_keeps_slots), everything inline. */
+    bool keep = store_keeps_slots(s), files = keep && !s->save_inline;
+    st_ckpt *k = calloc(1, sizeof *k);
+    if (!k)
+        return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    *k = (st_ckpt){.seq = seq, .n_points = s->n_points, .n_dense = s->n_dense, .n_sparse = s->n_sparse,
+                   .n_slots = keep ? s->n_slots : (uint32_t)s->n_points,
+                   .plans = calloc(s->n_dense ? s->n_dense : 1, sizeof *k->plans),
+                   .sparse_names = calloc(s->n_sparse ? s->n_sparse : 1, sizeof *k->sparse_names),
+                   .bp = {.img = QV_BUF_INIT}, .points = QV_BUF_INIT};
+    qv_status rc = k->plans && k->sparse_names ? QV_OK : qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    for (uint32_t v = 0; v < s->n_dense && rc == QV_OK; v++) {
+        k->plans[v].dim = s->dense[v].dim;
+        if (!(k->plans[v].name = strdup(s->dense[v].name)))
+            rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+        else if (files)
+            rc = plan_chunks(s, &s->dense[v], dir, &k->plans[v], err);
+    }
+    for (uint32_t v = 0; v < s->n_sparse && rc == QV_OK; v++)
+        if (!(k->sparse_names[v] = strdup(s->sparse_names[v])))
+            rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+    if (rc == QV_OK && files) {
+        rc = plan_blocks(s, k->plans, &k->bp, err);
+    } else if (rc == QV_OK) {
+        bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &k->points};
+        uint32_t rank = 0;
+        for (uint32_t slot = 0; mb.buf && slot < s->n_slots && !mb.failed; slot++)
+            if (store_live(s, slot))
+                put_point(&mb, s, slot, keep ? slot : rank++, k->plans);
+        bio_flush(&mb);
+        if (!mb.buf || mb.failed)
+            rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
+        free(mb.buf);
+    }
+    if (rc) {
+        ckpt_free(k);
+        return rc;
+    }
+    k->next_file = s->next_file;
+    /* Taken: what it copied is clean until written again (the done step
+     * marks it dirty again if the write fails). */
+    for (uint32_t v = 0; v < k->n_dense; v++)
+        for (uint32_t i = 0; i < k->plans[v].n_new; i++)
+            s->dense[v].dirty[k->plans[v].new_c[i]] = 0;
+    for (uint32_t i = 0; i < k->bp.n_new; i++)
+        s->blk_dirty[k->bp.new_c[i]] = 0;
+    *out = k;
+    return QV_OK;
+}
+
+/* Write a column's new chunk images where the plan puts them and make them
+ * durable. */
+static qv_status write_chunks(chunk_plan *cp, const char *dir, qv_error *err)
+{
+    char path[PATH_MAX];
+    size_t bytes = vec_chunk_bytes(cp->dim);
+    int fd = vec_path(path, sizeof path, dir, cp->file_no) ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd < 0)
+        return qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+    qv_status rc = QV_OK;
+    for (uint32_t i = 0; i < cp->n_new && rc == QV_OK; i++) {
+        uint32_t c = cp->new_c[i];
+        cp->crc[c] = qv_crc32c(0, cp->copy[i], bytes);
+        if (qv_pwrite_paced(fd, cp->copy[i], bytes, (off_t)cp->at[c] * (off_t)bytes) != 0)
+            rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    if (rc == QV_OK && fsync(fd) != 0)
+        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Append the new block images and make them durable (a fresh block file
+ * is created even with none). */
+static qv_status write_blocks(const blk_plan *bp, const char *dir, qv_error *err)
+{
+    char path[PATH_MAX];
+    int fd = data_path(path, sizeof path, dir, (int)strlen(dir), "blk", bp->file_no)
+                 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | (bp->fresh ? O_TRUNC : 0), 0644)
+                 : -1;
+    if (fd < 0)
+        return qv_fail(err, QV_IO, "cannot open %s: %s", path, strerror(errno));
+    qv_status rc = QV_OK;
+    if (bp->img.len && (qv_pwrite_paced(fd, bp->img.data, bp->img.len, (off_t)bp->from) != 0 || fsync(fd) != 0))
+        rc = qv_fail(err, QV_IO, "cannot write %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+qv_status store_ckpt_write(st_ckpt *k, const char *dir, const char *name, qv_error *err)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= (int)sizeof tmp ||
+        snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return qv_fail(err, QV_IO, "checkpoint path too long in %s", dir);
+    qv_status rc = QV_OK;
+    for (uint32_t v = 0; v < k->n_dense && rc == QV_OK; v++)
+        if (k->plans[v].n_new)
+            rc = write_chunks(&k->plans[v], dir, err);
+    if (rc == QV_OK && k->bp.file_no)
+        rc = write_blocks(&k->bp, dir, err);
+    if (rc)
+        return rc;
+    bio b = {.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), .buf = malloc(IO_BUF)};
+    if (b.fd < 0 || !b.buf) {
+        rc = qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        if (b.fd >= 0)
+            close(b.fd);
+        free(b.buf);
+        return rc;
+    }
+    const blk_plan *bp = &k->bp;
+    bio_put(&b, SNAP_MAGIC, 8);
+    bio_u32(&b, SNAP_VERSION);
+    bio_u32(&b, k->n_dense);
+    bio_u32(&b, k->n_sparse);
+    bio_u32(&b, k->n_slots);
+    bio_u64(&b, k->seq);
+    bio_u64(&b, k->n_points);
+    bio_u32(&b, k->next_file);
+    /* Columns by name, so that a load can map them onto another vector
+     * list (a vector added or removed since); each dense one with where
+     * its chunks lie. */
+    for (uint32_t v = 0; v < k->n_dense; v++) {
+        const chunk_plan *cp = &k->plans[v];
+        uint32_t nl = (uint32_t)strlen(cp->name);
+        bio_u32(&b, cp->dim);
+        bio_u32(&b, nl);
+        bio_put(&b, cp->name, nl);
+        bio_u32(&b, cp->file_no);
+        if (!cp->file_no)
+            continue;
+        bio_u32(&b, VEC_CHUNK);
+        bio_u32(&b, cp->n);
+        for (uint32_t c = 0; c < cp->n; c++) {
+            bio_u32(&b, cp->at[c]);
+            bio_u32(&b, cp->crc[c]);
+        }
+    }
+    for (uint32_t v = 0; v < k->n_sparse; v++) {
+        uint32_t nl = (uint32_t)strlen(k->sparse_names[v]);
+        bio_u32(&b, nl);
+        bio_put(&b, k->sparse_names[v], nl);
+    }
+    bio_u32(&b, bp->file_no);
+    if (bp->file_no) {
+        bio_u32(&b, VEC_CHUNK);
+        bio_u32(&b, bp->n);
+        for (uint32_t c = 0; c < bp->n; c++) {
+            bio_u64(&b, bp->b[c].at);
+            bio_u32(&b, bp->b[c].len);
+            bio_u32(&b, bp->b[c].crc);
+        }
+    } else {
+        bio_put(&b, k->points.data, k->points.len);
+    }
+    uint32_t crc = b.crc;
+    bio_u32(&b, crc);
+    bio_put(&b, SNAP_END, 4);
+    bio_flush(&b);
+    int e = errno;
+    bool ok = !b.failed && fsync(b.fd) == 0;
+    if (!b.failed && !ok)
+        e = errno;
+    close(b.fd);
+    free(b.buf);
+    if (!ok || rename(tmp, path) != 0 || qv_fsync_dir(dir) != 0) {
+        if (ok)
+            e = errno;
+        unlink(tmp);
+        rc = qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
+    }
     return rc;
 }
 
 /* After a checkpoint landed: an on-disk column's chunks written by it are
  * mapped from their new images, in place (the copies they were in memory
- * go; the bytes are the same). The applier is idle meanwhile, and readers
- * see the same bytes before and after. A chunk the system will not map
- * stays in memory. */
-static bool map_saved(const vec_dense *d, const char *dir, const chunk_plan *cp)
+ * go; the bytes are the same). A chunk written again since the take holds
+ * newer bytes than its image: it moves to anonymous memory instead, so
+ * that no mapping reads an image the checkpoint no longer names (the next
+ * checkpoint writes it). Writers are kept out meanwhile; readers see the
+ * same bytes before and after. A chunk that can be neither stays where it
+ * is, and pins its column's chunk file (never cut, new images past its
+ * end). */
+static void map_saved(vec_dense *d, const char *dir, const chunk_plan *cp, const char *what)
 {
     char path[PATH_MAX];
     int fd = vec_path(path, sizeof path, dir, cp->file_no) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    bool all = fd >= 0;
-    for (uint32_t c = 0; fd >= 0 && c < cp->n; c++) {
-        bool moved = c >= d->n_saved || d->saved_at[c] != cp->at[c] || d->file_no != cp->file_no;
-        if (moved)
-            all &= vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)cp->at[c] * vec_chunk_bytes(d->dim));
+    for (uint32_t i = 0; i < cp->n_new; i++) {
+        uint32_t c = cp->new_c[i];
+        bool ok = !d->dirty[c] && fd >= 0 &&
+                  vec_chunk_map(d->chunks[c], d->dim, fd, (uint64_t)cp->at[c] * vec_chunk_bytes(d->dim));
+        if (!ok && !vec_chunk_detach(d->chunks[c], d->dim) && !d->pinned) {
+            d->pinned = true;
+            QV_WARN("%s: a chunk of vector \"%s\" cannot be mapped anew (%s); its chunk file is no longer "
+                    "cut until restart", what, d->name, strerror(errno));
+        }
     }
     if (fd >= 0)
         close(fd);
-    return all;
 }
 
 /* Give back the end of column d's chunk file past the last image its
@@ -402,129 +630,76 @@ static void prune_files(const store *s, const char *dir)
         closedir(dh);
 }
 
-qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
+/* The copies of a written checkpoint become column d's spares for the
+ * next take; spares this one did not need are freed, so that what stays
+ * is one checkpoint's worth of changed chunks. */
+static void keep_copies(vec_dense *d, chunk_plan *cp)
 {
-    char tmp[PATH_MAX], path[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= (int)sizeof tmp ||
-        snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return qv_fail(err, QV_IO, "checkpoint path too long in %s", dir);
-    /* Slots as they are, so that a saved HNSW graph (whose nodes are
-     * slots) fits the store this file loads into, the dense vectors in
-     * chunk files and the points in blocks, of both of which only what
-     * changed is written; a store with too many free slots for that is
-     * written compacted (store_keeps_slots), everything inline. */
-    bool keep = store_keeps_slots(s), files = keep && !s->save_inline;
-    chunk_plan *plans = calloc(s->n_dense ? s->n_dense : 1, sizeof *plans);
-    blk_plan bp = {.file_no = 0};
-    if (!plans)
-        return qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
-    qv_status rc = QV_OK;
-    for (uint32_t v = 0; files && v < s->n_dense && rc == QV_OK; v++)
-        rc = save_chunks(s, &s->dense[v], dir, &plans[v], err);
-    if (files && rc == QV_OK)
-        rc = save_blocks(s, dir, plans, &bp, err);
-    bio b = {.fd = -1};
-    if (rc == QV_OK) {
-        b = (bio){.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), .buf = malloc(IO_BUF)};
-        if (b.fd < 0 || !b.buf)
-            rc = qv_fail(err, b.buf ? QV_IO : QV_NOMEM, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+    while (d->n_spare > 0)
+        free(d->spare[--d->n_spare]);
+    if (cp->n_new > d->cap_spare) {
+        float **p = realloc(d->spare, cp->n_new * sizeof *p);
+        if (!p)
+            return;  /* ckpt_free frees them */
+        d->spare = p;
+        d->cap_spare = cp->n_new;
     }
-    if (rc == QV_OK) {
-        uint32_t rank = 0;
-        bio_put(&b, SNAP_MAGIC, 8);
-        bio_u32(&b, SNAP_VERSION);
-        bio_u32(&b, s->n_dense);
-        bio_u32(&b, s->n_sparse);
-        bio_u32(&b, keep ? s->n_slots : (uint32_t)s->n_points);
-        bio_u64(&b, seq);
-        bio_u64(&b, s->n_points);
-        bio_u32(&b, s->next_file);
-        /* Columns by name, so that a load can map them onto another vector
-         * list (a vector added or removed since); each dense one with where
-         * its chunks lie. */
-        for (uint32_t v = 0; v < s->n_dense; v++) {
-            uint32_t nl = (uint32_t)strlen(s->dense[v].name);
-            bio_u32(&b, s->dense[v].dim);
-            bio_u32(&b, nl);
-            bio_put(&b, s->dense[v].name, nl);
-            bio_u32(&b, plans[v].file_no);
-            if (!plans[v].file_no)
-                continue;
-            bio_u32(&b, VEC_CHUNK);
-            bio_u32(&b, plans[v].n);
-            for (uint32_t c = 0; c < plans[v].n; c++) {
-                bio_u32(&b, plans[v].at[c]);
-                bio_u32(&b, plans[v].crc[c]);
-            }
-        }
-        for (uint32_t v = 0; v < s->n_sparse; v++) {
-            uint32_t nl = (uint32_t)strlen(s->sparse_names[v]);
-            bio_u32(&b, nl);
-            bio_put(&b, s->sparse_names[v], nl);
-        }
-        bio_u32(&b, bp.file_no);
-        if (bp.file_no) {
-            bio_u32(&b, VEC_CHUNK);
-            bio_u32(&b, bp.n);
-            for (uint32_t c = 0; c < bp.n; c++) {
-                bio_u64(&b, bp.b[c].at);
-                bio_u32(&b, bp.b[c].len);
-                bio_u32(&b, bp.b[c].crc);
-            }
-        }
-        for (uint32_t slot = 0; !bp.file_no && slot < s->n_slots && !b.failed; slot++)
-            if (store_live(s, slot))
-                put_point(&b, s, slot, keep ? slot : rank++, plans);
-        uint32_t crc = b.crc;
-        bio_u32(&b, crc);
-        bio_put(&b, SNAP_END, 4);
-        bio_flush(&b);
-        int e = errno;
-        bool ok = !b.failed && fsync(b.fd) == 0;
-        if (!b.failed && !ok)
-            e = errno;
-        close(b.fd);
-        if (!ok || rename(tmp, path) != 0 || qv_fsync_dir(dir) != 0) {
-            if (ok)
-                e = errno;
-            unlink(tmp);
-            rc = qv_fail(err, QV_IO, "cannot write checkpoint %s: %s", path, strerror(e));
-        }
-    } else if (b.fd >= 0) {
-        close(b.fd);
+    for (uint32_t i = 0; i < cp->n_new; i++) {
+        d->spare[d->n_spare++] = cp->copy[i];
+        cp->copy[i] = NULL;
     }
-    free(b.buf);
+}
+
+void store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir)
+{
     /* Landed: the new images are the saved ones, and the places only the
      * last checkpoint used are free. Failed: the last checkpoint's record
-     * stands (what was written meanwhile lies where it does not look). */
-    for (uint32_t v = 0; v < s->n_dense; v++) {
+     * stands (what was written meanwhile lies where it does not look), and
+     * what the take copied is dirty again. */
+    for (uint32_t v = 0; v < k->n_dense && v < s->n_dense; v++) {
         vec_dense *d = &s->dense[v];
-        /* An on-disk chunk that could not be mapped anew still maps an old
-         * image, maybe past the new end: the file is not cut then. */
-        bool cut = rc == QV_OK && (!d->on_disk || !plans[v].file_no || map_saved(d, dir, &plans[v]));
-        if (rc == QV_OK) {
-            take_saved(s, d, plans[v].file_no, plans[v].n, plans[v].at, plans[v].crc);
-            if (cut && d->file_no)
-                cut_chunk_file(d, dir);
-        } else {
-            free(plans[v].at);
-            free(plans[v].crc);
+        chunk_plan *cp = &k->plans[v];
+        keep_copies(d, cp);
+        if (!landed) {
+            for (uint32_t i = 0; i < cp->n_new; i++)
+                d->dirty[cp->new_c[i]] = 1;
+            continue;
         }
+        if (d->on_disk && cp->n_new)
+            map_saved(d, dir, cp, dir);
+        take_saved(d, cp->file_no, cp->n, cp->at, cp->crc);
+        cp->at = cp->crc = NULL;
+        if (d->file_no && !d->pinned)
+            cut_chunk_file(d, dir);
     }
-    free(plans);
-    if (rc == QV_OK) {
+    blk_plan *bp = &k->bp;
+    qv_buf_free(&s->ck_img);
+    s->ck_img = bp->img;
+    bp->img = (qv_buf)QV_BUF_INIT;
+    if (landed) {
         free(s->blk_saved);
-        s->blk_saved = bp.b;
-        s->n_blk_saved = bp.file_no ? bp.n : 0;
-        s->blk_file = bp.file_no;
-        s->blk_end = bp.end;
-        s->blk_live = bp.live;
-        if (s->cap_slots)
-            memset(s->blk_dirty, 0, s->cap_slots / VEC_CHUNK);
+        s->blk_saved = bp->b;
+        bp->b = NULL;
+        s->n_blk_saved = bp->file_no ? bp->n : 0;
+        s->blk_file = bp->file_no;
+        s->blk_end = bp->end;
+        s->blk_live = bp->live;
         prune_files(s, dir);
     } else {
-        free(bp.b);
+        for (uint32_t i = 0; i < bp->n_new; i++)
+            s->blk_dirty[bp->new_c[i]] = 1;
     }
+    ckpt_free(k);
+}
+
+qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
+{
+    st_ckpt *k;
+    qv_status rc = store_ckpt_take(s, seq, dir, &k, err);
+    if (rc)
+        return rc;
+    rc = store_ckpt_write(k, dir, name, err);
+    store_ckpt_done(s, k, rc == QV_OK, dir);
     return rc;
 }
 
@@ -755,8 +930,10 @@ static qv_status load_chunks(store *s, vec_dense *d, const char *path, file_col 
     close(fd);
     if (rc)
         return rc;
-    take_saved(s, d, fc->file_no, fc->n, fc->at, fc->crc);
+    take_saved(d, fc->file_no, fc->n, fc->at, fc->crc);
     fc->at = fc->crc = NULL;
+    if (s->n_chunks)  /* loaded as saved */
+        memset(d->dirty, 0, s->n_chunks);
     return QV_OK;
 }
 

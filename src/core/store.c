@@ -67,6 +67,9 @@ void st_dense_col_free(vec_dense *d, uint32_t n_chunks)
     free(d->dirty);
     free(d->saved_at);
     free(d->saved_crc);
+    for (uint32_t i = 0; i < d->n_spare; i++)
+        free(d->spare[i]);
+    free(d->spare);
 }
 
 void st_sparse_col_free(st_sparse_vec **col, char *name, uint32_t n_slots)
@@ -96,6 +99,7 @@ void store_free(store *s)
     free(s->map);
     free(s->blk_dirty);
     free(s->blk_saved);
+    qv_buf_free(&s->ck_img);
     idt_free(&s->order);
     for (uint32_t i = 0; i < s->n_idx; i++)
         fidx_free(s->idx[i]);
@@ -428,17 +432,13 @@ qv_status store_layout_remove(const store *s, bool sparse, uint32_t index, store
 void store_layout_commit(store *s, store_layout *l)
 {
     /* A checkpoint between prepare and commit (collection.h) rewrote the
-     * columns' saved-chunk records: the copies take the current ones. */
+     * columns' saved-chunk records and spare buffers: the kept columns are
+     * taken as they are now. */
     for (uint32_t i = 0; i < l->n_dense; i++) {
         if (!l->add_sparse && (int)i == l->added)
             continue;
         uint32_t from = l->removed_dense >= 0 && (int)i >= l->removed_dense ? i + 1 : i;
-        vec_dense *d = &l->dense[i];
-        const vec_dense *o = &s->dense[from];
-        d->file_no = o->file_no;
-        d->n_saved = o->n_saved;
-        d->saved_at = o->saved_at;
-        d->saved_crc = o->saved_crc;
+        l->dense[i] = s->dense[from];
     }
     if (l->removed_dense >= 0)
         st_dense_col_free(&s->dense[l->removed_dense], s->n_chunks);

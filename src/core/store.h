@@ -91,6 +91,7 @@
 #include "json/jpid.h"
 #include "index/fieldidx.h"
 #include "index/idtree.h"
+#include "util/buf.h"
 #include "vector/dense.h"
 #include "quiver.h"
 
@@ -195,6 +196,7 @@ typedef struct store {
     st_block       *blk_saved; /* per chunk of slots: its image in the block file */
     uint64_t        blk_end, blk_live; /* the block file's length after the last checkpoint,
                                         * and the bytes of the images it names */
+    qv_buf          ck_img;    /* the last checkpoint's buffer of block images, for the next */
     uint64_t        gen;       /* the state's generation: new at every commit that changed
                                 * something, column swap, index attached or dropped (a text
                                 * index changes what match.text means) and load; drawn from one
@@ -262,7 +264,27 @@ qv_status store_apply(store *s, const cfg_collection *cfg, const op_batch *batch
 static inline uint64_t store_slot_bound(uint64_t n_points) { return 2 * n_points + 65536; }
 static inline bool store_keeps_slots(const store *s) { return s->n_slots <= store_slot_bound(s->n_points); }
 
-/* Write the checkpoint file path atomically (temp, fsync, rename, fsync dir). */
+/*
+ * Checkpoints. store_save writes checkpoint file dir/name atomically (temp,
+ * fsync, rename, fsync dir) with the chunk and block images it names; it
+ * is the three steps below in one call. Split, only the first keeps
+ * writers out:
+ * - store_ckpt_take: what a checkpoint of seq needs, copied (the chunks
+ *   and blocks changed since the last one; O(changed)) and planned; they
+ *   count as clean from now on. Caller keeps writers out (readers may go
+ *   on). QV_NOMEM changes nothing.
+ * - store_ckpt_write: the images, fsynced, then the checkpoint file; reads
+ *   only k, so writers may go on meanwhile (one write at a time per dir).
+ * - store_ckpt_done: landed (the write returned QV_OK): the checkpoint's
+ *   images become the saved ones (on-disk chunks are mapped from them),
+ *   files it no longer names are removed; else what the take copied is
+ *   dirty again. Frees k. Caller keeps writers out; the store's columns
+ *   must be those of the take (no vector DDL in between).
+ */
+typedef struct st_ckpt st_ckpt;
+qv_status store_ckpt_take(store *s, uint64_t seq, const char *dir, st_ckpt **out, qv_error *err);
+qv_status store_ckpt_write(st_ckpt *k, const char *dir, const char *name, qv_error *err);
+void      store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir);
 qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);
 
 /* Load a checkpoint into an initialised, empty store; *seq gets its sequence

@@ -723,12 +723,26 @@ static void round_lock_saver(vx_index *x)
     atomic_fetch_sub(&x->c->writers_waiting, 1);
 }
 
-/* Write column v's graph, its pending bits and the vectors of its nodes
+/* A checkpoint's graph files, as taken (vx_ckpt_take): per column with a
+ * graph, the file's head and the graph's image. */
+struct vx_ckpt {
+    uint64_t seq;
+    uint32_t n;
+    struct {
+        uint32_t v;
+        char    *name;
+        uint8_t *head, *img;
+        size_t   hlen, img_len;
+    } col[];
+};
+
+/* Copy column v's graph, its pending bits and the vectors of its nodes
  * that the checkpoint does not hold (deleted points the graph still routes
- * through), as of now: the indexer is held between rounds while they are
- * copied, and the caller holds the collection's read lock, so they agree
- * with the store. The file is written after the indexer goes on. */
-static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
+ * through), as of now, into k's next entry: the indexer is held between
+ * rounds while they are copied, and the caller keeps writers out, so they
+ * agree with the store. A failure is logged (the graph is built again at
+ * restart, unless a later checkpoint saves it). */
+static void col_copy(vx_index *x, uint32_t v, vx_ckpt *k)
 {
     const store *s = &x->c->st;
     const vec_dense *d = &s->dense[v];
@@ -756,7 +770,7 @@ static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
         memcpy(p, GF_MAGIC, 8);
         qv_put_le32(p + 8, GF_VERSION);
         qv_put_le32(p + 12, d->dim);
-        qv_put_le64(p + 16, seq);
+        qv_put_le64(p + 16, k->seq);
         qv_put_le32(p + 24, n_slots);
         qv_put_le32(p + 28, n_stale);
         qv_put_le32(p + 32, (uint32_t)nl);
@@ -777,35 +791,91 @@ static void col_save(vx_index *x, uint32_t v, const char *dir, uint64_t seq)
         }
         qv_put_le32(p, qv_crc32c(0, head, hlen));
     }
-    pthread_mutex_unlock(&x->round);
-    char name[64];
-    gf_name(name, sizeof name, seq, v);
-    qv_file_part parts[2] = {{head, hlen + 4}, {img, img_len}};
-    if (rc == QV_OK && qv_write_file_atomic_parts(dir, name, parts, 2) != 0)
-        rc = qv_fail(&err, QV_IO, "%s", strerror(errno));
+    char *name = rc == QV_OK ? strdup(d->name) : NULL;
+    if (rc == QV_OK && !name)
+        rc = qv_fail(&err, QV_NOMEM, "out of memory");
     if (rc) {
-        round_lock_saver(x);
         x->dirty = true;  /* worth trying again at the next checkpoint */
         pthread_mutex_unlock(&x->round);
         QV_WARN("collection %s: cannot save the graph of vector \"%s\" (%s): a restart builds it again",
                 x->c->name, d->name, err.msg);
+        free(head);
+        free(img);
+        return;
     }
-    free(head);
-    free(img);
+    pthread_mutex_unlock(&x->round);
+    k->col[k->n].v = v;
+    k->col[k->n].name = name;
+    k->col[k->n].head = head;
+    k->col[k->n].hlen = hlen + 4;
+    k->col[k->n].img = img;
+    k->col[k->n].img_len = img_len;
+    k->n++;
+}
+
+vx_ckpt *vx_ckpt_take(vx_index *x, uint64_t seq)
+{
+    vx_ckpt *k = calloc(1, sizeof *k + (x->n_cols ? x->n_cols : 1) * sizeof k->col[0]);
+    round_lock_saver(x);
+    x->dirty = !k;
+    pthread_mutex_unlock(&x->round);
+    if (!k) {
+        QV_WARN("collection %s: cannot save the graphs (out of memory): a restart builds them again",
+                x->c->name);
+        return NULL;
+    }
+    k->seq = seq;
+    if (!store_keeps_slots(&x->c->st))
+        return k;  /* compacted: the slots of the graphs mean nothing after a load */
+    for (uint32_t v = 0; v < x->n_cols; v++)
+        col_copy(x, v, k);
+    return k;
+}
+
+void vx_ckpt_write(vx_index *x, vx_ckpt *k, const char *dir)
+{
+    /* A checkpoint of the same operation id written before (with other
+     * slots, or a column without a graph now) must not lend it its files. */
+    if (!k)
+        return;
+    vx_prune(dir, k->seq, VX_PRUNE_SEQ);
+    for (uint32_t i = 0; i < k->n; i++) {
+        char name[64];
+        gf_name(name, sizeof name, k->seq, k->col[i].v);
+        qv_file_part parts[2] = {{k->col[i].head, k->col[i].hlen}, {k->col[i].img, k->col[i].img_len}};
+        if (qv_write_file_atomic_parts(dir, name, parts, 2) != 0) {
+            int e = errno;
+            round_lock_saver(x);
+            x->dirty = true;  /* worth trying again at the next checkpoint */
+            pthread_mutex_unlock(&x->round);
+            QV_WARN("collection %s: cannot save the graph of vector \"%s\" (%s): a restart builds it again",
+                    x->c->name, k->col[i].name, strerror(e));
+        }
+    }
+}
+
+void vx_ckpt_free(vx_ckpt *k)
+{
+    for (uint32_t i = 0; k && i < k->n; i++) {
+        free(k->col[i].name);
+        free(k->col[i].head);
+        free(k->col[i].img);
+    }
+    free(k);
+}
+
+void vx_mark_dirty(vx_index *x)
+{
+    round_lock_saver(x);
+    x->dirty = true;
+    pthread_mutex_unlock(&x->round);
 }
 
 void vx_save(vx_index *x, const char *dir, uint64_t seq)
 {
-    /* A checkpoint of the same operation id written before (with other
-     * slots, or a column without a graph now) must not lend it its files. */
-    vx_prune(dir, seq, VX_PRUNE_SEQ);
-    round_lock_saver(x);
-    x->dirty = false;
-    pthread_mutex_unlock(&x->round);
-    if (!store_keeps_slots(&x->c->st))
-        return;  /* compacted: the slots of the graphs mean nothing after a load */
-    for (uint32_t v = 0; v < x->n_cols; v++)
-        col_save(x, v, dir, seq);
+    vx_ckpt *k = vx_ckpt_take(x, seq);
+    vx_ckpt_write(x, k, dir);
+    vx_ckpt_free(k);
 }
 
 /* Check a graph file of column v against the store loaded from the

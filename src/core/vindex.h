@@ -147,6 +147,17 @@ void vx_retune(vx_index *x);
  */
 enum { VX_PRUNE_ALL, VX_PRUNE_SEQ, VX_PRUNE_OTHERS };
 void vx_save(vx_index *x, const char *dir, uint64_t seq);
+/* vx_save in two steps, so that writers wait only for the first:
+ * vx_ckpt_take copies (caller keeps writers out, as for vx_save; NULL when
+ * out of memory, logged), vx_ckpt_write writes the files (NULL: nothing),
+ * vx_ckpt_free. */
+typedef struct vx_ckpt vx_ckpt;
+vx_ckpt *vx_ckpt_take(vx_index *x, uint64_t seq);
+void     vx_ckpt_write(vx_index *x, vx_ckpt *k, const char *dir);
+void     vx_ckpt_free(vx_ckpt *k);
+/* The graphs count as changed (a checkpoint whose graph files were
+ * written did not land). */
+void     vx_mark_dirty(vx_index *x);
 uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq);  /* bytes of graph files read */
 void vx_prune(const char *dir, uint64_t seq, int which);
 /* Whether a graph changed since the last vx_save. */

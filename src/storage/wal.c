@@ -556,40 +556,9 @@ qv_status wal_sync(wal *w, qv_error *err)
     return QV_OK;
 }
 
-qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err)
-{
-    if (first_seq <= w->last_seq)
-        return qv_fail(err, QV_INTERNAL,
-                       "wal %s: reset to first sequence number %llu would drop records up to %llu",
-                       w->path, (unsigned long long)first_seq, (unsigned long long)w->last_seq);
-    int fd;
-    int rc = create_empty(w->path, w->dir, first_seq, &fd);
-    int e = errno;
-    if (fd >= 0) {
-        /* path is the new file now, whatever the directory fsync said. */
-        close(w->fd);
-        w->fd = fd;
-        w->size = w->alloc = WAL_HEADER_SIZE;
-        w->last_seq = first_seq - 1;
-        /* A rename that may not survive a crash: make the caller reopen
-         * rather than append records that could land in a vanished file.
-         * An earlier failure stays: only a reopen may clear it. */
-        w->broken = w->broken || rc != 0;
-    }
-    if (rc != 0)
-        return qv_fail(err, QV_IO, "wal %s: reset: %s", w->path, strerror(e));
-    if (w->n_void) {
-        /* Every voided record is below first_seq now, so the list is moot;
-         * a failed unlink leaves ranges that can never match again. */
-        char vp[4096];
-        snprintf(vp, sizeof vp, "%s/%s", w->dir, w->void_name);
-        unlink(vp);
-        w->n_void = 0;  /* the reserve stays */
-    }
-    return QV_OK;
-}
-
 uint64_t wal_size(const wal *w) { return w->size; }
+
+bool wal_empty(const wal *w) { return w->size == WAL_HEADER_SIZE; }
 
 bool wal_broken(const wal *w) { return w->broken; }
 

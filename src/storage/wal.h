@@ -38,8 +38,7 @@
  *
  * Durability: wal_append only writes (page cache); wal_sync makes every
  * record appended so far durable (fdatasync). The caller batches several
- * appends per sync (group commit). A new file, and the file after
- * wal_reset, is complete and durable (header written to "<path>.tmp",
+ * appends per sync (group commit). A new file is complete and durable (header written to "<path>.tmp",
  * fsynced, renamed, directory fsynced): a crash never leaves a torn header.
  * Errors: QV_IO means the disk failed. A failed wal_append undoes its
  * partial write, and the log stays usable (retry or go on). The log is
@@ -47,8 +46,10 @@
  * and reopened, which rereads what really is on disk — when that undo
  * fails, after a failed wal_sync (Linux may drop unwritten pages and
  * report success next time, so a sync is never retried on the same file),
- * after a wal_reset whose rename could not be made durable, and after a
- * wal_void that could not be made durable. wal_reset never clears it.
+ * and after a wal_void that could not be made durable. A log is one file:
+ * the caller keeps a log in segments (one wal per file, a new one after
+ * each checkpoint: collection.h) and never starts a segment after a
+ * broken one.
  * Threading: one thread at a time, with one exception: wal_sync may run in
  * one thread while another calls wal_append, wal_mark, wal_rewind (to a
  * mark at or after the end of what that sync must cover), wal_void,
@@ -103,20 +104,14 @@ qv_status wal_append(wal *w, uint64_t seq, const void *body, size_t len, qv_erro
 /* Make everything appended durable. */
 qv_status wal_sync(wal *w, qv_error *err);
 
-/* Start over after a checkpoint: atomically replace the file with an empty
- * log whose header says first_seq (write temp, fsync, rename, fsync dir).
- * first_seq must exceed every sequence number appended (QV_INTERNAL
- * otherwise: those records would be lost). Costs two fsyncs. Note that a
- * crash between writing a checkpoint and this call replays records the
- * checkpoint already holds: replay should skip seq <= the checkpoint's. */
-qv_status wal_reset(wal *w, uint64_t first_seq, qv_error *err);
-
 /* Bytes of header and records now, to decide when to checkpoint (the file
  * may hold preallocated space past them). */
 uint64_t wal_size(const wal *w);
+/* Whether the file holds no record. */
+bool     wal_empty(const wal *w);
 
 /* Preallocate the file no further than bytes (until changed; default: no
- * limit): the size at which the caller will checkpoint and reset it, so
+ * limit): the size at which the caller will checkpoint and start a new file, so
  * that the file never holds more than the log is allowed to grow to. Past
  * it, appends grow the file themselves. Same thread as wal_append. */
 void wal_prealloc_limit(wal *w, uint64_t bytes);
@@ -124,7 +119,7 @@ void wal_prealloc_limit(wal *w, uint64_t bytes);
 /* Close (no sync). NULL is a no-op. */
 void wal_close(wal *w);
 
-/* Whether the log refuses appends (an earlier write, sync or reset failed);
+/* Whether the log refuses appends (an earlier write or sync failed);
  * only closing and reopening it clears that. */
 bool wal_broken(const wal *w);
 
@@ -146,7 +141,6 @@ qv_status wal_rewind(wal *w, wal_pos pos, qv_error *err);
  * of memory). The list lives in "<path>.void", replaced atomically and
  * durably on each call (temp, fsync, rename, fsync dir) — a file of its
  * own, so a log file whose writeback failed is never trusted with it.
- * wal_reset empties it (every voided record is then below first_seq).
  * Format (little-endian; docs/FORMAT.md):
  *     OFFSET SIZE DESCRIPTION
  *     0      8    magic "QVVOID\0\0"

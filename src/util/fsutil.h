@@ -10,6 +10,7 @@
 #define QV_UTIL_FSUTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Replace dir/name with len bytes of data, atomically and durably. On
  * failure dir/name holds the old bytes (or is absent, as before), also when
@@ -26,6 +27,11 @@ typedef struct qv_file_part {
     size_t      len;
 } qv_file_part;
 int qv_write_file_atomic_parts(const char *dir, const char *name, const qv_file_part *parts, size_t n);
+/* pwrite all of data at off (a short write is retried; none at all is
+ * ENOSPC), written back to the disk a piece at a time as it goes (so that
+ * other syncs on the device do not queue behind it; still fsync after):
+ * 0, or -1 with errno. The atomic writes above pace the same way. */
+int qv_pwrite_paced(int fd, const void *data, size_t len, off_t off);
 /* The same, except that a failed directory fsync leaves the new file in
  * place: for a file that had better win whenever it reaches the disk (the
  * log's void list, whose caller stops trusting the log on failure). */

@@ -38,6 +38,10 @@ typedef struct vec_dense {
     uint8_t  *dirty;   /* per chunk (as many entries as chunks has room for): written
                         * since it was last saved */
     uint32_t  file_no; /* its chunk file's number; 0: none yet */
+    float   **spare;   /* n_spare chunk-sized buffers (cap_spare room) for a checkpoint's copies */
+    uint32_t  n_spare, cap_spare;
+    bool      pinned;  /* a chunk maps an image no checkpoint names, and could not be
+                        * moved off it: the file is never cut, new images go past its end */
     uint32_t  n_saved; /* chunks with an entry in saved_at and saved_crc */
     uint32_t *saved_at, *saved_crc; /* per chunk: its location in the chunk file as
                                      * of the last checkpoint (UINT32_MAX none), CRC32C */
@@ -67,5 +71,10 @@ static inline size_t vec_chunk_bytes(uint32_t dim) { return (size_t)VEC_CHUNK * 
  * same bytes, or the caller must want them). False if the system refused
  * (the chunk is then as it was). */
 bool   vec_chunk_map(float *chunk, uint32_t dim, int fd, uint64_t off);
+/* Move a mapped chunk's bytes to anonymous memory, in place (one mremap:
+ * a reader sees the same bytes throughout), so that it no longer reads any
+ * file. The chunk must not be written meanwhile. False if the system
+ * refused (the chunk is then as it was). */
+bool   vec_chunk_detach(float *chunk, uint32_t dim);
 
 #endif

@@ -3,12 +3,19 @@
 // outgrows wal_capacity_mb.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { startServer, tempDir, req, expectOk } from './helpers.mjs';
 import { api, expectUpdate, expectBatch, stripTime } from './points_lib.mjs';
 
 const DOT4 = { vectors: { size: 4, distance: 'Dot' } };
-const walPath = (storage, c) => `${storage}/collections/${c}/wal.log`;
+// The log's segments (wal-<first operation id>.log), oldest first; the newest takes the appends.
+const walSegments = (storage, c) => {
+  const dir = `${storage}/collections/${c}`;
+  return readdirSync(dir).filter((n) => /^wal-\d+\.log$/.test(n))
+    .sort((a, b) => Number(a.slice(4, -4)) - Number(b.slice(4, -4))).map((n) => `${dir}/${n}`);
+};
+const walPath = (storage, c) => walSegments(storage, c).at(-1);
+const walBytes = (storage, c) => walSegments(storage, c).reduce((n, p) => n + statSync(p).size, 0);
 const snapPath = (storage, c) => `${storage}/collections/${c}/points.snap`;
 
 test('kill -9 with writes in flight: every completed write is there, every write is all or nothing', async () => {
@@ -176,6 +183,33 @@ for (const [name, damage, warned] of [
   });
 }
 
+test('a log of an earlier version (one wal.log) is replayed, then replaced by segments', async () => {
+  const storage = tempDir();
+  const c = 'legacy_log';
+  const s1 = await startServer({ storage });
+  const A = api(s1.url);
+  await smallHistory(A, c, 10);
+  const ids = [...Array(10).keys()];
+  const before = await A.snapshot(c, ids);
+  await s1.kill9(); // the records stay in the log
+  const segs = walSegments(storage, c);
+  assert.equal(segs.length, 1);
+  const legacy = `${storage}/collections/${c}/wal.log`;
+  renameSync(segs[0], legacy); // the file an earlier version kept, with the same format
+
+  const s2 = await startServer({ storage });
+  assert.deepEqual(await api(s2.url).snapshot(c, ids), before);
+  expectUpdate(await api(s2.url).write('PUT', c, '/points', { points: [{ id: 50, vector: [5, 5, 5, 5] }] }));
+  const after = await api(s2.url).snapshot(c, [...ids, 50]);
+  assert.equal(await s2.stop(), 0, s2.stderr()); // the checkpoint at stop holds wal.log's records
+  assert.ok(!existsSync(legacy), 'wal.log is gone once a checkpoint holds it');
+  assert.equal(walSegments(storage, c).length, 1);
+
+  const s3 = await startServer({ storage });
+  assert.deepEqual(await api(s3.url).snapshot(c, [...ids, 50]), after);
+  assert.equal(await s3.stop(), 0, s3.stderr());
+});
+
 test('torn tail (last record cut short): the last write is gone as a whole, the earlier ones stay', async () => {
   const storage = tempDir();
   const c = 'torn_cut';
@@ -271,10 +305,12 @@ test('checkpoints: the log is cut to points.snap when it outgrows wal_capacity_m
     const body = JSON.stringify({ points });
     maxBody = Math.max(maxBody, body.length);
     lastOp = expectUpdate(expectOk(await A.send('PUT', c, '/points', undefined, { raw: body }))).operation_id;
-    // a small write after it: once it is answered, the writer has finished any checkpoint that was due
     lastOp = expectUpdate(await A.write('POST', c, '/points/delete', { points: [999999] })).operation_id;
-    const wal = statSync(walPath(storage, c)).size;
-    assert.ok(wal <= (1 << 20) + maxBody, `wal.log is ${wal} bytes after ${start + BATCH} points`);
+    // a checkpoint starts a new segment once the newest passes 1 MB; the older ones go once it landed
+    // (written beside the writes: one capacity and what comes in meanwhile each)
+    const newest = statSync(walPath(storage, c)).size, all = walBytes(storage, c);
+    assert.ok(newest <= 2 * (1 << 20) + maxBody, `the newest log segment is ${newest} bytes after ${start + BATCH} points`);
+    assert.ok(all <= 4 * (1 << 20) + 2 * maxBody, `the log segments hold ${all} bytes after ${start + BATCH} points`);
     if (existsSync(snapPath(storage, c))) snapSizes.add(statSync(snapPath(storage, c)).size);
   }
   assert.ok(existsSync(snapPath(storage, c)), 'points.snap exists');
@@ -308,7 +344,7 @@ test('checkpoints: the log is cut to points.snap when it outgrows wal_capacity_m
   }
   await verify(s1.url, 'before restart');
   assert.equal(await s1.stop(), 0, s1.stderr());
-  assert.ok(statSync(walPath(storage, c)).size < (1 << 20), 'wal.log is small');
+  assert.deepEqual(walSegments(storage, c).map((p) => statSync(p).size), [32], 'a clean stop leaves one empty log segment');
 
   const s2 = await startServer({ storage });
   await verify(s2.url, 'after SIGTERM restart');

@@ -754,25 +754,25 @@ static int read_header_first_seq(const char *path, uint64_t *first_seq)
     return ok;
 }
 
-static void wal_reset_starts_an_empty_log(void **state)
+/* A new file (a log segment) starts at its first_seq: nothing below it is
+ * taken, an empty one reports first_seq - 1 as its last, wal_empty tells
+ * whether it holds a record. */
+static void wal_new_file_starts_at_first_seq(void **state)
 {
     tmpdir *t = *state;
     wal *w;
     uint64_t last, fs;
     qv_error err;
-    written wr = {0};
-    assert_int_equal(wal_open(t->path, 1, NULL, NULL, &w, NULL, &err), QV_OK);
-    for (uint64_t seq = 1; seq <= 5; seq++)
-        append_random(w, &wr, seq, 300);
-    assert_int_equal(wal_reset(w, 5, &err), QV_INTERNAL);  /* would drop record 5 */
-    assert_int_equal(wal_size(w), wr.end[4]);
-    assert_int_equal(wal_reset(w, 100, &err), QV_OK);
-    assert_int_equal(wal_size(w), 32);
+    assert_int_equal(wal_open(t->path, 100, NULL, NULL, &w, &last, &err), QV_OK);
+    assert_int_equal(last, 99);
+    assert_true(wal_empty(w));
     assert_int_equal(file_size(t->path), 32);
     assert_true(read_header_first_seq(t->path, &fs));
     assert_int_equal(fs, 100);
     assert_int_equal(wal_append(w, 99, "x", 1, &err), QV_INTERNAL);
+    assert_true(wal_empty(w));
     assert_int_equal(wal_append(w, 100, "new", 3, &err), QV_OK);
+    assert_false(wal_empty(w));
     assert_int_equal(wal_sync(w, &err), QV_OK);
     wal_close(w);
     char tmp[160];
@@ -785,16 +785,9 @@ static void wal_reset_starts_an_empty_log(void **state)
     assert_int_equal(s.seq[0], 100);
     assert_memory_equal(s.body[0], "new", 3);
     assert_int_equal(last, 100);
+    assert_false(wal_empty(w));
     seen_free(&s);
-    /* Reset with nothing appended since: the log is empty with last_seq
-     * first_seq - 1. */
-    assert_int_equal(wal_reset(w, 101, &err), QV_OK);
     wal_close(w);
-    assert_int_equal(wal_open(t->path, 1, collect, &s, &w, &last, &err), QV_OK);
-    assert_int_equal(s.n, 0);
-    assert_int_equal(last, 100);
-    wal_close(w);
-    written_free(&wr);
 }
 
 static void wal_open_fails_when_replay_refuses(void **state)
@@ -857,13 +850,6 @@ static void wal_void_and_rewind(void **state)
     assert_int_equal(s.seq[2], 6);
     assert_int_equal(last, 6);  /* voided records still hold their numbers */
     seen_free(&s);
-    assert_int_equal(wal_reset(w, 7, &err), QV_OK);
-    wal_close(w);
-    char vp[160];
-    snprintf(vp, sizeof vp, "%s.void", t->path);
-    assert_int_equal(access(vp, F_OK), -1);
-    assert_int_equal(wal_open(t->path, 1, collect, &s, &w, NULL, &err), QV_OK);
-    assert_int_equal(s.n, 0);
     wal_close(w);
 }
 
@@ -911,7 +897,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_refuses_a_bad_header, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_append_checks_its_input, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_append_undoes_a_failed_write, tmpdir_setup, tmpdir_teardown),
-        cmocka_unit_test_setup_teardown(wal_reset_starts_an_empty_log, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(wal_new_file_starts_at_first_seq, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_void_and_rewind, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_refuses_a_damaged_void_list, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(wal_open_fails_when_replay_refuses, tmpdir_setup, tmpdir_teardown),
