@@ -403,6 +403,7 @@ static bool ckpt_write(qv_collection *c, ckpt_job *j)
         return false;
     }
     c->ckpt_seq = j->seq;
+    store_ckpt_tidy(&c->st, c->dir);
     vx_prune(c->dir, j->seq, VX_PRUNE_OTHERS);
     if (drop_segments(c, j->seq, &err))
         QV_WARN("collection %s: %s (replay skips what the checkpoint holds)", c->name, err.msg);

@@ -211,7 +211,7 @@ static void ckpt_free(st_ckpt *k)
     for (uint32_t v = 0; k->plans && v < k->n_dense; v++) {
         chunk_plan *cp = &k->plans[v];
         for (uint32_t i = 0; cp->copy && i < cp->n_new; i++)
-            free(cp->copy[i]);
+            vec_chunk_free(cp->copy[i], cp->dim, true);
         free(cp->copy);
         free(cp->at);
         free(cp->crc);
@@ -285,8 +285,10 @@ static qv_status plan_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
         qv_bit_set(used, next);
         cp->at[c] = next;
         /* Copies come from the last checkpoint's when it left some: fresh
-         * memory would cost a page fault per page, with writers waiting. */
-        cp->copy[cp->n_new] = d->n_spare ? d->spare[--d->n_spare] : malloc(bytes);
+         * memory costs a page fault a page, with writers waiting (as much
+         * as the copy). Mappings of their own, so that what is freed goes
+         * back to the system (the heap would keep it). */
+        cp->copy[cp->n_new] = d->n_spare ? d->spare[--d->n_spare] : vec_chunk_alloc(d->dim, true);
         if (!cp->copy[cp->n_new]) {
             rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
             break;
@@ -631,20 +633,22 @@ static void prune_files(const store *s, const char *dir)
 }
 
 /* The copies of a written checkpoint become column d's spares for the
- * next take; spares this one did not need are freed, so that what stays
- * is one checkpoint's worth of changed chunks. */
-static void keep_copies(vec_dense *d, chunk_plan *cp)
+ * next take (n_chunks: the column's chunks now); spares this one did not
+ * need are freed, so that what stays is one checkpoint's worth of changed
+ * chunks, and at most an eighth of the column. */
+static void keep_copies(vec_dense *d, chunk_plan *cp, uint32_t n_chunks)
 {
     while (d->n_spare > 0)
-        free(d->spare[--d->n_spare]);
-    if (cp->n_new > d->cap_spare) {
-        float **p = realloc(d->spare, cp->n_new * sizeof *p);
+        vec_chunk_free(d->spare[--d->n_spare], d->dim, true);
+    uint32_t keep = cp->n_new < n_chunks / 8 ? cp->n_new : n_chunks / 8;
+    if (keep > d->cap_spare) {
+        float **p = realloc(d->spare, keep * sizeof *p);
         if (!p)
             return;  /* ckpt_free frees them */
         d->spare = p;
-        d->cap_spare = cp->n_new;
+        d->cap_spare = keep;
     }
-    for (uint32_t i = 0; i < cp->n_new; i++) {
+    for (uint32_t i = 0; i < keep; i++) {
         d->spare[d->n_spare++] = cp->copy[i];
         cp->copy[i] = NULL;
     }
@@ -659,7 +663,7 @@ void store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir)
     for (uint32_t v = 0; v < k->n_dense && v < s->n_dense; v++) {
         vec_dense *d = &s->dense[v];
         chunk_plan *cp = &k->plans[v];
-        keep_copies(d, cp);
+        keep_copies(d, cp, s->n_chunks);
         if (!landed) {
             for (uint32_t i = 0; i < cp->n_new; i++)
                 d->dirty[cp->new_c[i]] = 1;
@@ -669,8 +673,6 @@ void store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir)
             map_saved(d, dir, cp, dir);
         take_saved(d, cp->file_no, cp->n, cp->at, cp->crc);
         cp->at = cp->crc = NULL;
-        if (d->file_no && !d->pinned)
-            cut_chunk_file(d, dir);
     }
     blk_plan *bp = &k->bp;
     qv_buf_free(&s->ck_img);
@@ -684,12 +686,19 @@ void store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir)
         s->blk_file = bp->file_no;
         s->blk_end = bp->end;
         s->blk_live = bp->live;
-        prune_files(s, dir);
     } else {
         for (uint32_t i = 0; i < bp->n_new; i++)
             s->blk_dirty[bp->new_c[i]] = 1;
     }
     ckpt_free(k);
+}
+
+void store_ckpt_tidy(const store *s, const char *dir)
+{
+    for (uint32_t v = 0; v < s->n_dense; v++)
+        if (s->dense[v].file_no && !s->dense[v].pinned)
+            cut_chunk_file(&s->dense[v], dir);
+    prune_files(s, dir);
 }
 
 qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err)
@@ -700,6 +709,8 @@ qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, 
         return rc;
     rc = store_ckpt_write(k, dir, name, err);
     store_ckpt_done(s, k, rc == QV_OK, dir);
+    if (rc == QV_OK)
+        store_ckpt_tidy(s, dir);
     return rc;
 }
 

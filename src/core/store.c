@@ -68,7 +68,7 @@ void st_dense_col_free(vec_dense *d, uint32_t n_chunks)
     free(d->saved_at);
     free(d->saved_crc);
     for (uint32_t i = 0; i < d->n_spare; i++)
-        free(d->spare[i]);
+        vec_chunk_free(d->spare[i], d->dim, true);
     free(d->spare);
 }
 

@@ -276,15 +276,19 @@ static inline bool store_keeps_slots(const store *s) { return s->n_slots <= stor
  * - store_ckpt_write: the images, fsynced, then the checkpoint file; reads
  *   only k, so writers may go on meanwhile (one write at a time per dir).
  * - store_ckpt_done: landed (the write returned QV_OK): the checkpoint's
- *   images become the saved ones (on-disk chunks are mapped from them),
- *   files it no longer names are removed; else what the take copied is
- *   dirty again. Frees k. Caller keeps writers out; the store's columns
- *   must be those of the take (no vector DDL in between).
+ *   images become the saved ones (on-disk chunks are mapped from them);
+ *   else what the take copied is dirty again. Frees k. Caller keeps
+ *   writers out; the store's columns must be those of the take (no vector
+ *   DDL in between).
+ * - store_ckpt_tidy (after a landed one; writers may go on, reads only
+ *   what checkpoints change): removes the chunk and block files it no
+ *   longer names and cuts chunk files past their last image.
  */
 typedef struct st_ckpt st_ckpt;
 qv_status store_ckpt_take(store *s, uint64_t seq, const char *dir, st_ckpt **out, qv_error *err);
 qv_status store_ckpt_write(st_ckpt *k, const char *dir, const char *name, qv_error *err);
 void      store_ckpt_done(store *s, st_ckpt *k, bool landed, const char *dir);
+void      store_ckpt_tidy(const store *s, const char *dir);
 qv_status store_save(store *s, const char *dir, const char *name, uint64_t seq, qv_error *err);
 
 /* Load a checkpoint into an initialised, empty store; *seq gets its sequence
