@@ -106,3 +106,50 @@ test('a failed fdatasync with the next write already appended behind it: neither
   assert.equal(await B.count('f'), 2);
   await s2.stop();
 });
+
+test('kill -9 with a checkpoint written but not landed (held in its last fsync): writes went on meanwhile, and every acknowledged one survives', { skip: !existsSync(SHIM) && `no ${SHIM}` }, async () => {
+  const storage = tempDir();
+  const dir = tempDir('quiver-hold-');
+  const env = {
+    LD_PRELOAD: SHIM,
+    QV_SHIM_HOLD_SNAP: dir,
+    ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : ''}verify_asan_link_order=0`,
+  };
+  const DIM = 32;
+  const vec = (i, r) => Array.from({ length: DIM }, (_, j) => ((i * 7 + j * 3 + r * 11) % 101) / 64);
+  const s1 = await startServer({ storage, env });
+  const A = api(s1.url);
+  await A.create('h', { vectors: { size: DIM, distance: 'Dot', on_disk: true }, wal_config: { wal_capacity_mb: 1 } });
+  writeFileSync(path.join(dir, 'hold-snap'), '');
+  const last = new Map();
+  let round = 0;
+  // Write until a checkpoint hangs in its fsync of points.snap.tmp ...
+  for (; !existsSync(path.join(dir, 'in-snap-sync')); round++) {
+    assert.ok(round < 200, 'no checkpoint started');
+    const points = Array.from({ length: 500 }, (_, k) => ({ id: (round * 300 + k) % 3000, vector: vec((round * 300 + k) % 3000, round), payload: { round } }));
+    await A.upsert('h', points);
+    for (const p of points) last.set(p.id, round);
+  }
+  // ... then more: they are acknowledged while it hangs (it does not hold the writer)
+  for (let more = 0; more < 5; more++, round++) {
+    const points = Array.from({ length: 500 }, (_, k) => ({ id: (round * 300 + k) % 3000, vector: vec((round * 300 + k) % 3000, round), payload: { round } }));
+    await A.upsert('h', points);
+    for (const p of points) last.set(p.id, round);
+  }
+  await s1.stop('SIGKILL');
+
+  const s2 = await startServer({ storage });
+  const B = api(s2.url);
+  assert.equal(await B.count('h'), last.size);
+  const ids = [...last.keys()];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const got = await B.byId('h', ids.slice(i, i + 1000));
+    for (const id of ids.slice(i, i + 1000)) {
+      const p = got.get(String(id));
+      assert.ok(p, `point ${id} is missing`);
+      assert.equal(p.payload.round, last.get(id), `payload of ${id}`);
+      assert.deepEqual(p.vector, vec(id, last.get(id)), `vector of ${id}`);
+    }
+  }
+  assert.equal(await s2.stop(), 0, s2.stderr());
+});

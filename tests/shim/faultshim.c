@@ -12,6 +12,10 @@
  *     put a write behind a sync that is still running, then fail that sync.
  *   QV_SHIM_SYNC_DELAY_US=N: every fdatasync takes N microseconds longer (a
  *     slow disk), to see how the write path overlaps its disk waits.
+ *   QV_SHIM_HOLD_SNAP=DIR: once DIR/hold-snap exists, the next fsync of a
+ *     points.snap.tmp (a checkpoint with every image written, its manifest
+ *     not yet landed) removes it, creates DIR/in-snap-sync and hangs until
+ *     DIR/release-snap exists (or the process is killed).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +85,34 @@ int fdatasync(int fd)
     }
     if (!real)
         real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    return real ? real(fd) : -1;
+}
+
+static int is_snap_tmp(int fd)
+{
+    char link[64], p[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, p, sizeof p - 1);
+    if (n < 15)
+        return 0;
+    p[n] = 0;
+    return strcmp(p + n - 15, "points.snap.tmp") == 0;
+}
+
+int fsync(int fd)
+{
+    static int (*real)(int);
+    const char *hold = getenv("QV_SHIM_HOLD_SNAP");
+    char p[PATH_MAX];
+    if (hold && exists(hold, "hold-snap") && is_snap_tmp(fd) &&
+        snprintf(p, sizeof p, "%s/hold-snap", hold) > 0 && unlink(p) == 0) {
+        touch(hold, "in-snap-sync");
+        struct timespec tick = {0, 1000000};
+        while (!exists(hold, "release-snap"))
+            nanosleep(&tick, NULL);
+    }
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     return real ? real(fd) : -1;
 }
 
