@@ -121,21 +121,20 @@ test('kill -9 with a checkpoint written but not landed (held in its last fsync):
   const A = api(s1.url);
   await A.create('h', { vectors: { size: DIM, distance: 'Dot', on_disk: true }, wal_config: { wal_capacity_mb: 1 } });
   writeFileSync(path.join(dir, 'hold-snap'), '');
-  const last = new Map();
+  const last = new Map(); // id -> the round of its last acknowledged write
+  const write = async (round) => {
+    const ids = Array.from({ length: 500 }, (_, k) => (round * 300 + k) % 3000);
+    await A.upsert('h', ids.map((id) => ({ id, vector: vec(id, round), payload: { round } })));
+    for (const id of ids) last.set(id, round);
+  };
   let round = 0;
   // Write until a checkpoint hangs in its fsync of points.snap.tmp ...
   for (; !existsSync(path.join(dir, 'in-snap-sync')); round++) {
     assert.ok(round < 200, 'no checkpoint started');
-    const points = Array.from({ length: 500 }, (_, k) => ({ id: (round * 300 + k) % 3000, vector: vec((round * 300 + k) % 3000, round), payload: { round } }));
-    await A.upsert('h', points);
-    for (const p of points) last.set(p.id, round);
+    await write(round);
   }
   // ... then more: they are acknowledged while it hangs (it does not hold the writer)
-  for (let more = 0; more < 5; more++, round++) {
-    const points = Array.from({ length: 500 }, (_, k) => ({ id: (round * 300 + k) % 3000, vector: vec((round * 300 + k) % 3000, round), payload: { round } }));
-    await A.upsert('h', points);
-    for (const p of points) last.set(p.id, round);
-  }
+  for (const end = round + 5; round < end; round++) await write(round);
   await s1.stop('SIGKILL');
 
   const s2 = await startServer({ storage });
