@@ -332,29 +332,39 @@ static struct {
     bool       sticky;
 } G;
 
-static bool gfire(file_fault k)
+/* The checkpointer thread calls these beside the test's own thread: G is
+ * read and changed under gm. Whether the armed fault of kind k fires now
+ * (*e: its errno); a short write that fires (rearm) arms ENOSPC for the
+ * caller's next write. */
+static pthread_mutex_t gm = PTHREAD_MUTEX_INITIALIZER;
+
+static bool gfire(file_fault k, int *e, bool rearm)
 {
-    if (!G.armed || G.kind != k)
-        return false;
-    if (G.countdown > 0) {
+    pthread_mutex_lock(&gm);
+    bool fire = G.armed && G.kind == k;
+    if (fire && G.countdown > 0) {
         G.countdown--;
-        return false;
+        fire = false;
     }
-    G.fired++;
-    if (!G.sticky)
-        G.armed = false;
-    return true;
+    if (fire) {
+        G.fired++;
+        *e = G.err;
+        if (!G.sticky)
+            G.armed = false;
+        if (rearm)
+            G = (typeof(G)){.armed = true, .kind = G_WRITE, .err = ENOSPC, .fired = G.fired};
+    }
+    pthread_mutex_unlock(&gm);
+    return fire;
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (gfire(G_SHORT_WRITE) && n > 1) {
-        /* Half lands; the caller's next write finds the disk full. */
-        G = (typeof(G)){.armed = true, .kind = G_WRITE, .err = ENOSPC, .fired = G.fired};
+    int e;
+    if (gfire(G_SHORT_WRITE, &e, n > 1) && n > 1)  /* half lands; the next write finds the disk full */
         return syscall(SYS_write, fd, buf, n / 2);
-    }
-    if (gfire(G_WRITE)) {
-        errno = G.err;
+    if (gfire(G_WRITE, &e, false)) {
+        errno = e;
         return -1;
     }
     return syscall(SYS_write, fd, buf, n);
@@ -362,12 +372,11 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    if (gfire(G_SHORT_WRITE) && n > 1) {
-        G = (typeof(G)){.armed = true, .kind = G_WRITE, .err = ENOSPC, .fired = G.fired};
+    int e;
+    if (gfire(G_SHORT_WRITE, &e, n > 1) && n > 1)
         return syscall(SYS_pwrite64, fd, buf, n / 2, off);
-    }
-    if (gfire(G_WRITE)) {
-        errno = G.err;
+    if (gfire(G_WRITE, &e, false)) {
+        errno = e;
         return -1;
     }
     return syscall(SYS_pwrite64, fd, buf, n, off);
@@ -403,8 +412,9 @@ int fsync(int fd)
             return -1;
         }
     }
-    if (gfire(G_FSYNC)) {
-        errno = G.err;
+    int e;
+    if (gfire(G_FSYNC, &e, false)) {
+        errno = e;
         return -1;
     }
     return (int)syscall(SYS_fsync, fd);
@@ -412,8 +422,9 @@ int fsync(int fd)
 
 int rename(const char *from, const char *to)
 {
-    if (gfire(G_RENAME)) {
-        errno = G.err;
+    int e;
+    if (gfire(G_RENAME, &e, false)) {
+        errno = e;
         return -1;
     }
     return renameat(AT_FDCWD, from, AT_FDCWD, to);
@@ -553,8 +564,10 @@ static bool file_round(file_fault kind, int countdown, int errnum, bool sticky, 
         free(seen);
         seen = now;
     }
+    pthread_mutex_lock(&gm);  /* a checkpoint may still be being written */
     bool fired = G.fired > 0;
     G.armed = false;
+    pthread_mutex_unlock(&gm);
     qv_close(db);
 
     assert_int_equal(qv_open(dir, &db, &err), QV_OK);
