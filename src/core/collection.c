@@ -356,6 +356,12 @@ typedef struct ckpt_job {
     vx_ckpt *vx;
 } ckpt_job;
 
+static void ckpt_failed(const qv_collection *c, const qv_error *err)
+{
+    QV_ERROR("collection %s: checkpoint failed: %s; tried again once the log grows by another %llu MB",
+             c->name, err->msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+}
+
 /* Take a checkpoint of everything applied (the writer with the other
  * stages idle, or paused, and no checkpoint being written): copies of what
  * changed since the last one and of the graphs, under the read lock, then
@@ -372,8 +378,7 @@ static bool ckpt_take(qv_collection *c, ckpt_job *j, uint64_t prealloc)
     j->vx = rc == QV_OK ? vx_ckpt_take(&c->vx, j->seq) : NULL;
     pthread_rwlock_unlock(&c->lock);
     if (rc) {
-        QV_ERROR("collection %s: checkpoint failed: %s; tried again once the log grows by another %llu MB",
-                 c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+        ckpt_failed(c, &err);
         return false;
     }
     if (log_rotate(c, j->seq + 1, prealloc, &err))
@@ -398,8 +403,7 @@ static bool ckpt_write(qv_collection *c, ckpt_job *j)
     vx_ckpt_free(j->vx);
     if (rc) {
         vx_mark_dirty(&c->vx);  /* its graph files belong to no checkpoint */
-        QV_ERROR("collection %s: checkpoint failed: %s; tried again once the log grows by another %llu MB",
-                 c->name, err.msg, (unsigned long long)c->schema.wal.wal_capacity_mb);
+        ckpt_failed(c, &err);
         return false;
     }
     c->ckpt_seq = j->seq;
@@ -471,6 +475,13 @@ static bool ckpt_start(qv_collection *c, uint64_t prealloc)
     free(j);
     pthread_mutex_lock(&c->qm);
     return ok;
+}
+
+/* Whether the writer should take a checkpoint now (caller holds qm): the
+ * newest segment is past ckpt_at and none is being written. */
+static bool ckpt_due(const qv_collection *c, uint64_t ckpt_at)
+{
+    return wal_size(c->log) > ckpt_at && !wal_broken(c->log) && !c->ckpt_job;
 }
 
 /* A checkpoint written before the call returns (the writer stopped). */
@@ -759,8 +770,7 @@ static void *writer_main(void *arg)
         /* A checkpoint that was due while one was being written starts
          * once that one is done (the checkpointer wakes the writer). */
         bool due = false;
-        while (!c->head && !c->stopping &&
-               !(due = wal_size(c->log) > ckpt_at && !wal_broken(c->log) && !c->ckpt_job))
+        while (!c->head && !c->stopping && !(due = ckpt_due(c, ckpt_at)))
             pthread_cond_wait(&c->work, &c->qm);
         if (!c->head && !due)
             break;
@@ -786,7 +796,7 @@ static void *writer_main(void *arg)
                 complete_run(c, group);
             }
         }
-        if (wal_size(c->log) > ckpt_at && !wal_broken(c->log) && !c->ckpt_job) {
+        if (ckpt_due(c, ckpt_at)) {
             while (!stages_idle(c))  /* the log and the store must agree */
                 pthread_cond_wait(&c->idle, &c->qm);
             /* A new segment restarts the count; without one, wait for

@@ -40,18 +40,12 @@ typedef struct bio {
     uint32_t crc;       /* writer to a file: CRC32C of every byte put */
     bool     failed;
     uint64_t left;      /* reader: bytes of the file not yet taken by bio_get */
-    qv_buf  *mem;       /* writer: appends here instead of to fd */
+    qv_buf  *mem;       /* writer: appends here instead of to fd (no buf, no crc) */
 } bio;
 
 static void bio_flush(bio *b)
 {
     size_t off = 0;
-    if (b->mem) {
-        qv_buf_append(b->mem, b->buf, b->len);
-        b->failed |= !qv_buf_ok(b->mem);
-        b->len = 0;
-        return;
-    }
     while (!b->failed && off < b->len) {
         ssize_t n = write(b->fd, b->buf + off, b->len - off);
         if (n < 0 && errno == EINTR)
@@ -67,13 +61,8 @@ static void bio_flush(bio *b)
 static void bio_put(bio *b, const void *p, size_t n)
 {
     if (b->mem) {  /* into memory: no checksum of the stream, no staging */
-        if (b->mem->len + n < b->mem->cap || qv_buf_reserve(b->mem, n)) {
-            memcpy(b->mem->data + b->mem->len, p, n);
-            b->mem->len += n;
-            b->mem->data[b->mem->len] = '\0';
-        } else {
-            b->failed = true;
-        }
+        qv_buf_append(b->mem, p, n);
+        b->failed |= !qv_buf_ok(b->mem);
         return;
     }
     b->crc = qv_crc32c(b->crc, p, n);
@@ -242,18 +231,21 @@ static qv_status plan_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
 {
     /* The chunks the slots reach (a rolled-back slot may have left one
      * more allocated). */
-    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, file_locs = saved_end(d), next = 0;
+    uint32_t n = (s->n_slots + VEC_CHUNK - 1) / VEC_CHUNK, file_locs = saved_end(d);
     size_t bytes = vec_chunk_bytes(d->dim);
     if (!n)  /* no slots yet: nothing to write, inline is as good */
         return QV_OK;
     if (!d->file_no)
         d->file_no = s->next_file++;
+    uint32_t next = 0;  /* the lowest location a new image may take */
     char path[PATH_MAX];
     struct stat st;
-    if (d->pinned && vec_path(path, sizeof path, dir, d->file_no) && stat(path, &st) == 0)
-        next = (uint32_t)((uint64_t)st.st_size / bytes + 1);
-    if (next < file_locs)
-        next = d->pinned ? file_locs : 0;
+    if (d->pinned) {
+        next = file_locs;
+        if (vec_path(path, sizeof path, dir, d->file_no) && stat(path, &st) == 0 &&
+            (uint64_t)st.st_size / bytes + 1 > next)
+            next = (uint32_t)((uint64_t)st.st_size / bytes + 1);
+    }
     uint32_t n_loc = next + (file_locs > n ? file_locs : n) + n;  /* room for every chunk moving */
     uint64_t *used = calloc(qv_bits_words(n_loc) ? qv_bits_words(n_loc) : 1, sizeof *used);
     cp->file_no = d->file_no;
@@ -270,8 +262,8 @@ static qv_status plan_chunks(store *s, vec_dense *d, const char *dir, chunk_plan
             qv_bit_set(used, d->saved_at[c]);
     /* Vacuum: a file with more images than its chunks need by over
      * vacuum_ratio moves the chunks that lie past the first n images into
-     * free ones below (there are exactly enough); the done step then cuts
-     * the file after the last image named. */
+     * free ones below (there are exactly enough); store_ckpt_tidy then
+     * cuts the file after the last image named. */
     bool compact = !d->pinned && s->n_points >= s->vacuum_min &&
                    (double)file_locs > (double)n * (1 + s->vacuum_ratio);
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
@@ -352,9 +344,9 @@ static qv_status plan_blocks(store *s, const chunk_plan *plans, blk_plan *bp, qv
     s->ck_img = (qv_buf)QV_BUF_INIT;
     bp->b = malloc((n ? n : 1) * sizeof *bp->b);
     bp->new_c = malloc((n ? n : 1) * sizeof *bp->new_c);
-    bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &bp->img};
+    bio mb = {.fd = -1, .mem = &bp->img};
     qv_status rc = QV_OK;
-    if (!bp->b || !bp->new_c || !mb.buf)
+    if (!bp->b || !bp->new_c)
         rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
     for (uint32_t c = 0; c < n && rc == QV_OK; c++) {
         if (!fresh && c < s->n_blk_saved && !s->blk_dirty[c]) {
@@ -370,7 +362,6 @@ static qv_status plan_blocks(store *s, const chunk_plan *plans, blk_plan *bp, qv
         for (uint32_t slot = lo; slot < hi; slot++)
             if (store_live(s, slot))
                 put_point(&mb, s, slot, slot, plans);
-        bio_flush(&mb);
         if (mb.failed) {
             rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
             break;
@@ -381,7 +372,6 @@ static qv_status plan_blocks(store *s, const chunk_plan *plans, blk_plan *bp, qv
         bp->live += len;
         bp->new_c[bp->n_new++] = c;
     }
-    free(mb.buf);
     return rc;
 }
 
@@ -415,15 +405,13 @@ qv_status store_ckpt_take(store *s, uint64_t seq, const char *dir, st_ckpt **out
     if (rc == QV_OK && files) {
         rc = plan_blocks(s, k->plans, &k->bp, err);
     } else if (rc == QV_OK) {
-        bio mb = {.fd = -1, .buf = malloc(IO_BUF), .mem = &k->points};
+        bio mb = {.fd = -1, .mem = &k->points};
         uint32_t rank = 0;
-        for (uint32_t slot = 0; mb.buf && slot < s->n_slots && !mb.failed; slot++)
+        for (uint32_t slot = 0; slot < s->n_slots && !mb.failed; slot++)
             if (store_live(s, slot))
                 put_point(&mb, s, slot, keep ? slot : rank++, k->plans);
-        bio_flush(&mb);
-        if (!mb.buf || mb.failed)
+        if (mb.failed)
             rc = qv_fail(err, QV_NOMEM, "out of memory (checkpoint)");
-        free(mb.buf);
     }
     if (rc) {
         ckpt_free(k);

@@ -871,13 +871,6 @@ void vx_mark_dirty(vx_index *x)
     pthread_mutex_unlock(&x->round);
 }
 
-void vx_save(vx_index *x, const char *dir, uint64_t seq)
-{
-    vx_ckpt *k = vx_ckpt_take(x, seq);
-    vx_ckpt_write(x, k, dir);
-    vx_ckpt_free(k);
-}
-
 /* Check a graph file of column v against the store loaded from the
  * checkpoint of seq, and take it. Anything that does not fit fails (the
  * caller warns and the graph is built again): every size is checked

@@ -24,7 +24,7 @@
  * least, so a stream of writes cannot stall the index. Pending bits are atomic words: searches read
  * them under the read lock while the indexer clears them. A graph grows
  * (hnsw_reserve) under its column's exclusive glock, which searches hold
- * shared. Each round holds `round`, which vx_save takes to copy graphs
+ * shared. Each round holds `round`, which vx_ckpt_take takes to copy graphs
  * and pending bits between two rounds. A vector DDL resets everything
  * under the write lock (vx_reset), and the indexer starts over from the
  * points.
@@ -85,9 +85,9 @@ typedef struct vx_index {
     pthread_mutex_t  m;
     pthread_cond_t   cv;
     bool             work, stop, running;
-    pthread_mutex_t  round;       /* held by the indexer for each round; vx_save takes it
+    pthread_mutex_t  round;       /* held by the indexer for each round; vx_ckpt_take takes it
                                      to see graphs and pending bits hold still */
-    bool             dirty;       /* a graph changed since the last vx_save (round) */
+    bool             dirty;       /* a graph changed since the last vx_ckpt_take (round) */
     long             cpus;        /* online at start: a round uses one helper thread when > 1 */
     /* The helper: one thread the indexer starts at its first big round and
      * stops when it ends, handed each round's work (job) under hm. */
@@ -131,11 +131,14 @@ void vx_retune(vx_index *x);
  * are the store's slots again; pending = the saved bits, and the log's
  * replay marks what it touches, as for any commit.
  *
- * vx_save (checkpoint writer; caller holds the collection's read lock, so
- * the store stays as the checkpoint sees it): waits for the indexer's round
- * to end, copies each graph (hnsw_save_buf), its pending bits and those
- * vectors, and writes the file while the indexer goes on. A failure to
- * save is logged; the checkpoint goes on (the graph is built at restart).
+ * Saving, in two steps so that writers wait only for the first:
+ * vx_ckpt_take (the checkpoint's taker; caller keeps writers out, so the
+ * store stays as the checkpoint sees it) waits for the indexer's round to
+ * end and copies each graph (hnsw_save_buf), its pending bits and those
+ * vectors (NULL when out of memory, logged); vx_ckpt_write writes the
+ * files (NULL: nothing) while the indexer and writers go on; vx_ckpt_free.
+ * A failure to save is logged; the checkpoint goes on (the graph is built
+ * at restart).
  * vx_load (open, after vx_init, before the replay): a file that does not
  * fit the store, the column or the hnsw_config (damage, another seq, name,
  * dim, slot count, capacity above the store's, parameters, a node without
@@ -146,11 +149,6 @@ void vx_retune(vx_index *x);
  * (VX_PRUNE_OTHERS, once the checkpoint of seq has landed).
  */
 enum { VX_PRUNE_ALL, VX_PRUNE_SEQ, VX_PRUNE_OTHERS };
-void vx_save(vx_index *x, const char *dir, uint64_t seq);
-/* vx_save in two steps, so that writers wait only for the first:
- * vx_ckpt_take copies (caller keeps writers out, as for vx_save; NULL when
- * out of memory, logged), vx_ckpt_write writes the files (NULL: nothing),
- * vx_ckpt_free. */
 typedef struct vx_ckpt vx_ckpt;
 vx_ckpt *vx_ckpt_take(vx_index *x, uint64_t seq);
 void     vx_ckpt_write(vx_index *x, vx_ckpt *k, const char *dir);
@@ -160,7 +158,7 @@ void     vx_ckpt_free(vx_ckpt *k);
 void     vx_mark_dirty(vx_index *x);
 uint64_t vx_load(vx_index *x, const char *dir, uint64_t seq);  /* bytes of graph files read */
 void vx_prune(const char *dir, uint64_t seq, int which);
-/* Whether a graph changed since the last vx_save. */
+/* Whether a graph changed since the last vx_ckpt_take. */
 static inline bool vx_dirty(const vx_index *x) { return x->dirty; }
 
 /* Slots in graphs (tombstones aside) and whether work is pending, for

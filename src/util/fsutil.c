@@ -13,21 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Files are written back a piece at a time as they are written, each
  * piece waited for: an fsync at the end then finds little to do, and the
  * log's fdatasync, on the same device, never queues behind a whole file's
@@ -39,21 +24,6 @@ static void pace(int fd, off_t off, size_t n)
 {
     (void)sync_file_range(fd, off, (off_t)n,
                           SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-}
-
-/* write_all in paced pieces; *off is where the file's end is, advanced. */
-static int write_paced(int fd, const char *p, size_t len, off_t *off)
-{
-    while (len) {
-        size_t k = len < PACE_PIECE ? len : PACE_PIECE;
-        if (write_all(fd, p, k) != 0)
-            return -1;
-        pace(fd, *off, k);
-        p += k;
-        len -= k;
-        *off += (off_t)k;
-    }
-    return 0;
 }
 
 int qv_pwrite_paced(int fd, const void *data, size_t len, off_t off)
@@ -106,8 +76,8 @@ static int write_atomic(const char *dir, const char *name, const qv_file_part *p
     if (fd < 0)
         return -1;
     off_t off = 0;
-    for (size_t i = 0; i < n_parts; i++)
-        if (write_paced(fd, parts[i].data, parts[i].len, &off) != 0)
+    for (size_t i = 0; i < n_parts; off += (off_t)parts[i].len, i++)
+        if (qv_pwrite_paced(fd, parts[i].data, parts[i].len, off) != 0)
             goto fail;
     if (fsync(fd) != 0)
         goto fail;

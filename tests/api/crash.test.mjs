@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { startServer, tempDir, req, expectOk } from './helpers.mjs';
-import { api, expectUpdate, expectBatch, stripTime } from './points_lib.mjs';
+import { api, expectUpdate, expectBatch, expectLastRounds, roundVector, stripTime } from './points_lib.mjs';
 
 const DOT4 = { vectors: { size: 4, distance: 'Dot' } };
 // The log's segments (wal-<first operation id>.log), oldest first; the newest takes the appends.
@@ -426,7 +426,7 @@ test('kill -9 while checkpoints are written beside the writes: every acknowledge
   const storage = tempDir();
   const c = 'ckpt_kill';
   const DIM = 32, IDS = 6000, BATCH = 500, BATCHES = 20; // ~1.4 MB of log a round: a checkpoint starts within each
-  const vec = (i, r) => Array.from({ length: DIM }, (_, j) => ((i * 7 + j * 3 + r * 11) % 101) / 64);
+  const vec = roundVector(DIM);
   const last = new Map(); // id -> the round of its last acknowledged write
   let s = await startServer({ storage });
   await api(s.url).create(c, { vectors: { size: DIM, distance: 'Dot', on_disk: true }, wal_config: { wal_capacity_mb: 1 } });
@@ -443,18 +443,7 @@ test('kill -9 while checkpoints are written beside the writes: every acknowledge
     }
     await s.kill9(); // right after the last answer, wherever a checkpoint is (faults.test.mjs holds one mid-way)
     s = await startServer({ storage });
-    const B = api(s.url);
-    assert.equal(await B.count(c), last.size, `round ${round}: the count`);
-    const ids = [...last.keys()];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const got = await B.byId(c, ids.slice(i, i + 1000));
-      for (const id of ids.slice(i, i + 1000)) {
-        const p = got.get(String(id));
-        assert.ok(p, `round ${round}: point ${id} is missing`);
-        assert.equal(p.payload.round, last.get(id), `round ${round}: payload of ${id}`);
-        assert.deepEqual(p.vector, vec(id, last.get(id)), `round ${round}: vector of ${id}`);
-      }
-    }
+    await expectLastRounds(api(s.url), c, last, vec, `round ${round}: `);
   }
   assert.equal(await s.stop(), 0, s.stderr());
 });

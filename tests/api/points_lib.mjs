@@ -105,3 +105,24 @@ export function normalize(v) {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return v.map((x) => x / n);
 }
+
+/** The vector of point i as written in round r of a crash test's rounds of writes (exact in float32). */
+export const roundVector = (dim) => (i, r) => Array.from({ length: dim }, (_, j) => ((i * 7 + j * 3 + r * 11) % 101) / 64);
+
+/**
+ * After a crash: collection c holds exactly the points of last (id -> the round of its last
+ * acknowledged write), each with payload.round and vec(id, round) of that round.
+ */
+export async function expectLastRounds(A, c, last, vec, what = '') {
+  assert.equal(await A.count(c), last.size, `${what}the count`);
+  const ids = [...last.keys()];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const got = await A.byId(c, ids.slice(i, i + 1000));
+    for (const id of ids.slice(i, i + 1000)) {
+      const p = got.get(String(id));
+      assert.ok(p, `${what}point ${id} is missing`);
+      assert.equal(p.payload.round, last.get(id), `${what}payload of ${id}`);
+      assert.deepEqual(p.vector, vec(id, last.get(id)), `${what}vector of ${id}`);
+    }
+  }
+}
